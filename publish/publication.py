@@ -1,0 +1,67 @@
+"""The publication as the renderers see it: its identity and its protected tidy table.
+
+Renderers (CSV, workbook, HTML) receive a `Publication` and nothing else, so every
+figure they show comes from the protected table and never from unprotected aggregates.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+
+def financial_year_of(month: str) -> str:
+    """'2024-11' -> '2024-25'; April starts the financial year."""
+    year, mon = (int(part) for part in month.split("-"))
+    start = year if mon >= 4 else year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def months_of_year_to_date(latest_month: str) -> tuple[str, ...]:
+    """Every month from April of the financial year up to and including latest_month."""
+    start = int(financial_year_of(latest_month)[:4])
+    months = []
+    year, mon = start, 4
+    while True:
+        months.append(f"{year}-{mon:02d}")
+        if months[-1] == latest_month:
+            return tuple(months)
+        mon += 1
+        if mon == 13:
+            year, mon = year + 1, 1
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One publication: a financial year to date, provisional or final.
+
+    `tidy` has the columns of `publish.tables.TIDY_COLUMNS` in publication order, with
+    `table` an integer, `value` a float (null where suppressed or not available) and
+    `marker` a shorthand code ("", "c", "x", "z").
+    """
+
+    latest_month: str
+    status: str
+    policy: str
+    tidy: pl.DataFrame
+    published_on: date = field(default_factory=date.today)
+
+    @property
+    def financial_year(self) -> str:
+        return financial_year_of(self.latest_month)
+
+    @property
+    def identifier(self) -> str:
+        return f"did-{self.financial_year}-{self.status}-{self.latest_month}"
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return months_of_year_to_date(self.latest_month)
+
+    @property
+    def year_to_date(self) -> str:
+        """The year-to-date period as an ISO 8601 interval of months."""
+        return f"{self.months[0]}/{self.latest_month}"
+
+    def table(self, number: int) -> pl.DataFrame:
+        return self.tidy.filter(pl.col("table") == number)
