@@ -4,7 +4,7 @@ Renderers (CSV, workbook, HTML) receive a `Publication` and nothing else, so eve
 figure they show comes from the protected table and never from unprotected aggregates.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
@@ -44,7 +44,8 @@ class Publication:
     status: str
     policy: str
     tidy: pl.DataFrame
-    published_on: date = field(default_factory=date.today)
+    # From the publication config, never from the clock: same inputs, same bytes.
+    published_on: date | None = None
 
     @property
     def financial_year(self) -> str:
