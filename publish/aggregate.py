@@ -1,0 +1,133 @@
+"""Stage 4, aggregate: the unprotected cells of every table of the publication.
+
+The records are read once, into a cube of counts and a histogram of waits per day
+(`queries/activity_cube.sql`); each table is then a small query over those
+(`queries/table_sources.sql`, `count_cells.sql`, `median_cells.sql`). The result is one
+frame of cells keyed like the tidy CSV, with the exact value, the number of records
+underlying it (what suppression rules test) and the marker for cells with no data.
+"""
+
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+from publish.codes import SOURCE_SETTINGS
+from publish.db import frame, run
+from publish.resources import query, query_block
+
+CELL_COLUMNS = (
+    "table",
+    "geography_level",
+    "region_code",
+    "provider_code",
+    "modality",
+    "source_setting",
+    "period",
+    "measure",
+    "value",
+    "records",
+    "marker",
+)
+
+
+@dataclass(frozen=True)
+class CountTable:
+    number: int
+    measure: str = "activity_count"
+    year_to_date_only: bool = False
+
+
+@dataclass(frozen=True)
+class MedianTable:
+    number: int
+    measure: str
+    count_table: int  # the table whose rows, periods and "x" cells it shares
+
+
+COUNT_TABLES = (
+    CountTable(1),
+    CountTable(4),
+    CountTable(11, year_to_date_only=True),
+    CountTable(12),
+)
+MEDIAN_TABLES = (
+    MedianTable(2, "median_days_request_to_test", 1),
+    MedianTable(3, "median_days_test_to_report", 1),
+    MedianTable(5, "median_days_request_to_test", 4),
+    MedianTable(6, "median_days_test_to_report", 4),
+)
+
+
+def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> str:
+    """Months of the year to date, and each month's periods: itself and the year to date."""
+    year_to_date = f"{months[0]}/{months[-1]}"
+    run(con, "CREATE OR REPLACE TABLE publication_months (test_month VARCHAR)")
+    con.executemany("INSERT INTO publication_months VALUES (?)", [(m,) for m in months])
+    run(
+        con,
+        """
+        CREATE OR REPLACE TABLE period_months AS
+        SELECT test_month, test_month AS period FROM publication_months
+        UNION ALL SELECT test_month, $ytd FROM publication_months
+        """,
+        {"ytd": year_to_date},
+    )
+    run(con, "CREATE OR REPLACE TABLE source_setting_labels (code VARCHAR, label VARCHAR)")
+    con.executemany(
+        "INSERT INTO source_setting_labels VALUES (?, ?)", list(SOURCE_SETTINGS.items())
+    )
+    return year_to_date
+
+
+def set_table_periods(con: duckdb.DuckDBPyConnection, year_to_date_only: bool, ytd: str) -> None:
+    if year_to_date_only:
+        run(
+            con, "CREATE OR REPLACE TEMP TABLE table_periods AS SELECT $ytd AS period", {"ytd": ytd}
+        )
+    else:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE table_periods AS SELECT DISTINCT period FROM period_months",
+        )
+
+
+def labelled(frame: pl.DataFrame, number: int, measure: str) -> pl.DataFrame:
+    return frame.rename({"row_label": "modality"}).with_columns(
+        pl.lit(number, pl.Int64).alias("table"), pl.lit(measure).alias("measure")
+    )
+
+
+def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> pl.DataFrame:
+    """Every cell of every table, unprotected, as a frame with CELL_COLUMNS."""
+    year_to_date = create_period_tables(con, months)
+    run(con, query("activity_cube"))
+    parts: list[pl.DataFrame] = []
+    count_grids: dict[int, pl.DataFrame] = {}
+    for table in COUNT_TABLES:
+        set_table_periods(con, table.year_to_date_only, year_to_date)
+        run(
+            con,
+            f"CREATE OR REPLACE TEMP VIEW table_counts AS "
+            f"{query_block('table_sources', f'table_{table.number}_counts')}",
+        )
+        grid = frame(con, query("count_cells"))
+        count_grids[table.number] = grid
+        parts.append(labelled(grid, table.number, table.measure))
+    for table in MEDIAN_TABLES:
+        con.register("count_grid", count_grids[table.count_table])
+        run(
+            con,
+            f"CREATE OR REPLACE TEMP VIEW table_waits AS "
+            f"{query_block('table_sources', f'table_{table.number}_waits')}",
+        )
+        cells = frame(con, query("median_cells"))
+        con.unregister("count_grid")
+        parts.append(labelled(cells, table.number, table.measure))
+    cells = pl.concat(
+        [
+            part.with_columns(pl.col("value").cast(pl.Float64), pl.col("records").cast(pl.Int64))
+            for part in parts
+        ]
+    )
+    return cells.select(CELL_COLUMNS)

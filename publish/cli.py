@@ -1,0 +1,229 @@
+"""The `did-publish` command (PUBLICATION.md section 6).
+
+Exit codes: 0 success; 1 a failed check (audit, validation with rejected records);
+2 usage or input errors, with a message naming the file, row and field.
+"""
+
+import logging
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from publish.ingest import InputError
+
+app = typer.Typer(
+    help="Build England's Diagnostic Imaging Dataset statistics from record-level submissions.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DEMO_MONTHS = ("2024-04", "2025-03")
+
+InputsArgument = Annotated[
+    list[Path] | None, typer.Argument(help="Submission files or folders (CSV or Parquet).")
+]
+SitesOption = Annotated[Path | None, typer.Option("--sites", help="Site reference CSV.")]
+CodesOption = Annotated[
+    Path | None, typer.Option("--imaging-codes", help="Imaging-code reference CSV.")
+]
+SubmissionsOption = Annotated[
+    Path | None,
+    typer.Option("--submissions", help="CSV of file,submission_date for the inputs."),
+]
+SubmissionDateOption = Annotated[
+    str | None,
+    typer.Option("--submission-date", help="Submission date of every input, YYYY-MM-DD."),
+]
+OutOption = Annotated[Path | None, typer.Option("--out", help="Output folder (default output/).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    typer.echo(f"did-publish: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="did-publish: %(message)s", stream=sys.stderr)
+
+
+def parse_date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r}: expected YYYY-MM-DD")
+
+
+def parse_month_range(text: str) -> list[str]:
+    start, _, end = text.partition(":")
+    months: list[str] = []
+    try:
+        year, month = (int(part) for part in start.split("-"))
+        end_year, end_month = (int(part) for part in (end or start).split("-"))
+    except ValueError:
+        fail(f"--months {text!r}: expected YYYY-MM:YYYY-MM")
+    if not (1 <= month <= 12 and 1 <= end_month <= 12) or (year, month) > (end_year, end_month):
+        fail(f"--months {text!r}: expected YYYY-MM:YYYY-MM, start before end")
+    while (year, month) <= (end_year, end_month):
+        months.append(f"{year}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+@app.command()
+def build(
+    inputs: InputsArgument = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Build config (TOML).")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Latest month published, YYYY-MM.")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="provisional or final.")] = None,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="Disclosure policy: did, hes or strict.")
+    ] = None,
+    sites: SitesOption = None,
+    imaging_codes: CodesOption = None,
+    submissions: SubmissionsOption = None,
+    submission_date: SubmissionDateOption = None,
+    out: OutOption = None,
+) -> None:
+    """Build a publication; with no INPUT, the demo publication from synthetic data."""
+    from publish.config import load_config
+    from publish.pipeline import build_publication
+
+    setup_logging()
+    overrides = {
+        "period": period,
+        "status": status,
+        "policy": policy,
+        "sites": sites,
+        "imaging_codes": imaging_codes,
+        "submissions": submissions,
+        "submission_date": parse_date(submission_date, "--submission-date"),
+        "out_dir": out,
+        "inputs": tuple(inputs) if inputs else None,
+    }
+    try:
+        build_config = load_config(config, overrides)
+        with tempfile.TemporaryDirectory(prefix="did-demo-") as demo_dir:
+            if not build_config.inputs:
+                build_config = demo_config(build_config, Path(demo_dir))
+            result = build_publication(build_config)
+    except InputError as error:
+        fail(str(error))
+    totals = {
+        key: sum(getattr(o, key) for o in result.outcomes.values())
+        for key in ("received", "accepted", "rejected")
+    }
+    rejected_files = [f.name for f in result.files if f.status == "rejected"]
+    typer.echo(
+        f"Published {result.publication_dir} ({result.publication.policy} policy): "
+        f"{totals['received']} records received, {totals['accepted']} accepted, "
+        f"{totals['rejected']} rejected (see {result.restricted_dir})."
+    )
+    if rejected_files:
+        typer.echo(f"{len(rejected_files)} file(s) rejected whole: {', '.join(rejected_files)}")
+
+
+def demo_config(build_config, demo_dir: Path):
+    """The demo: a synthetic financial year generated on the fly, with submission dates."""
+    from dataclasses import replace
+
+    from publish.synth import generate_submissions
+
+    logging.getLogger("did_publish").info("no inputs given: building the demo from synthetic data")
+    months = parse_month_range(":".join(DEMO_MONTHS))
+    result = generate_submissions(demo_dir, months, scale="demo", seed=0)
+    return replace(
+        build_config,
+        inputs=(demo_dir,),
+        submissions=build_config.submissions or result.submissions_manifest,
+    )
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the synthetic files.")],
+    months: Annotated[str, typer.Option("--months", help="YYYY-MM:YYYY-MM, inclusive.")] = ":".join(
+        DEMO_MONTHS
+    ),
+    scale: Annotated[str, typer.Option("--scale", help="demo or national.")] = "demo",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Write synthetic submission files in the national DID layout."""
+    from publish.synth import generate_submissions
+
+    if scale not in ("demo", "national"):
+        fail(f"--scale {scale!r}: choose demo or national")
+    result = generate_submissions(out, parse_month_range(months), scale=scale, seed=seed)
+    typer.echo(
+        f"Wrote {len(result.files)} files, {result.records_written} records, to {out} "
+        f"(submission dates in {result.submissions_manifest.name})."
+    )
+
+
+@app.command()
+def validate(
+    inputs: Annotated[list[Path], typer.Argument(help="Submission files or folders.")],
+    sites: SitesOption = None,
+    imaging_codes: CodesOption = None,
+    submissions: SubmissionsOption = None,
+    submission_date: SubmissionDateOption = None,
+    out: OutOption = None,
+) -> None:
+    """Validate submissions: write only the data-quality report and the restricted folder."""
+    from publish.config import load_config
+    from publish.pipeline import validate_only
+
+    setup_logging()
+    overrides = {
+        "sites": sites,
+        "imaging_codes": imaging_codes,
+        "submissions": submissions,
+        "submission_date": parse_date(submission_date, "--submission-date"),
+        "out_dir": out,
+        "inputs": tuple(inputs),
+    }
+    try:
+        result = validate_only(load_config(None, overrides))
+    except InputError as error:
+        fail(str(error))
+    typer.echo(
+        f"{result.received} records received, {result.accepted} accepted, "
+        f"{result.rejected} rejected; report in {result.folder}"
+    )
+    if result.rejected:
+        raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    directory: Annotated[Path, typer.Argument(help="A built publication folder.")],
+) -> None:
+    """Audit a publication's disclosure control by linear programming."""
+    from publish.audit import main_audit
+
+    if not directory.is_dir():
+        fail(f"{directory}: no such publication folder")
+    raise typer.Exit(main_audit(directory))
+
+
+@app.command()
+def serve(
+    directory: Annotated[Path, typer.Argument(help="A built publication folder.")] = Path("output"),
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve a built publication's HTML on localhost for preview."""
+    from publish.site import serve_publication
+
+    serve_publication(directory, port)
+
+
+def main() -> None:  # pragma: no cover - entry point for `python -m publish`
+    app()

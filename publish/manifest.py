@@ -1,0 +1,71 @@
+"""Stage 7, manifest: what went in, what came out, and how (PUBLICATION.md section 5).
+
+The build time is the only value that differs between two builds of the same inputs,
+and it lives only here.
+"""
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from publish import __version__
+from publish.config import BuildConfig
+from publish.ingest import InputFile
+from publish.validate import FileOutcome
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_manifest(
+    identifier: str,
+    config: BuildConfig,
+    files: list[InputFile],
+    outcomes: dict[int, FileOutcome],
+    publication_dir: Path,
+) -> dict:
+    inputs = []
+    for input_file in sorted(files, key=lambda f: f.file_order):
+        outcome = outcomes[input_file.file_id]
+        inputs.append(
+            {
+                "file": input_file.name,
+                "sha256": input_file.sha256,
+                "submission_date": (
+                    input_file.submission_date.isoformat() if input_file.submission_date else None
+                ),
+                "status": input_file.status,
+                "message": input_file.message,
+                "records_received": outcome.received,
+                "records_accepted": outcome.accepted,
+                "records_rejected": outcome.rejected,
+                "records_warned": outcome.warned,
+                "records_superseded": outcome.superseded,
+            }
+        )
+    outputs = [
+        {"path": path.relative_to(publication_dir).as_posix(), "sha256": sha256_file(path)}
+        for path in sorted(publication_dir.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    ]
+    return {
+        "tool": "did-publish",
+        "version": __version__,
+        "identifier": identifier,
+        "policy": config.policy,
+        "k": config.k if config.policy == "strict" else None,
+        "config": config.for_manifest(),
+        "totals": {
+            key: sum(getattr(o, key) for o in outcomes.values())
+            for key in ("received", "accepted", "rejected", "warned", "superseded")
+        },
+        "inputs": inputs,
+        "outputs": outputs,
+        "build_time": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def write_manifest(path: Path, manifest: dict) -> None:
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,183 @@
+"""The monthly build, read top to bottom as the publication process.
+
+ingest -> validate -> derive -> aggregate -> protect -> render -> write manifest.
+Each stage is a module of its own; this file only puts them in order.
+"""
+
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from publish import db
+from publish.aggregate import aggregate_tables
+from publish.config import BuildConfig
+from publish.db import frame, scalar
+from publish.ingest import (
+    InputError,
+    InputFile,
+    discover_input_files,
+    ingest_files,
+    read_submissions_manifest,
+)
+from publish.manifest import build_manifest, write_manifest
+from publish.protect import protect_cells
+from publish.publication import Publication, months_of_year_to_date
+from publish.quality import write_quality_report
+from publish.reference import ReferenceFiles, load_reference_data
+from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
+from publish.validate import FileOutcome, file_outcomes, validate_records, write_restricted
+
+log = logging.getLogger("did_publish")
+
+
+@dataclass
+class BuildResult:
+    publication: Publication
+    publication_dir: Path
+    restricted_dir: Path
+    files: list[InputFile]
+    outcomes: dict[int, FileOutcome]
+
+
+def connect(config: BuildConfig) -> duckdb.DuckDBPyConnection:
+    return db.connect(config.memory_limit)
+
+
+def ingest(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> list[InputFile]:
+    paths = discover_input_files(config.inputs)
+    if not paths:
+        raise InputError("no submission files found in the inputs given")
+    submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
+    files = ingest_files(con, paths, submission_dates, config.submission_date)
+    for input_file in files:
+        if input_file.message:
+            log.warning(input_file.message)
+    if config.submissions is None and config.submission_date is None:
+        log.warning(
+            "no submission dates given: rules DIDS049, DIDS051, DIDS055 and DIDS066 not applied"
+        )
+    return files
+
+
+def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
+    if config.period:
+        return config.period
+    month = scalar(con, "SELECT max(test_month) FROM activity_records")
+    if month is None:
+        raise InputError("no record was accepted: nothing to publish (see the quarantine)")
+    return month
+
+
+def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return frame(
+        con,
+        """
+        SELECT region_code, provider_code, min(region_name) AS region_name,
+               min(provider_name) AS provider_name
+        FROM sites GROUP BY ALL
+        """,
+    )
+
+
+def build_publication(config: BuildConfig) -> BuildResult:
+    """Build one publication from submission files, and publish it atomically."""
+    con = connect(config)
+    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+    files = ingest(con, config)
+    validate_records(con)
+    outcomes = file_outcomes(con, files)
+    month = latest_month(con, config)
+    cells = aggregate_tables(con, months_of_year_to_date(month))
+    protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    publication = Publication(
+        latest_month=month,
+        status=config.status,
+        policy=config.policy,
+        tidy=to_tidy(protected),
+        published_on=config.published_on,
+    )
+
+    def write_publication(folder: Path) -> None:
+        render(publication, folder, config)
+        write_quality_report(con, files, outcomes, folder, config.policy)
+        write_manifest(
+            folder / "manifest.json",
+            build_manifest(publication.identifier, config, files, outcomes, folder),
+        )
+
+    publication_dir = config.out_dir / publication.identifier
+    restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
+    write_atomically(restricted_dir, lambda folder: write_restricted(con, files, folder))
+    write_atomically(publication_dir, write_publication)
+    con.close()
+    return BuildResult(publication, publication_dir, restricted_dir, files, outcomes)
+
+
+def render(publication: Publication, folder: Path, config: BuildConfig) -> None:
+    """Every rendering of the protected tables: CSV and datapackage, workbook, HTML."""
+    csv_name = f"{publication.identifier}.csv"
+    write_tidy_csv(publication.tidy, folder / csv_name)
+    write_datapackage(
+        folder / "datapackage.json",
+        publication.identifier,
+        csv_name,
+        f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})",
+    )
+
+
+def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Write a folder beside `target`, then swap it into place only once complete.
+
+    A build that fails or is interrupted leaves the previous publication untouched; the
+    half-written folder is removed (or, after a hard kill, ignored: it has a dot name).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.building-{os.getpid()}"
+    retired = target.parent / f".{target.name}.previous-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+@dataclass
+class ValidationResult:
+    folder: Path
+    received: int
+    accepted: int
+    rejected: int
+
+
+def validate_only(config: BuildConfig) -> ValidationResult:
+    """Validate submissions without publishing: quality report and restricted folder only."""
+    con = connect(config)
+    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+    files = ingest(con, config)
+    validate_records(con)
+    outcomes = file_outcomes(con, files)
+    folder = config.out_dir / "validation"
+    write_atomically(
+        config.out_dir / "validation.restricted",
+        lambda restricted: write_restricted(con, files, restricted),
+    )
+    write_atomically(folder, lambda target: write_quality_report(con, files, outcomes, target))
+    con.close()
+    return ValidationResult(
+        folder,
+        sum(o.received for o in outcomes.values()),
+        sum(o.accepted for o in outcomes.values()),
+        sum(o.rejected for o in outcomes.values()),
+    )

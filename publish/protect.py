@@ -1,0 +1,88 @@
+"""Stage 5, protect: disclosure control of every cell (PUBLICATION.md section 3).
+
+`did` and `hes` are cell-by-cell rules, written here as data (`CellRules`) so their
+differences read side by side; `strict` adds secondary suppression across linked tables
+and lives in `publish.disclosure`. Every renderer reads only what `protect_cells`
+returns: no unrounded or unsuppressed figure can reach an output.
+
+>>> cells = pl.DataFrame({
+...     "geography_level": ["provider", "provider", "provider", "england"],
+...     "measure": ["activity_count"] * 4,
+...     "value": [2.0, 3.0, 0.0, 2.0], "records": [2, 3, 0, 2], "marker": ["", "", "", ""]})
+>>> protected = apply_cell_rules(cells, POLICIES["did"])
+>>> protected["value"].to_list(), protected["marker"].to_list()
+([None, 5.0, 0.0, 0.0], ['c', '', '', ''])
+>>> apply_cell_rules(cells.clear(), POLICIES["did"]).height
+0
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+POLICY_NAMES = ("did", "hes", "strict")
+
+
+@dataclass(frozen=True)
+class CellRules:
+    """A cell-by-cell disclosure policy."""
+
+    suppress_counts_below: int  # counts 1 .. this-1 are suppressed below England
+    round_counts_to: int
+    round_england_counts: bool
+    suppress_medians_below: int  # medians over 1 .. this-1 records are suppressed
+    suppress_england_medians: bool
+
+
+POLICIES: dict[str, CellRules] = {
+    # NHS England DID: 1-2 suppressed, all counts to the nearest 5, England rounded but
+    # never suppressed, medians over fewer than 3 records suppressed and not rounded.
+    "did": CellRules(3, 5, True, 3, False),
+    # NHS Digital HES/ECDS: 1-7 suppressed below national, 8+ to the nearest 5, national
+    # unrounded; medians over 1-7 records suppressed.
+    "hes": CellRules(8, 5, False, 8, True),
+}
+
+
+def is_count_measure(measure: pl.Expr) -> pl.Expr:
+    return measure.str.starts_with("activity_count") | measure.str.starts_with("count_")
+
+
+def round_to_nearest(value: pl.Expr, base: int) -> pl.Expr:
+    """Nearest multiple of base, halves up (counts are whole, so 5 never ties)."""
+    return ((value + base // 2) // base) * base
+
+
+def apply_cell_rules(cells: pl.DataFrame, rules: CellRules) -> pl.DataFrame:
+    """Suppress and round cell by cell; cells already marked (x, z) pass unchanged."""
+    is_england = pl.col("geography_level") == "england"
+    is_count = is_count_measure(pl.col("measure"))
+    is_median = pl.col("measure").str.starts_with("median_")
+    has_value = (pl.col("marker") == "") & pl.col("value").is_not_null()
+    small_count = pl.col("records").is_between(1, rules.suppress_counts_below - 1)
+    small_median = pl.col("records").is_between(1, rules.suppress_medians_below - 1)
+    suppressed = has_value & (
+        (is_count & small_count & ~is_england)
+        | (is_median & small_median & (pl.lit(rules.suppress_england_medians) | ~is_england))
+    )
+    rounds = has_value & is_count & (pl.lit(rules.round_england_counts) | ~is_england)
+    return cells.with_columns(
+        pl.when(suppressed)
+        .then(None)
+        .when(rounds)
+        .then(round_to_nearest(pl.col("value"), rules.round_counts_to))
+        .otherwise(pl.col("value"))
+        .alias("value"),
+        pl.when(suppressed).then(pl.lit("c")).otherwise(pl.col("marker")).alias("marker"),
+    )
+
+
+def protect_cells(cells: pl.DataFrame, policy: str, k: int = 10) -> pl.DataFrame:
+    """The published value and marker of every cell under the named policy."""
+    if policy == "strict":
+        from publish.disclosure import apply_strict
+
+        return apply_strict(cells, k=k)
+    if policy not in POLICIES:
+        raise ValueError(f"unknown disclosure policy {policy!r}: choose one of {POLICY_NAMES}")
+    return apply_cell_rules(cells, POLICIES[policy])

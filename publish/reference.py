@@ -1,0 +1,154 @@
+"""Reference data: the site reference and the imaging-code reference (INPUT.md section 3).
+
+Both are checked before any record is: a duplicate site, an unknown modality or two
+validity periods of one code that overlap would make a lookup ambiguous and the tables
+silently wrong, so they stop the build with the file, row and field named.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from publish.codes import CANCER_TEST_GROUPS, MODALITIES, REGIONS
+from publish.db import run
+from publish.ingest import InputError
+from publish.resources import REFERENCE_DATA_DIR
+
+SITE_COLUMNS = ("site_code", "provider_code", "provider_name", "region_code", "region_name")
+IMAGING_CODE_COLUMNS = (
+    "code_system",
+    "code",
+    "description",
+    "modality",
+    "body_region",
+    "interventional",
+    "cancer_test_group",
+    "valid_from",
+    "valid_to",
+)
+DEFAULT_SITES = REFERENCE_DATA_DIR / "sites.csv"
+DEFAULT_IMAGING_CODES = REFERENCE_DATA_DIR / "imaging_codes.csv"
+
+
+@dataclass(frozen=True)
+class ReferenceFiles:
+    sites: Path = DEFAULT_SITES
+    imaging_codes: Path = DEFAULT_IMAGING_CODES
+
+
+def read_reference_csv(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
+    try:
+        frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such reference file") from None
+    except Exception:  # polars raises several error types for unreadable CSV
+        raise InputError(f"{path}: cannot be read as a UTF-8 CSV file with a header") from None
+    frame = frame.rename({name: name.strip().lower() for name in frame.columns})
+    missing = [name for name in columns if name not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+    return frame.select(
+        [pl.col(name).str.strip_chars().replace("", None).alias(name) for name in columns]
+    )
+
+
+def fail_on_rows(path: Path, frame: pl.DataFrame, bad: pl.Series, field: str, why: str) -> None:
+    rows = [index + 1 for index, is_bad in enumerate(bad.to_list()) if is_bad]
+    if rows:
+        shown = ", ".join(str(row) for row in rows[:5]) + (" ..." if len(rows) > 5 else "")
+        raise InputError(f"{path}: row(s) {shown}, field {field}: {why}")
+
+
+def load_sites(path: Path) -> pl.DataFrame:
+    sites = read_reference_csv(path, SITE_COLUMNS).with_columns(
+        pl.col("site_code").str.to_uppercase()
+    )
+    for name in ("site_code", "provider_code", "provider_name", "region_code"):
+        fail_on_rows(path, sites, sites[name].is_null(), name, "missing")
+    fail_on_rows(path, sites, sites["site_code"].is_duplicated(), "site_code", "duplicate site")
+    fail_on_rows(
+        path,
+        sites,
+        ~sites["site_code"].str.contains(r"^[A-Z0-9]{5,12}$"),
+        "site_code",
+        "not 5-12 letters and digits",
+    )
+    return sites.with_columns(
+        pl.col("region_name").fill_null(pl.col("region_code").replace_strict(REGIONS, default=""))
+    )
+
+
+def load_imaging_codes(path: Path) -> pl.DataFrame:
+    codes = read_reference_csv(path, IMAGING_CODE_COLUMNS).with_columns(
+        pl.col("code_system").str.to_uppercase(),
+        pl.col("code").str.to_uppercase(),
+        pl.col("interventional").str.to_uppercase().fill_null("N"),
+    )
+    fail_on_rows(
+        path,
+        codes,
+        ~codes["code_system"].is_in(["NICIP", "SNOMED"]),
+        "code_system",
+        "not NICIP or SNOMED",
+    )
+    fail_on_rows(path, codes, codes["code"].is_null(), "code", "missing")
+    fail_on_rows(
+        path,
+        codes,
+        ~codes["modality"].is_in(list(MODALITIES)),
+        "modality",
+        "not a published modality",
+    )
+    fail_on_rows(
+        path,
+        codes,
+        ~(
+            codes["cancer_test_group"].is_null()
+            | codes["cancer_test_group"].is_in(list(CANCER_TEST_GROUPS))
+        ),
+        "cancer_test_group",
+        "not one of the five DID cancer test groups",
+    )
+    fail_on_rows(
+        path, codes, ~codes["interventional"].is_in(["Y", "N"]), "interventional", "not Y or N"
+    )
+    for name in ("valid_from", "valid_to"):
+        parsed = codes[name].str.to_date("%Y-%m-%d", strict=False)
+        fail_on_rows(
+            path, codes, parsed.is_null() & codes[name].is_not_null(), name, "not CCYY-MM-DD"
+        )
+    codes = codes.with_columns(
+        pl.col("valid_from").str.to_date("%Y-%m-%d").fill_null(date(1900, 1, 1)),
+        pl.col("valid_to").str.to_date("%Y-%m-%d"),
+    )
+    overlapping = overlapping_validity(codes)
+    fail_on_rows(
+        path, codes, overlapping, "valid_from", "validity overlaps another row of the same code"
+    )
+    return codes
+
+
+def overlapping_validity(codes: pl.DataFrame) -> pl.Series:
+    """True for each row whose validity period overlaps an earlier row of the same code."""
+    ordered = codes.with_row_index("position").sort("code_system", "code", "valid_from")
+    previous_end = pl.col("valid_to").shift(1).over("code_system", "code")
+    is_first = pl.col("position").cum_count().over("code_system", "code") == 1
+    flagged = ordered.with_columns(
+        (~is_first & (previous_end.is_null() | (previous_end >= pl.col("valid_from")))).alias("bad")
+    ).sort("position")
+    return flagged["bad"]
+
+
+def load_reference_data(con: duckdb.DuckDBPyConnection, files: ReferenceFiles) -> None:
+    """Create the `sites` and `imaging_codes` tables the queries join to."""
+    sites = load_sites(files.sites)
+    codes = load_imaging_codes(files.imaging_codes)
+    con.register("sites_frame", sites)
+    con.register("imaging_codes_frame", codes)
+    run(con, "CREATE OR REPLACE TABLE sites AS SELECT * FROM sites_frame")
+    run(con, "CREATE OR REPLACE TABLE imaging_codes AS SELECT * FROM imaging_codes_frame")
+    con.unregister("sites_frame")
+    con.unregister("imaging_codes_frame")

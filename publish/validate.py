@@ -1,0 +1,147 @@
+"""Stage 2, validate: apply the DIDS record rules and account for every record.
+
+The rules are SQL (`queries/validate.sql`); this module runs them, counts what became of
+each file's records (received = accepted + rejected, always) and writes the restricted
+folder: the quarantine of rejected records and the list of accepted records that broke
+a warning rule, each with its rule codes and the 18 columns exactly as received.
+"""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from publish.codes import SUBMISSION_COLUMNS
+from publish.db import frame, rows, run
+from publish.ingest import FILE_LEVEL_RULE, InputFile
+from publish.resources import query
+from publish.tidy import write_csv
+
+RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
+
+
+@dataclass
+class FileOutcome:
+    """What became of one file's records."""
+
+    received: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    warned: int = 0
+    superseded: int = 0
+
+
+def validate_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `checked_records` (rule codes per record) and `activity_records` (derived)."""
+    run(con, query("macros"))
+    run(con, query("validate"))
+    run(con, query("derive"))
+
+
+def file_outcomes(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> dict[int, FileOutcome]:
+    """Per file: records received, accepted, rejected, warned and superseded."""
+    counts = rows(
+        con,
+        """
+        WITH counted AS (SELECT DISTINCT file_id, row_number FROM activity_records)
+        SELECT c.file_id,
+               count(*) FILTER (WHERE len(c.rejection_codes) = 0) AS accepted,
+               count(*) FILTER (WHERE len(c.rejection_codes) > 0) AS rejected,
+               count(*) FILTER (WHERE len(c.rejection_codes) = 0
+                                  AND len(c.warning_codes) > 0) AS warned,
+               count(*) FILTER (WHERE len(c.rejection_codes) = 0
+                                  AND k.file_id IS NULL) AS superseded
+        FROM checked_records AS c
+        LEFT JOIN counted AS k USING (file_id, row_number)
+        GROUP BY c.file_id
+        """,
+    )
+    by_file = {file_id: FileOutcome(0, a, r, w, s) for file_id, a, r, w, s in counts}
+    outcomes: dict[int, FileOutcome] = {}
+    for input_file in files:
+        outcome = by_file.get(input_file.file_id, FileOutcome())
+        if input_file.status == "rejected":
+            outcome = FileOutcome(rejected=input_file.records_received)
+        else:
+            outcome.rejected += len(input_file.malformed_records)
+        outcome.received = input_file.records_received
+        outcomes[input_file.file_id] = outcome
+    return outcomes
+
+
+def malformed_records_frame(files: list[InputFile]) -> pl.DataFrame:
+    """Records with the wrong number of fields, kept whole: extra fields join the last."""
+    rows = []
+    width = len(SUBMISSION_COLUMNS)
+    for input_file in files:
+        for row_number, record in input_file.malformed_records:
+            values = record[: width - 1] + [",".join(record[width - 1 :])]
+            values += [""] * (width - len(values))
+            rows.append(
+                [input_file.file_order, input_file.name, row_number, FILE_LEVEL_RULE, *values]
+            )
+    schema = [("file_order", pl.Int64), ("source_file", pl.Utf8), ("row_number", pl.Int64)]
+    schema += [("rule_codes", pl.Utf8)]
+    schema += [(name, pl.Utf8) for name in SUBMISSION_COLUMNS]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def restricted_records(con: duckdb.DuckDBPyConnection, rejected: bool) -> pl.DataFrame:
+    columns = ", ".join(f'r."{name}"' for name in SUBMISSION_COLUMNS)
+    codes = "list_sort(c.rejection_codes || c.warning_codes)" if rejected else "c.warning_codes"
+    condition = (
+        "len(c.rejection_codes) > 0"
+        if rejected
+        else ("len(c.rejection_codes) = 0 AND len(c.warning_codes) > 0")
+    )
+    return frame(
+        con,
+        f"""
+        SELECT f.file_order, f.source_file, c.row_number, array_to_string(list_sort({codes}), ' ') AS rule_codes,
+               {columns}
+        FROM checked_records AS c
+        JOIN submission_records AS r USING (file_id, row_number)
+        JOIN input_files AS f USING (file_id)
+        WHERE {condition}
+        """,
+    )
+
+
+def write_restricted(
+    con: duckdb.DuckDBPyConnection, files: list[InputFile], restricted_dir: Path
+) -> None:
+    """quarantine.csv, warnings.csv and copies of wholly rejected files (record-level data)."""
+    restricted_dir.mkdir(parents=True, exist_ok=True)
+    quarantine = pl.concat(
+        [restricted_records(con, rejected=True), malformed_records_frame(files)],
+        how="vertical_relaxed",
+    )
+    order = ["file_order", "row_number"]
+    write_csv(quarantine.sort(order).drop("file_order"), restricted_dir / "quarantine.csv")
+    write_csv(
+        restricted_records(con, rejected=False).sort(order).drop("file_order"),
+        restricted_dir / "warnings.csv",
+    )
+    rejected_files = [f for f in files if f.status == "rejected"]
+    if rejected_files:
+        copies = restricted_dir / "rejected_files"
+        copies.mkdir(exist_ok=True)
+        for input_file in rejected_files:
+            shutil.copyfile(input_file.path, copies / input_file.name)
+    rejected_files_list = pl.DataFrame(
+        {
+            "source_file": [f.name for f in rejected_files],
+            "rule_code": [f.rule_code or "" for f in rejected_files],
+            "records": [f.records_received for f in rejected_files],
+            "message": [f.message or "" for f in rejected_files],
+        },
+        schema={
+            "source_file": pl.Utf8,
+            "rule_code": pl.Utf8,
+            "records": pl.Int64,
+            "message": pl.Utf8,
+        },
+    )
+    write_csv(rejected_files_list, restricted_dir / "rejected_files.csv")

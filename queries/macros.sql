@@ -1,0 +1,20 @@
+-- Small pure functions the validation rules share.
+
+-- A CCYY-MM-DD date, or NULL when the text is not one (INPUT.md: dates are CCYY-MM-DD;
+-- "2018-7-1", "01/07/2018" and "2018-02-30" are all invalid).
+CREATE OR REPLACE MACRO parse_submission_date(date_text) AS (
+    CASE WHEN regexp_full_match(date_text, '[0-9]{4}-[0-9]{2}-[0-9]{2}')
+         THEN TRY_CAST(date_text AS DATE) END
+);
+
+-- Modulus 11 check of a 10-digit NHS number (DIDS001): weights 10..2 on the first nine
+-- digits; the check digit is 11 minus the remainder, 11 meaning 0 and 10 never valid.
+CREATE OR REPLACE MACRO nhs_number_check_digit_ok(nhs_number) AS (
+    (11 - (
+        TRY_CAST(nhs_number[1] AS INTEGER) * 10 + TRY_CAST(nhs_number[2] AS INTEGER) * 9
+        + TRY_CAST(nhs_number[3] AS INTEGER) * 8 + TRY_CAST(nhs_number[4] AS INTEGER) * 7
+        + TRY_CAST(nhs_number[5] AS INTEGER) * 6 + TRY_CAST(nhs_number[6] AS INTEGER) * 5
+        + TRY_CAST(nhs_number[7] AS INTEGER) * 4 + TRY_CAST(nhs_number[8] AS INTEGER) * 3
+        + TRY_CAST(nhs_number[9] AS INTEGER) * 2
+    ) % 11) % 11 = TRY_CAST(nhs_number[10] AS INTEGER)
+);

@@ -1,0 +1,57 @@
+-- What each table counts: one named block per table, defining the view that
+-- count_cells.sql (table_counts) or median_cells.sql (table_waits) reads. Row labels are
+-- the published modality names, or the cancer test groups for tables 4-6.
+
+-- name: table_1_counts
+SELECT modality AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, n
+FROM activity_cube;
+
+-- name: table_2_waits
+SELECT modality AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, days, n
+FROM wait_histogram WHERE wait = 'request_to_test';
+
+-- name: table_3_waits
+SELECT modality AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, days, n
+FROM wait_histogram WHERE wait = 'test_to_report';
+
+-- name: table_4_counts
+SELECT cancer_test_group AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, n
+FROM activity_cube WHERE cancer_test_group IS NOT NULL
+UNION ALL
+SELECT cancer_test_group, 'GP Direct Access', region_code, provider_code, test_month, n
+FROM activity_cube WHERE cancer_test_group IS NOT NULL AND source_setting_code = '04';
+
+-- name: table_5_waits
+SELECT cancer_test_group AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, days, n
+FROM wait_histogram WHERE wait = 'request_to_test' AND cancer_test_group IS NOT NULL
+UNION ALL
+SELECT cancer_test_group, 'GP Direct Access', region_code, provider_code, test_month, days, n
+FROM wait_histogram
+WHERE wait = 'request_to_test' AND cancer_test_group IS NOT NULL AND gp_direct_access;
+
+-- name: table_6_waits
+SELECT cancer_test_group AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, days, n
+FROM wait_histogram WHERE wait = 'test_to_report' AND cancer_test_group IS NOT NULL
+UNION ALL
+SELECT cancer_test_group, 'GP Direct Access', region_code, provider_code, test_month, days, n
+FROM wait_histogram
+WHERE wait = 'test_to_report' AND cancer_test_group IS NOT NULL AND gp_direct_access;
+
+-- name: table_11_counts
+SELECT modality AS row_label, s.label AS source_setting, region_code, provider_code,
+       test_month, n
+FROM activity_cube JOIN source_setting_labels AS s ON s.code = source_setting_code
+UNION ALL
+SELECT modality, 'All', region_code, provider_code, test_month, n
+FROM activity_cube;
+
+-- name: table_12_counts
+SELECT modality AS row_label, 'All' AS source_setting, region_code, provider_code,
+       test_month, n
+FROM activity_cube WHERE interventional;

@@ -1,0 +1,141 @@
+-- Stage 2, validate: every record rule of INPUT.md section 1, set-based.
+--
+-- Reads submission_records (as received), input_files (submission dates), sites and
+-- imaging_codes. Writes checked_records: the trimmed and typed values each later stage
+-- needs, and for every record the list of DIDS rejection codes and warning codes it
+-- broke (a record breaks every rule that applies to it). A rule comparing two dates is
+-- not applied when either date is missing or invalid: NULL comparisons are not true.
+
+CREATE OR REPLACE TABLE checked_records AS
+WITH trimmed AS (
+    SELECT
+        r.file_id,
+        r.row_number,
+        f.file_order,
+        f.submission_date,
+        nullif(trim(r."NHS_NUMBER"), '') AS nhs_number,
+        nullif(trim(r."NHS_NUMBER_STATUS_IND"), '') AS nhs_number_status,
+        nullif(trim(r."PERSON_BIRTH_DATE"), '') AS birth_date_text,
+        upper(nullif(trim(r."ETHNIC_CATEGORY"), '')) AS ethnic_category,
+        nullif(trim(r."PERSON_GENDER_CODE"), '') AS gender_code,
+        nullif(trim(r."POSTCODE"), '') AS postcode,
+        nullif(trim(r."PRACTICE_CODE"), '') AS practice_code,
+        nullif(trim(r."PATIENT_SOURCE_SETTING"), '') AS source_setting_code,
+        upper(nullif(trim(r."REFERRER"), '')) AS referrer_code,
+        nullif(trim(r."DIAGNOSTIC_TEST_REQUEST_DATE"), '') AS request_date_text,
+        nullif(trim(r."DIAG_TEST_REQUEST_REC_DATE"), '') AS received_date_text,
+        nullif(trim(r."DIAGNOSTIC_TEST_DATE"), '') AS test_date_text,
+        upper(nullif(trim(r."IMAGING_CODE_NICIP"), '')) AS nicip_code,
+        nullif(trim(r."IMAGING_CODE_SNOMED"), '') AS snomed_code,
+        nullif(trim(r."SERVICE_REPORT_DATE"), '') AS report_date_text,
+        upper(nullif(trim(r."SITE_CODE_IMAGING"), '')) AS site_code,
+        nullif(trim(r."RADIOLOGICAL_ACCESSION_NUM"), '') AS accession_number
+    FROM submission_records AS r
+    JOIN input_files AS f USING (file_id)
+),
+typed AS (
+    SELECT
+        *,
+        parse_submission_date(birth_date_text) AS birth_date,
+        parse_submission_date(request_date_text) AS request_date,
+        parse_submission_date(received_date_text) AS received_date,
+        parse_submission_date(test_date_text) AS test_date,
+        parse_submission_date(report_date_text) AS report_date,
+        CAST(date_trunc('month', submission_date) AS DATE) AS submission_month_start
+    FROM trimmed
+),
+looked_up AS (
+    SELECT
+        t.*,
+        EXISTS (
+            SELECT 1 FROM imaging_codes AS c
+            WHERE c.code_system = 'NICIP' AND c.code = t.nicip_code
+              AND (t.test_date IS NULL
+                   OR (t.test_date >= c.valid_from
+                       AND (c.valid_to IS NULL OR t.test_date <= c.valid_to)))
+        ) AS nicip_known,
+        EXISTS (
+            SELECT 1 FROM imaging_codes AS c
+            WHERE c.code_system = 'SNOMED' AND c.code = t.snomed_code
+              AND (t.test_date IS NULL
+                   OR (t.test_date >= c.valid_from
+                       AND (c.valid_to IS NULL OR t.test_date <= c.valid_to)))
+        ) AS snomed_known,
+        EXISTS (SELECT 1 FROM sites AS s WHERE s.site_code = t.site_code) AS site_known,
+        count(*) OVER (PARTITION BY t.file_id, t.site_code, t.accession_number) AS key_count_in_file
+    FROM typed AS t
+),
+flagged AS (
+    SELECT
+        *,
+        list_filter([
+            CASE WHEN nhs_number IS NOT NULL
+                  AND NOT (regexp_full_match(nhs_number, '[0-9]{10}')
+                           AND nhs_number_check_digit_ok(nhs_number)) THEN 'DIDS001' END,
+            CASE WHEN nhs_number IS NOT NULL
+                  AND NOT regexp_full_match(nhs_number, '[0-9]{10}') THEN 'DIDS002' END,
+            CASE WHEN nhs_number_status IS NOT NULL
+                  AND nhs_number_status NOT IN ('01', '02', '03', '04', '05', '06', '07', '08')
+                 THEN 'DIDS003' END,
+            CASE WHEN birth_date_text IS NOT NULL AND birth_date IS NULL THEN 'DIDS005' END,
+            CASE WHEN birth_date > test_date THEN 'DIDS006' END,
+            CASE WHEN birth_date <= DATE '1900-01-01' THEN 'DIDS009' END,
+            CASE WHEN ethnic_category IS NOT NULL
+                  AND ethnic_category NOT IN ('A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J', 'K',
+                                              'L', 'M', 'N', 'P', 'R', 'S', 'Z', '99')
+                 THEN 'DIDS012' END,
+            CASE WHEN gender_code IS NOT NULL AND gender_code NOT IN ('0', '1', '2', '9')
+                 THEN 'DIDS014' END,
+            CASE WHEN source_setting_code IS NULL THEN 'DIDS020' END,
+            CASE WHEN source_setting_code NOT IN ('01', '02', '03', '04', '05', '06', '07')
+                 THEN 'DIDS021' END,
+            CASE WHEN request_date_text IS NOT NULL AND request_date IS NULL THEN 'DIDS026' END,
+            CASE WHEN request_date > received_date THEN 'DIDS027' END,
+            CASE WHEN request_date < DATE '1970-01-01' THEN 'DIDS031' END,
+            CASE WHEN request_date > test_date THEN 'DIDS034' END,
+            CASE WHEN report_date < request_date THEN 'DIDS035' END,
+            CASE WHEN received_date_text IS NOT NULL AND received_date IS NULL THEN 'DIDS036' END,
+            CASE WHEN received_date < DATE '1970-01-01' THEN 'DIDS041' END,
+            CASE WHEN received_date > test_date THEN 'DIDS043' END,
+            CASE WHEN test_date_text IS NOT NULL AND test_date IS NULL THEN 'DIDS045' END,
+            CASE WHEN report_date < test_date THEN 'DIDS048' END,
+            CASE WHEN test_date_text IS NULL THEN 'DIDS050' END,
+            CASE WHEN test_date > submission_date THEN 'DIDS051' END,
+            CASE WHEN test_date < submission_month_start - INTERVAL 6 MONTH THEN 'DIDS055' END,
+            CASE WHEN nicip_code IS NULL AND snomed_code IS NULL THEN 'DIDS056' END,
+            CASE WHEN nicip_code IS NOT NULL AND NOT nicip_known THEN 'DIDS057' END,
+            CASE WHEN snomed_code IS NOT NULL AND NOT snomed_known THEN 'DIDS059' END,
+            CASE WHEN report_date_text IS NOT NULL AND report_date IS NULL THEN 'DIDS061' END,
+            CASE WHEN report_date > submission_date THEN 'DIDS066' END,
+            CASE WHEN site_code IS NULL THEN 'DIDS067' END,
+            CASE WHEN site_code IS NOT NULL AND regexp_full_match(site_code, '[A-Z0-9]{5,12}')
+                  AND NOT site_known THEN 'DIDS068' END,
+            CASE WHEN site_code IS NOT NULL
+                  AND NOT regexp_full_match(site_code, '[A-Z0-9]{5,12}') THEN 'DIDS069' END,
+            CASE WHEN accession_number IS NULL THEN 'DIDS070' END,
+            CASE WHEN site_code IS NOT NULL AND accession_number IS NOT NULL
+                  AND key_count_in_file > 1 THEN 'DIDS071' END,
+            CASE WHEN length(accession_number) > 20 THEN 'DIDS072' END,
+            CASE WHEN ethnic_category IS NULL AND nhs_number IS NULL AND birth_date_text IS NULL
+                  AND gender_code IS NULL AND postcode IS NULL AND practice_code IS NULL
+                 THEN 'DIDS073' END
+        ], lambda code: code IS NOT NULL) AS rejection_codes,
+        list_filter([
+            CASE WHEN referrer_code IS NOT NULL AND NOT regexp_full_match(referrer_code,
+                    '[CDGS][0-9]{1,7}|(CH|DT|CD|PH|SL)[0-9]{1,6}|[0-9]{2}[A-Z][0-9]{4}[A-Z]'
+                    || '|Z[ENSW][0-9]{6}|H9999998|M9999998|R9999981|A9999998|P9999981'
+                    || '|X9999998|N9999998') THEN 'DIDS023' END,
+            CASE WHEN request_date < test_date - INTERVAL 1 YEAR THEN 'DIDS028' END,
+            CASE WHEN received_date < test_date - INTERVAL 1 YEAR THEN 'DIDS038' END,
+            CASE WHEN test_date < submission_month_start - INTERVAL 3 MONTH
+                  AND NOT coalesce(test_date < submission_month_start - INTERVAL 6 MONTH, false)
+                 THEN 'DIDS049' END,
+            CASE WHEN report_date > test_date + INTERVAL 1 MONTH THEN 'DIDS062' END
+        ], lambda code: code IS NOT NULL) AS warning_codes
+    FROM looked_up
+)
+SELECT
+    file_id, row_number, file_order, site_code, accession_number, source_setting_code,
+    referrer_code, nicip_code, snomed_code, birth_date, request_date, received_date,
+    test_date, report_date, rejection_codes, warning_codes
+FROM flagged;

@@ -1,0 +1,109 @@
+"""Shared test helpers: small real submission files and the real command line."""
+
+import csv
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from publish.cli import app
+from publish.codes import SUBMISSION_COLUMNS
+
+TESTS_DIR = Path(__file__).parent
+TEST_DATA = TESTS_DIR / "data"
+TEST_SITES = TEST_DATA / "sites.csv"
+TEST_IMAGING_CODES = TEST_DATA / "imaging_codes.csv"
+
+
+def nhs_number(seed: int) -> str:
+    """A 10-digit NHS number with a valid modulus-11 check digit."""
+    while True:
+        digits = [int(d) for d in f"{(seed * 7919 + 400000000) % 1000000000:09d}"]
+        check = (11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True) ) % 11) % 11
+        if check != 10:
+            return "".join(map(str, digits)) + str(check)
+        seed += 1
+
+
+_accession_counter = iter(range(1, 10**9))
+
+
+def record(**fields: str) -> dict[str, str]:
+    """A valid submission record; keyword arguments override any column."""
+    number = next(_accession_counter)
+    values = {
+        "NHS_NUMBER": nhs_number(number),
+        "NHS_NUMBER_STATUS_IND": "01",
+        "PERSON_BIRTH_DATE": "1960-05-17",
+        "ETHNIC_CATEGORY": "A",
+        "PERSON_GENDER_CODE": "2",
+        "POSTCODE": "LS1 4AP",
+        "PRACTICE_CODE": "B86001",
+        "PATIENT_SOURCE_SETTING": "03",
+        "REFERRER": "G1234567",
+        "REFERRING_ORG_CODE": "B86001",
+        "DIAGNOSTIC_TEST_REQUEST_DATE": "2024-04-01",
+        "DIAG_TEST_REQUEST_REC_DATE": "2024-04-01",
+        "DIAGNOSTIC_TEST_DATE": "2024-04-10",
+        "IMAGING_CODE_NICIP": "XCHES",
+        "IMAGING_CODE_SNOMED": "",
+        "SERVICE_REPORT_DATE": "2024-04-11",
+        "SITE_CODE_IMAGING": "RAA01",
+        "RADIOLOGICAL_ACCESSION_NUM": f"ACC{number:08d}",
+    }
+    unknown = set(fields) - set(values)
+    assert not unknown, f"unknown columns {unknown}"
+    return values | fields
+
+
+def write_submission(path: Path, records: list[dict[str, str]], header: bool = True) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        if header:
+            writer.writerow(SUBMISSION_COLUMNS)
+        for values in records:
+            writer.writerow([values[name] for name in SUBMISSION_COLUMNS])
+    return path
+
+
+def run_cli(*args: str | Path, expect: int | None = 0):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    if expect is not None:
+        assert result.exit_code == expect, (result.exit_code, result.output, result.exception)
+    return result
+
+
+def build(inputs: list[Path], out: Path, *options: str | Path, expect: int | None = 0):
+    """Run `did-publish build` with the small test reference data."""
+    return run_cli(
+        "build",
+        *inputs,
+        "--sites",
+        TEST_SITES,
+        "--imaging-codes",
+        TEST_IMAGING_CODES,
+        "--out",
+        out,
+        *options,
+        expect=expect,
+    )
+
+
+def read_tidy(publication_dir: Path) -> pl.DataFrame:
+    return pl.read_csv(publication_dir / f"{publication_dir.name}.csv", infer_schema=False)
+
+
+def cell(tidy: pl.DataFrame, **key: str) -> tuple[str, str]:
+    """(value, marker) of the one tidy row matching key; value "" when empty."""
+    matches = tidy.filter(
+        pl.all_horizontal(
+            [(pl.col(column).fill_null("") == value) for column, value in key.items()]
+        )
+    )
+    assert matches.height == 1, f"{matches.height} rows match {key}"
+    row = matches.row(0, named=True)
+    return (row["value"] or "", row["marker"] or "")
+
+NHSE_FIXTURES = TEST_DATA / "nhse-dids-fixtures"
