@@ -121,14 +121,20 @@ def build(
         key: sum(getattr(o, key) for o in result.outcomes.values())
         for key in ("received", "accepted", "rejected")
     }
-    rejected_files = [f.name for f in result.files if f.status == "rejected"]
+    report_problem_files(result.files)
     typer.echo(
         f"Published {result.publication_dir} ({result.publication.policy} policy): "
         f"{totals['received']} records received, {totals['accepted']} accepted, "
         f"{totals['rejected']} rejected (see {result.restricted_dir})."
     )
-    if rejected_files:
-        typer.echo(f"{len(rejected_files)} file(s) rejected whole: {', '.join(rejected_files)}")
+
+
+def report_problem_files(files) -> None:
+    """Name every file rejected whole or with malformed records; the build went on."""
+    for input_file in files:
+        if input_file.status == "rejected" or input_file.malformed_records:
+            code = f" [{input_file.rule_code}]" if input_file.rule_code else ""
+            typer.echo(f"{input_file.message}{code}", err=True)
 
 
 def demo_config(build_config, demo_dir: Path):
@@ -194,6 +200,7 @@ def validate(
         result = validate_only(load_config(None, overrides))
     except InputError as error:
         fail(str(error))
+    report_problem_files(result.files)
     typer.echo(
         f"{result.received} records received, {result.accepted} accepted, "
         f"{result.rejected} rejected; report in {result.folder}"

@@ -32,6 +32,7 @@ from publish.quality import write_quality_report
 from publish.reference import ReferenceFiles, load_reference_data
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import FileOutcome, file_outcomes, validate_records, write_restricted
+from publish.workbook import load_cover_text, write_workbook
 
 log = logging.getLogger("did_publish")
 
@@ -55,9 +56,6 @@ def ingest(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> list[InputFil
         raise InputError("no submission files found in the inputs given")
     submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
     files = ingest_files(con, paths, submission_dates, config.submission_date)
-    for input_file in files:
-        if input_file.message:
-            log.warning(input_file.message)
     if config.submissions is None and config.submission_date is None:
         log.warning(
             "no submission dates given: rules DIDS049, DIDS051, DIDS055 and DIDS066 not applied"
@@ -129,6 +127,8 @@ def render(publication: Publication, folder: Path, config: BuildConfig) -> None:
         csv_name,
         f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})",
     )
+    cover = load_cover_text(config.publication_text)
+    write_workbook(publication, folder / f"{publication.identifier}.xlsx", cover)
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
@@ -156,6 +156,7 @@ def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
 @dataclass
 class ValidationResult:
     folder: Path
+    files: list[InputFile]
     received: int
     accepted: int
     rejected: int
@@ -177,6 +178,7 @@ def validate_only(config: BuildConfig) -> ValidationResult:
     con.close()
     return ValidationResult(
         folder,
+        files,
         sum(o.received for o in outcomes.values()),
         sum(o.accepted for o in outcomes.values()),
         sum(o.rejected for o in outcomes.values()),

@@ -53,6 +53,9 @@ def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl
         {
             "source_file": f.name,
             "status": f.status,
+            "submission_date": f.submission_date.isoformat() if f.submission_date else "",
+            # DIDS049, DIDS051, DIDS055 and DIDS066 need the file's submission date.
+            "submission_date_rules_applied": "yes" if f.submission_date else "no",
             "records_received": outcomes[f.file_id].received,
             "records_accepted": outcomes[f.file_id].accepted,
             "records_rejected": outcomes[f.file_id].rejected,
@@ -67,6 +70,8 @@ def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl
         schema={
             "source_file": pl.Utf8,
             "status": pl.Utf8,
+            "submission_date": pl.Utf8,
+            "submission_date_rules_applied": pl.Utf8,
             "records_received": pl.Int64,
             "records_accepted": pl.Int64,
             "records_rejected": pl.Int64,

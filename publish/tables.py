@@ -76,8 +76,7 @@ TABLES: dict[int, TableSpec] = {
         TableSpec(
             9,
             "Days from request to test in bands, by modality and source setting",
-            "Number and proportion of tests in England by days from request to test, "
-            "year to date.",
+            "Number and proportion of tests in England by days from request to test, year to date.",
             (
                 "count_days_0_to_7",
                 "count_days_8_to_31",
@@ -115,8 +114,7 @@ TABLES: dict[int, TableSpec] = {
         TableSpec(
             12,
             "Count of interventional radiology activity by modality",
-            "Number of interventional radiology tests by provider and modality, by month "
-            "of test.",
+            "Number of interventional radiology tests by provider and modality, by month of test.",
             ("activity_count",),
             "months",
         ),

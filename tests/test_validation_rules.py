@@ -1,0 +1,339 @@
+"""Every record rule of INPUT.md shows its DIDS code, and every record is accounted for.
+
+All cases go in one submission file (one record each, distinct accession numbers) and
+one `did-publish validate` run; each case then looks up its own record's codes.
+"""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import (
+    NHSE_FIXTURES,
+    TEST_IMAGING_CODES,
+    TEST_SITES,
+    build,
+    record,
+    run_cli,
+    write_submission,
+)
+
+SUBMITTED = "2024-05-20"  # submission month starts 2024-05-01
+
+# (case name, overrides, expected code, "rejected" or "warned")
+CASES = [
+    ("bad check digit", {"NHS_NUMBER": "9434765918"}, "DIDS001", "rejected"),
+    ("nhs number not 10 digits", {"NHS_NUMBER": "94347659"}, "DIDS002", "rejected"),
+    (
+        "nhs number not 10 digits also fails check",
+        {"NHS_NUMBER": "94347659"},
+        "DIDS001",
+        "rejected",
+    ),
+    ("status not in list", {"NHS_NUMBER_STATUS_IND": "09"}, "DIDS003", "rejected"),
+    ("birth date invalid", {"PERSON_BIRTH_DATE": "17/05/1960"}, "DIDS005", "rejected"),
+    ("birth after test", {"PERSON_BIRTH_DATE": "2024-05-01"}, "DIDS006", "rejected"),
+    ("birth on 1900-01-01", {"PERSON_BIRTH_DATE": "1900-01-01"}, "DIDS009", "rejected"),
+    ("ethnic not in list", {"ETHNIC_CATEGORY": "I"}, "DIDS012", "rejected"),
+    ("gender not in list", {"PERSON_GENDER_CODE": "02"}, "DIDS014", "rejected"),
+    ("setting missing", {"PATIENT_SOURCE_SETTING": ""}, "DIDS020", "rejected"),
+    ("setting not 01-07", {"PATIENT_SOURCE_SETTING": "08"}, "DIDS021", "rejected"),
+    ("referrer format", {"REFERRER": "Q12"}, "DIDS023", "warned"),
+    ("request date invalid", {"DIAGNOSTIC_TEST_REQUEST_DATE": "2024-02-30"}, "DIDS026", "rejected"),
+    (
+        "request after received",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "2024-04-05", "DIAG_TEST_REQUEST_REC_DATE": "2024-04-03"},
+        "DIDS027",
+        "rejected",
+    ),
+    (
+        "request over a year before test",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "2023-04-01", "DIAG_TEST_REQUEST_REC_DATE": "2024-04-01"},
+        "DIDS028",
+        "warned",
+    ),
+    (
+        "request before 1970",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "1969-12-31", "DIAG_TEST_REQUEST_REC_DATE": ""},
+        "DIDS031",
+        "rejected",
+    ),
+    (
+        "request after test",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "2024-04-12", "DIAG_TEST_REQUEST_REC_DATE": ""},
+        "DIDS034",
+        "rejected",
+    ),
+    (
+        "report before request",
+        {
+            "DIAGNOSTIC_TEST_REQUEST_DATE": "2024-04-12",
+            "DIAG_TEST_REQUEST_REC_DATE": "",
+            "SERVICE_REPORT_DATE": "2024-04-11",
+        },
+        "DIDS035",
+        "rejected",
+    ),
+    ("received date invalid", {"DIAG_TEST_REQUEST_REC_DATE": "2024/04/01"}, "DIDS036", "rejected"),
+    (
+        "received over a year before test",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "", "DIAG_TEST_REQUEST_REC_DATE": "2023-03-01"},
+        "DIDS038",
+        "warned",
+    ),
+    (
+        "received before 1970",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "", "DIAG_TEST_REQUEST_REC_DATE": "1969-01-01"},
+        "DIDS041",
+        "rejected",
+    ),
+    ("received after test", {"DIAG_TEST_REQUEST_REC_DATE": "2024-04-11"}, "DIDS043", "rejected"),
+    ("test date invalid", {"DIAGNOSTIC_TEST_DATE": "2024-13-01"}, "DIDS045", "rejected"),
+    ("report before test", {"SERVICE_REPORT_DATE": "2024-04-09"}, "DIDS048", "rejected"),
+    (
+        "test over 3 months before submission month",
+        {
+            "DIAGNOSTIC_TEST_DATE": "2024-01-15",
+            "DIAGNOSTIC_TEST_REQUEST_DATE": "2024-01-10",
+            "DIAG_TEST_REQUEST_REC_DATE": "2024-01-10",
+            "SERVICE_REPORT_DATE": "2024-01-16",
+        },
+        "DIDS049",
+        "warned",
+    ),
+    ("test date missing", {"DIAGNOSTIC_TEST_DATE": ""}, "DIDS050", "rejected"),
+    (
+        "test after submission",
+        {"DIAGNOSTIC_TEST_DATE": "2024-05-25", "SERVICE_REPORT_DATE": ""},
+        "DIDS051",
+        "rejected",
+    ),
+    (
+        "test over 6 months before submission month",
+        {
+            "DIAGNOSTIC_TEST_DATE": "2023-10-15",
+            "DIAGNOSTIC_TEST_REQUEST_DATE": "2023-10-10",
+            "DIAG_TEST_REQUEST_REC_DATE": "2023-10-10",
+            "SERVICE_REPORT_DATE": "2023-10-16",
+        },
+        "DIDS055",
+        "rejected",
+    ),
+    (
+        "no imaging code",
+        {"IMAGING_CODE_NICIP": "", "IMAGING_CODE_SNOMED": ""},
+        "DIDS056",
+        "rejected",
+    ),
+    ("unknown NICIP", {"IMAGING_CODE_NICIP": "ZZZZZ"}, "DIDS057", "rejected"),
+    ("NICIP retired at the test date", {"IMAGING_CODE_NICIP": "XOLDC"}, "DIDS057", "rejected"),
+    (
+        "unknown SNOMED beside a valid NICIP",
+        {"IMAGING_CODE_SNOMED": "123456789"},
+        "DIDS059",
+        "rejected",
+    ),
+    ("report date invalid", {"SERVICE_REPORT_DATE": "11-04-2024"}, "DIDS061", "rejected"),
+    ("report over a month after test", {"SERVICE_REPORT_DATE": "2024-05-15"}, "DIDS062", "warned"),
+    (
+        "report after submission",
+        {"SERVICE_REPORT_DATE": "2024-05-21"},
+        "DIDS066",
+        "rejected",
+    ),
+    ("site missing", {"SITE_CODE_IMAGING": ""}, "DIDS067", "rejected"),
+    ("site not in reference", {"SITE_CODE_IMAGING": "RZZ99"}, "DIDS068", "rejected"),
+    ("site bad format", {"SITE_CODE_IMAGING": "RA-1"}, "DIDS069", "rejected"),
+    ("accession missing", {"RADIOLOGICAL_ACCESSION_NUM": ""}, "DIDS070", "rejected"),
+    ("accession too long", {"RADIOLOGICAL_ACCESSION_NUM": "A" * 21}, "DIDS072", "rejected"),
+    (
+        "no patient identifier",
+        {
+            "NHS_NUMBER": "",
+            "PERSON_BIRTH_DATE": "",
+            "ETHNIC_CATEGORY": "",
+            "PERSON_GENDER_CODE": "",
+            "POSTCODE": "",
+            "PRACTICE_CODE": "",
+        },
+        "DIDS073",
+        "rejected",
+    ),
+]
+
+VALID_EDGE_CASES = [
+    ("lower-case NICIP is upper-cased", {"IMAGING_CODE_NICIP": "xches"}),
+    ("SNOMED only", {"IMAGING_CODE_NICIP": "", "IMAGING_CODE_SNOMED": "399208008"}),
+    ("padded values are trimmed", {"ETHNIC_CATEGORY": " A ", "PATIENT_SOURCE_SETTING": " 03"}),
+    ("nurse referrer", {"REFERRER": "12A3456B"}),
+    (
+        "missing request and received dates",
+        {"DIAGNOSTIC_TEST_REQUEST_DATE": "", "DIAG_TEST_REQUEST_REC_DATE": ""},
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory) -> dict:
+    folder = tmp_path_factory.mktemp("rules")
+    records = []
+    for index, (_, overrides, _, _) in enumerate(
+        CASES + [(n, o, "", "") for n, o in VALID_EDGE_CASES]
+    ):
+        values = record(**overrides)
+        if "RADIOLOGICAL_ACCESSION_NUM" not in overrides:
+            values["RADIOLOGICAL_ACCESSION_NUM"] = f"CASE{index:04d}"
+        records.append(values)
+    duplicate = record(RADIOLOGICAL_ACCESSION_NUM="DUPLICATE1")
+    records += [duplicate, duplicate | {"PATIENT_SOURCE_SETTING": "04"}]
+    path = write_submission(folder / "cases.csv", records)
+    out = folder / "out"
+    result = run_cli(
+        "validate",
+        path,
+        "--sites",
+        TEST_SITES,
+        "--imaging-codes",
+        TEST_IMAGING_CODES,
+        "--submission-date",
+        SUBMITTED,
+        "--out",
+        out,
+        expect=1,
+    )
+    restricted = out / "validation.restricted"
+    read = lambda name: pl.read_csv(restricted / name, infer_schema=False)  # noqa: E731
+    return {
+        "quarantine": read("quarantine.csv"),
+        "warnings": read("warnings.csv"),
+        "records": len(records),
+        "output": result.output,
+    }
+
+
+def codes_of(frame: pl.DataFrame, row_number: int) -> list[str] | None:
+    rows = frame.filter(pl.col("row_number") == str(row_number))
+    return rows["rule_codes"][0].split() if rows.height else None
+
+
+@pytest.mark.parametrize(("index", "case"), list(enumerate(CASES)), ids=[c[0] for c in CASES])
+def test_each_rule_shows_its_code(validated, index, case):
+    _, _, code, outcome = case
+    row_number = index + 1
+    quarantined = codes_of(validated["quarantine"], row_number)
+    warned = codes_of(validated["warnings"], row_number)
+    if outcome == "rejected":
+        assert quarantined is not None and code in quarantined, quarantined
+    else:
+        assert quarantined is None, f"a warning must not reject: {quarantined}"
+        assert warned is not None and code in warned, warned
+
+
+@pytest.mark.parametrize(
+    ("index", "case"), list(enumerate(VALID_EDGE_CASES)), ids=[c[0] for c in VALID_EDGE_CASES]
+)
+def test_valid_edge_cases_are_accepted(validated, index, case):
+    row_number = len(CASES) + index + 1
+    assert codes_of(validated["quarantine"], row_number) is None
+
+
+def test_duplicate_key_in_one_file_rejects_every_record_with_it(validated):
+    last = validated["records"]
+    assert "DIDS071" in codes_of(validated["quarantine"], last)
+    assert "DIDS071" in codes_of(validated["quarantine"], last - 1)
+
+
+def test_quarantine_codes_are_ascending_and_columns_as_received(validated):
+    quarantine = validated["quarantine"]
+    assert quarantine.columns[:3] == ["source_file", "row_number", "rule_codes"]
+    assert len(quarantine.columns) == 21
+    for codes in quarantine["rule_codes"]:
+        assert codes.split() == sorted(codes.split())
+    padded = validated["warnings"]  # no trimming of what is given back
+    assert padded.height >= 5
+
+
+def test_rules_needing_submission_date_are_not_applied_without_it(tmp_path):
+    late = record(DIAGNOSTIC_TEST_DATE="2030-01-01", SERVICE_REPORT_DATE="")
+    path = write_submission(tmp_path / "late.csv", [late])
+    build([path], tmp_path / "out")
+    publication = tmp_path / "out" / "did-2029-30-provisional-2030-01"
+    files = pl.read_csv(publication / "quality" / "files.csv")
+    assert files["submission_date_rules_applied"].to_list() == ["no"]
+    assert files["records_accepted"].to_list() == [1]
+
+
+def test_nhse_fixtures_load_and_invalid_format_file_is_rejected_with_dids075(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(
+        "validate",
+        NHSE_FIXTURES,
+        "--sites",
+        TEST_SITES,
+        "--imaging-codes",
+        TEST_IMAGING_CODES,
+        "--out",
+        out,
+        expect=1,
+    )
+    files = pl.read_csv(out / "validation" / "quality" / "files.csv")
+    rejected = files.filter(pl.col("status") == "rejected")
+    assert rejected.height == 1
+    assert "17 columns" in rejected["message"][0]
+    listed = pl.read_csv(out / "validation.restricted" / "rejected_files.csv")
+    assert listed["rule_code"].to_list() == ["DIDS075"]
+    assert (out / "validation.restricted" / "rejected_files" / "input.csv").exists()
+    loaded = files.filter(pl.col("status") == "loaded")
+    assert loaded.height == 6
+    # The two clean NHS England files are accepted whole (3 and 8 records).
+    for name, received in [
+        ("valid_scenarios_with_warnings.csv", 2),
+        ("whitespace_in_input_fields.csv", 8),
+    ]:
+        row = files.filter(pl.col("source_file") == name).row(0, named=True)
+        assert row["records_received"] == received == row["records_accepted"]
+    assert (
+        files["records_received"] == files["records_accepted"] + files["records_rejected"]
+    ).all()
+    assert "DIDS075" in result.output or "17 columns" in result.output
+
+
+def test_manifest_accounts_for_every_record_of_every_file(tmp_path):
+    good = [record() for _ in range(4)]
+    bad = [record(DIAGNOSTIC_TEST_DATE="") for _ in range(2)]
+    files = [
+        write_submission(tmp_path / "a.csv", good + bad),
+        write_submission(tmp_path / "b.csv", [record()], header=False),
+        NHSE_FIXTURES / "00016_invalid_file_format" / "input.csv",
+    ]
+    build(files, tmp_path / "out")
+    folder = next(p for p in (tmp_path / "out").iterdir() if not p.name.endswith(".restricted"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    by_file = {entry["file"]: entry for entry in manifest["inputs"]}
+    assert by_file["a.csv"]["records_received"] == 6
+    assert by_file["a.csv"]["records_rejected"] == 2
+    assert by_file["input.csv"]["status"] == "rejected"
+    assert by_file["input.csv"]["records_rejected"] == 3
+    for entry in manifest["inputs"]:
+        assert entry["records_received"] == entry["records_accepted"] + entry["records_rejected"]
+        assert len(entry["sha256"]) == 64
+    assert all(len(o["sha256"]) == 64 for o in manifest["outputs"])
+
+
+def test_unknown_input_path_is_a_usage_error(tmp_path):
+    result = build([tmp_path / "nope.csv"], tmp_path / "out", expect=2)
+    assert "nope.csv" in result.output
+
+
+def test_restricted_folder_sits_beside_the_publication(tmp_path: Path):
+    path = write_submission(tmp_path / "s.csv", [record(), record(DIAGNOSTIC_TEST_DATE="x")])
+    build([path], tmp_path / "out")
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert names == [
+        "did-2024-25-provisional-2024-04",
+        "did-2024-25-provisional-2024-04.restricted",
+    ]
+    publication = tmp_path / "out" / names[0]
+    assert not any("quarantine" in p.name for p in publication.rglob("*"))
