@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from publish.codes import SOURCE_SETTINGS
+from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.db import frame, run
 from publish.resources import query, query_block
 
@@ -36,6 +36,7 @@ class CountTable:
     number: int
     measure: str = "activity_count"
     year_to_date_only: bool = False
+    settings: tuple[str, ...] = (ALL_SETTINGS,)
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,8 @@ class MedianTable:
 
 COUNT_TABLES = (
     CountTable(1),
-    CountTable(4),
-    CountTable(11, year_to_date_only=True),
+    CountTable(4, settings=(ALL_SETTINGS, "GP Direct Access")),
+    CountTable(11, year_to_date_only=True, settings=TABLE11_SOURCE_SETTINGS),
     CountTable(12),
 )
 MEDIAN_TABLES = (
@@ -80,8 +81,11 @@ def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]
     return year_to_date
 
 
-def set_table_periods(con: duckdb.DuckDBPyConnection, year_to_date_only: bool, ytd: str) -> None:
-    if year_to_date_only:
+def set_table_columns(con: duckdb.DuckDBPyConnection, table: CountTable, ytd: str) -> None:
+    """The source settings and periods every row of the table has a cell for."""
+    run(con, "CREATE OR REPLACE TEMP TABLE table_settings (source_setting VARCHAR)")
+    con.executemany("INSERT INTO table_settings VALUES (?)", [(s,) for s in table.settings])
+    if table.year_to_date_only:
         run(
             con, "CREATE OR REPLACE TEMP TABLE table_periods AS SELECT $ytd AS period", {"ytd": ytd}
         )
@@ -105,7 +109,7 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
     parts: list[pl.DataFrame] = []
     count_grids: dict[int, pl.DataFrame] = {}
     for table in COUNT_TABLES:
-        set_table_periods(con, table.year_to_date_only, year_to_date)
+        set_table_columns(con, table, year_to_date)
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_counts AS "

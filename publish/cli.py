@@ -149,7 +149,7 @@ def demo_config(build_config, demo_dir: Path):
     return replace(
         build_config,
         inputs=(demo_dir,),
-        submissions=build_config.submissions or result.submissions_manifest,
+        submissions=build_config.submissions or result.submissions_path,
     )
 
 
@@ -170,7 +170,7 @@ def synth(
     result = generate_submissions(out, parse_month_range(months), scale=scale, seed=seed)
     typer.echo(
         f"Wrote {len(result.files)} files, {result.records_written} records, to {out} "
-        f"(submission dates in {result.submissions_manifest.name})."
+        f"(submission dates in {result.submissions_path.name})."
     )
 
 

@@ -1,9 +1,10 @@
 -- Stage 4b: the cells of one count table at every level and period.
 --
 -- Reads the view table_counts(row_label, source_setting, region_code, provider_code,
--- test_month, n) that the caller defines for the table, and table_periods(period).
--- Rows: every (level, region, provider, row label, setting) with at least one record in
--- the year to date, each with every period of the table (PUBLICATION.md section 1).
+-- test_month, n) that the caller defines for the table, table_settings(source_setting)
+-- and table_periods(period). Rows: every (level, region, provider, row label) with at
+-- least one record in the year to date, each with every source setting and period of
+-- the table (PUBLICATION.md section 1), so that every cell has a value or a marker.
 -- A period with no submission at that level is marked "x"; otherwise a missing cell is 0.
 
 WITH by_period AS (
@@ -24,11 +25,12 @@ levels AS (
     FROM by_period GROUP BY ALL
 ),
 row_set AS (
-    SELECT DISTINCT geography_level, region_code, provider_code, row_label, source_setting
+    SELECT DISTINCT geography_level, region_code, provider_code, row_label
     FROM levels WHERE n > 0
 ),
 grid AS (
-    SELECT r.*, p.period FROM row_set AS r CROSS JOIN table_periods AS p
+    SELECT r.*, s.source_setting, p.period
+    FROM row_set AS r CROSS JOIN table_settings AS s CROSS JOIN table_periods AS p
 )
 SELECT
     g.geography_level, g.region_code, g.provider_code, g.row_label, g.source_setting,
