@@ -15,6 +15,7 @@ import polars as pl
 from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.db import frame, run
 from publish.resources import query, query_block
+from publish.tables import TABLE10_SETTING_GROUPS
 
 CELL_COLUMNS = (
     "table",
@@ -45,6 +46,49 @@ class MedianTable:
     measure: str
     count_table: int  # the table whose rows, periods and "x" cells it shares
 
+
+@dataclass(frozen=True)
+class MeasureTable:
+    """A table whose columns are measures: published counts and percentages of them."""
+
+    number: int
+    settings: tuple[str, ...]
+    levels: tuple[str, ...]
+    counts: tuple[str, ...]
+    percents: tuple[tuple[str, str, str], ...]  # (measure, numerator, denominator)
+
+
+MEASURE_TABLES = (
+    MeasureTable(
+        9,
+        settings=TABLE11_SOURCE_SETTINGS,
+        levels=("england",),
+        counts=(
+            "count_days_0_to_7",
+            "count_days_8_to_31",
+            "count_days_32_to_62",
+            "count_days_over_62",
+        ),
+        percents=tuple(
+            (f"percent_days_{band}", f"count_days_{band}", "count_request_to_test_known")
+            for band in ("0_to_7", "8_to_31", "32_to_62", "over_62")
+        ),
+    ),
+    MeasureTable(
+        10,
+        settings=tuple(TABLE10_SETTING_GROUPS),
+        levels=("england", "region", "provider"),
+        counts=("count_report_time_known", "count_report_time_not_known", "activity_count"),
+        percents=(
+            ("percent_reported_same_day", "count_reported_same_day", "count_report_time_known"),
+            (
+                "percent_reported_by_next_day",
+                "count_reported_by_next_day",
+                "count_report_time_known",
+            ),
+        ),
+    ),
+)
 
 COUNT_TABLES = (
     CountTable(1),
@@ -78,14 +122,29 @@ def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]
     con.executemany(
         "INSERT INTO source_setting_labels VALUES (?, ?)", list(SOURCE_SETTINGS.items())
     )
+    run(con, "CREATE OR REPLACE TABLE setting_groups (code VARCHAR, label VARCHAR)")
+    con.executemany(
+        "INSERT INTO setting_groups VALUES (?, ?)",
+        [(code, label) for label, codes in TABLE10_SETTING_GROUPS.items() for code in codes],
+    )
     return year_to_date
 
 
-def set_table_columns(con: duckdb.DuckDBPyConnection, table: CountTable, ytd: str) -> None:
+def fill_table(
+    con: duckdb.DuckDBPyConnection, name: str, columns: str, values: list[tuple]
+) -> None:
+    run(con, f"CREATE OR REPLACE TEMP TABLE {name} ({columns})")
+    if values:
+        placeholders = ", ".join("?" for _ in values[0])
+        con.executemany(f"INSERT INTO {name} VALUES ({placeholders})", values)
+
+
+def set_table_columns(
+    con: duckdb.DuckDBPyConnection, table: "CountTable | MeasureTable", ytd: str
+) -> None:
     """The source settings and periods every row of the table has a cell for."""
-    run(con, "CREATE OR REPLACE TEMP TABLE table_settings (source_setting VARCHAR)")
-    con.executemany("INSERT INTO table_settings VALUES (?)", [(s,) for s in table.settings])
-    if table.year_to_date_only:
+    fill_table(con, "table_settings", "source_setting VARCHAR", [(s,) for s in table.settings])
+    if getattr(table, "year_to_date_only", True):
         run(
             con, "CREATE OR REPLACE TEMP TABLE table_periods AS SELECT $ytd AS period", {"ytd": ytd}
         )
@@ -128,10 +187,32 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
         cells = frame(con, query("median_cells"))
         con.unregister("count_grid")
         parts.append(labelled(cells, table.number, table.measure))
-    cells = pl.concat(
+    for table in MEASURE_TABLES:
+        set_table_columns(con, table, year_to_date)
+        fill_table(con, "table_levels", "geography_level VARCHAR", [(lv,) for lv in table.levels])
+        fill_table(con, "table_count_measures", "measure VARCHAR", [(m,) for m in table.counts])
+        fill_table(
+            con,
+            "table_percents",
+            "measure VARCHAR, numerator VARCHAR, denominator VARCHAR",
+            list(table.percents),
+        )
+        run(
+            con,
+            f"CREATE OR REPLACE TEMP VIEW table_counts_long AS "
+            f"{query_block('table_sources', f'table_{table.number}_counts')}",
+        )
+        cells = frame(con, query("measure_cells"))
+        parts.append(
+            cells.rename({"row_label": "modality"}).with_columns(
+                pl.lit(table.number, pl.Int64).alias("table")
+            )
+        )
+    return pl.concat(
         [
-            part.with_columns(pl.col("value").cast(pl.Float64), pl.col("records").cast(pl.Int64))
+            part.select(CELL_COLUMNS).with_columns(
+                pl.col("value").cast(pl.Float64), pl.col("records").cast(pl.Int64)
+            )
             for part in parts
         ]
     )
-    return cells.select(CELL_COLUMNS)

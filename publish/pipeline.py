@@ -30,6 +30,7 @@ from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
 from publish.quality import write_quality_report
 from publish.reference import ReferenceFiles, load_reference_data
+from publish.site import write_site
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import FileOutcome, file_outcomes, validate_records, write_restricted
 from publish.workbook import load_cover_text, write_workbook
@@ -127,8 +128,17 @@ def render(publication: Publication, folder: Path, config: BuildConfig) -> None:
         csv_name,
         f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})",
     )
-    cover = load_cover_text(config.publication_text)
-    write_workbook(publication, folder / f"{publication.identifier}.xlsx", cover)
+    workbook_name = f"{publication.identifier}.xlsx"
+    write_workbook(publication, folder / workbook_name, load_cover_text(config.publication_text))
+    write_site(
+        publication,
+        folder / "html",
+        {
+            "Tidy data (CSV)": f"../{csv_name}",
+            "Accessible workbook (Excel)": f"../{workbook_name}",
+            "Data package description (JSON)": "../datapackage.json",
+        },
+    )
 
 
 def write_atomically(target: Path, write: Callable[[Path], None]) -> None:

@@ -58,11 +58,13 @@ def apply_cell_rules(cells: pl.DataFrame, rules: CellRules) -> pl.DataFrame:
     is_england = pl.col("geography_level") == "england"
     is_count = is_count_measure(pl.col("measure"))
     is_median = pl.col("measure").str.starts_with("median_")
+    # A percentage's records are its denominator: suppressed as that count would be.
+    is_percent = pl.col("measure").str.starts_with("percent_")
     has_value = (pl.col("marker") == "") & pl.col("value").is_not_null()
     small_count = pl.col("records").is_between(1, rules.suppress_counts_below - 1)
     small_median = pl.col("records").is_between(1, rules.suppress_medians_below - 1)
     suppressed = has_value & (
-        (is_count & small_count & ~is_england)
+        ((is_count | is_percent) & small_count & ~is_england)
         | (is_median & small_median & (pl.lit(rules.suppress_england_medians) | ~is_england))
     )
     rounds = has_value & is_count & (pl.lit(rules.round_england_counts) | ~is_england)
@@ -77,12 +79,54 @@ def apply_cell_rules(cells: pl.DataFrame, rules: CellRules) -> pl.DataFrame:
     )
 
 
+def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
+    """A percentage whose published denominator is suppressed is suppressed too.
+
+    Otherwise the percentage and its numerator would narrow the hidden denominator.
+    """
+    from publish.aggregate import MEASURE_TABLES
+
+    row_key = [
+        "table",
+        "geography_level",
+        "region_code",
+        "provider_code",
+        "modality",
+        "source_setting",
+        "period",
+    ]
+    pairs = pl.DataFrame(
+        [
+            (t.number, measure, denominator)
+            for t in MEASURE_TABLES
+            for measure, _, denominator in t.percents
+        ],
+        schema={"table": pl.Int64, "measure": pl.Utf8, "denominator": pl.Utf8},
+        orient="row",
+    )
+    hidden = (
+        protected.filter(pl.col("marker") == "c")
+        .select(*row_key, pl.col("measure").alias("denominator"))
+        .join(pairs, on=["table", "denominator"])
+        .select(*row_key, "measure")
+        .with_columns(pl.lit(True).alias("denominator_hidden"))
+    )
+    joined = protected.join(hidden, on=[*row_key, "measure"], how="left")
+    follow = pl.col("denominator_hidden").fill_null(False) & (pl.col("marker") == "")
+    return joined.with_columns(
+        pl.when(follow).then(None).otherwise(pl.col("value")).alias("value"),
+        pl.when(follow).then(pl.lit("c")).otherwise(pl.col("marker")).alias("marker"),
+    ).drop("denominator_hidden")
+
+
 def protect_cells(cells: pl.DataFrame, policy: str, k: int = 10) -> pl.DataFrame:
     """The published value and marker of every cell under the named policy."""
     if policy == "strict":
         from publish.disclosure import apply_strict
 
-        return apply_strict(cells, k=k)
-    if policy not in POLICIES:
+        protected = apply_strict(cells, k=k)
+    elif policy in POLICIES:
+        protected = apply_cell_rules(cells, POLICIES[policy])
+    else:
         raise ValueError(f"unknown disclosure policy {policy!r}: choose one of {POLICY_NAMES}")
-    return apply_cell_rules(cells, POLICIES[policy])
+    return suppress_with_denominator(protected)

@@ -13,13 +13,15 @@ from pathlib import Path
 import polars as pl
 
 from publish.codes import ALL_SETTINGS, CANCER_TEST_GROUPS, MODALITIES, TABLE11_SOURCE_SETTINGS
-from publish.tables import MARKERS, TABLES, TIDY_COLUMNS
+from publish.tables import MARKERS, TABLE10_SETTING_GROUPS, TABLES, TIDY_COLUMNS
 
 GEOGRAPHY_ORDER = {"england": 0, "region": 1, "provider": 2}
 ROW_LABEL_ORDER = {label: i for i, label in enumerate(MODALITIES + CANCER_TEST_GROUPS)}
-SETTING_ORDER = {ALL_SETTINGS: -1} | {
-    label: i for i, label in enumerate(s for s in TABLE11_SOURCE_SETTINGS if s != ALL_SETTINGS)
-}
+SETTING_ORDER = (
+    {ALL_SETTINGS: -1}
+    | {label: i for i, label in enumerate(s for s in TABLE11_SOURCE_SETTINGS if s != ALL_SETTINGS)}
+    | {label: 100 + i for i, label in enumerate(TABLE10_SETTING_GROUPS)}
+)
 PRIMARY_KEY = [c for c in TIDY_COLUMNS if c not in ("value", "marker")]
 
 
@@ -55,9 +57,12 @@ def in_publication_order(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("modality").replace_strict(ROW_LABEL_ORDER, default=999, return_dtype=pl.Int32),
         pl.col("modality"),
         pl.col("source_setting").replace_strict(SETTING_ORDER, default=999, return_dtype=pl.Int32),
+        pl.col("source_setting"),
         pl.col("period").str.contains("/"),
         pl.col("period"),
         pl.col("measure").replace_strict(measure_order, default=999, return_dtype=pl.Int32),
+        pl.col("measure"),
+        maintain_order=True,
     )
 
 

@@ -55,3 +55,35 @@ FROM activity_cube;
 SELECT modality AS row_label, 'All' AS source_setting, region_code, provider_code,
        test_month, n
 FROM activity_cube WHERE interventional;
+
+-- name: table_9_counts
+SELECT modality AS row_label, s.label AS source_setting, region_code, provider_code,
+       test_month, measure, measure_n AS n
+FROM activity_cube
+JOIN source_setting_labels AS s ON s.code = source_setting_code
+CROSS JOIN LATERAL (VALUES
+    ('count_days_0_to_7', n_days_0_to_7), ('count_days_8_to_31', n_days_8_to_31),
+    ('count_days_32_to_62', n_days_32_to_62), ('count_days_over_62', n_days_over_62),
+    ('count_request_to_test_known', n_request_to_test_known)
+) AS m(measure, measure_n)
+UNION ALL
+SELECT modality, 'All', region_code, provider_code, test_month, measure, measure_n
+FROM activity_cube
+CROSS JOIN LATERAL (VALUES
+    ('count_days_0_to_7', n_days_0_to_7), ('count_days_8_to_31', n_days_8_to_31),
+    ('count_days_32_to_62', n_days_32_to_62), ('count_days_over_62', n_days_over_62),
+    ('count_request_to_test_known', n_request_to_test_known)
+) AS m(measure, measure_n);
+
+-- name: table_10_counts
+SELECT modality AS row_label, g.label AS source_setting, region_code, provider_code,
+       test_month, measure, measure_n AS n
+FROM activity_cube
+JOIN setting_groups AS g ON g.code = source_setting_code
+CROSS JOIN LATERAL (VALUES
+    ('count_reported_same_day', n_reported_same_day),
+    ('count_reported_by_next_day', n_reported_by_next_day),
+    ('count_report_time_known', n_report_time_known),
+    ('count_report_time_not_known', activity_cube.n - n_report_time_known),
+    ('activity_count', activity_cube.n)
+) AS m(measure, measure_n);

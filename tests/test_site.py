@@ -1,0 +1,414 @@
+"""The HTML summaries: figures from the tidy table, escaping, no external reference, same bytes."""
+
+from __future__ import annotations
+
+import re
+import threading
+import urllib.request
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from publish.publication import Publication
+from publish.site import format_value, make_server, write_site
+from publish.tables import MARKERS, TABLES, TIDY_COLUMNS
+
+LATEST = "2024-06"
+MONTHS = ("2024-04", "2024-05", "2024-06")
+YTD = "2024-04/2024-06"
+MODALITIES = ("Computerized Axial Tomography", "Magnetic Resonance Imaging", "Plain Radiography")
+REGIONS = {"Y56": "London Commissioning Region", "Y60": "Midlands Commissioning Region"}
+PROVIDERS = (
+    ("Y56", "RAA", "Ash & Elm Hospitals NHS Trust"),
+    ("Y56", "RBB", "<script>alert(1)</script>"),
+    ("Y60", "RCC", "Cedar Imaging NHS Foundation Trust"),
+)
+SCRIPT_NAME = "<script>alert(1)</script>"
+SETTINGS = ("A&E", "Inpatient", "Outpatient", "GP Direct Access", "All")
+MEASURE = {1: "activity_count", 2: "median_days_request_to_test", 3: "median_days_test_to_report"}
+
+
+def _value(table: int, geo: int, modality: int, period: int, setting: int = 0) -> float:
+    """Deterministic, varied figures: counts in fives, medians with halves."""
+    if table == 1 or table == 11:
+        weight = (60, 24, 36, 9, 5, 14)[geo]  # England, 2 regions, 3 providers
+        share = (7, 2, 4, 5, 18)[setting] if table == 11 else 18
+        return float(5 * round(weight * (30 + 13 * modality + period) * share / 18))
+    base = 3 + geo + 2 * modality + period + (2 if table == 3 else 0) - (geo > 2) * (table - 1)
+    return base + (0.5 if (geo + modality + period) % 3 == 0 else 0.0)
+
+
+def sample_tidy() -> pl.DataFrame:
+    """Tables 1, 2, 3 and 11 for England, two regions and three providers."""
+    areas = [("england", "", "", "", "")]
+    areas += [("region", code, name, "", "") for code, name in REGIONS.items()]
+    areas += [("provider", r, REGIONS[r], p, name) for r, p, name in PROVIDERS]
+    rows = []
+
+    def add(table, area, geo, modality, setting, period, value, marker=""):
+        level, rcode, rname, pcode, pname = area
+        rows.append(
+            (table, level, rcode, rname, pcode, pname, modality, setting, period)
+            + (MEASURE.get(table, "activity_count"), value, marker)
+        )
+
+    for table in (1, 2, 3):
+        for geo, area in enumerate(areas):
+            for mi, modality in enumerate(MODALITIES):
+                for pi, period in enumerate((*MONTHS, YTD)):
+                    value, marker = _value(table, geo, mi, pi), ""
+                    pcode = area[3]
+                    if pcode == "RCC" and period == "2024-05":
+                        value, marker = None, "x"  # no data submitted that month
+                    elif pcode == "RBB" and mi == 1 and period == "2024-04":
+                        value, marker = None, "c"  # suppressed
+                    elif pcode == "RAA" and mi == 2 and table > 1 and period == "2024-06":
+                        value, marker = None, "c"
+                    add(table, area, geo, modality, "All", period, value, marker)
+    for geo, area in enumerate(areas):
+        for mi, modality in enumerate(MODALITIES):
+            for si, setting in enumerate(SETTINGS):
+                value, marker = _value(11, geo, mi, 3, si), ""
+                if area[3] == "RBB" and setting == "A&E":
+                    value, marker = None, "c"
+                add(11, area, geo, modality, setting, YTD, value, marker)
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "table": pl.Int64,
+            "geography_level": pl.String,
+            "region_code": pl.String,
+            "region_name": pl.String,
+            "provider_code": pl.String,
+            "provider_name": pl.String,
+            "modality": pl.String,
+            "source_setting": pl.String,
+            "period": pl.String,
+            "measure": pl.String,
+            "value": pl.Float64,
+            "marker": pl.String,
+        },
+        orient="row",
+    )
+    assert tuple(frame.columns) == TIDY_COLUMNS
+    return frame
+
+
+def sample_publication() -> Publication:
+    return Publication(
+        latest_month=LATEST,
+        status="provisional",
+        policy="did",
+        tidy=sample_tidy(),
+        published_on=date(2024, 8, 8),
+    )
+
+
+class _Page(HTMLParser):
+    """Collects tables (caption, header rows, body rows of cell texts), scripts, links."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[dict] = []
+        self.scripts: list[str] = []
+        self.refs: list[tuple[str, str, str]] = []
+        self.text: list[str] = []
+        self._stack: list[str] = []
+        self._cell: list[str] | None = None
+        self._row: list[tuple[str, str]] | None = None
+        self._caption: list[str] | None = None
+        self._script: list[str] | None = None
+        self._section = ""
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src", "xlink:href", "action", "srcset", "poster", "data"):
+                self.refs.append((tag, name, value or ""))
+        if tag == "table":
+            self.tables.append({"caption": "", "head": [], "body": []})
+        elif tag in ("thead", "tbody"):
+            self._section = tag
+        elif tag == "caption":
+            self._caption = []
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("th", "td"):
+            self._cell = []
+            self._cell_tag = tag
+        elif tag == "script":
+            self._script = []
+
+    def handle_endtag(self, tag):
+        if tag == "caption" and self._caption is not None:
+            self.tables[-1]["caption"] = " ".join("".join(self._caption).split())
+            self._caption = None
+        elif tag in ("th", "td") and self._cell is not None:
+            self._row.append((self._cell_tag, " ".join("".join(self._cell).split())))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            key = "head" if self._section == "thead" else "body"
+            self.tables[-1][key].append(self._row)
+            self._row = None
+        elif tag == "script" and self._script is not None:
+            self.scripts.append("".join(self._script))
+            self._script = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        for sink in (self._cell, self._caption, self._script):
+            if sink is not None:
+                sink.append(data)
+
+
+def parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    page.close()
+    return page
+
+
+def _cell_figure(text: str) -> tuple[float | None, str]:
+    """'1,235' -> (1235.0, ''); '[c] (confidential...)' -> (None, 'c')."""
+    marker = re.search(r"\[([a-z])\]", text)
+    number = re.match(r"^[+-]?[\d,]+(?:\.\d+)?", text)
+    value = float(number.group(0).replace(",", "")) if number else None
+    return value, marker.group(1) if marker else ""
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> tuple[Path, list[Path]]:
+    out = tmp_path_factory.mktemp("pub") / "html"
+    return out, write_site(sample_publication(), out)
+
+
+def test_pages_written(site):
+    out, files = site
+    names = {p.relative_to(out).as_posix() for p in files}
+    assert {"index.html", "nhs.css", "charts/activity-by-modality.svg"} <= names
+    assert {f"tables/table-{n}.html" for n in (1, 2, 3, 11)} <= names
+    assert len([n for n in names if n.startswith("providers/")]) == 3
+    assert {
+        "modalities/computerized-axial-tomography.html",
+        "modalities/magnetic-resonance-imaging.html",
+        "modalities/plain-radiography.html",
+    } <= names
+    assert files == sorted(files) and all(p.is_file() for p in files)
+
+
+@pytest.mark.parametrize("region, code, name", PROVIDERS)
+def test_provider_page_figures_equal_tidy(site, region, code, name):
+    out, _ = site
+    tidy = sample_tidy()
+    page = parse(out / "providers" / f"{region.lower()}-{code.lower()}.html")
+    assert name in "".join(page.text)
+    area_names = {name: ("provider", region, code), REGIONS[region]: ("region", region, "")}
+    area_names["England"] = ("england", "", "")
+    checked = 0
+    for number in (1, 2, 3):
+        [table] = [t for t in page.tables if TABLES[number].title in t["caption"]]
+        header = [text for _, text in table["head"][0]]
+        assert header[:2] == ["Modality", "Area"]
+        periods = [YTD if h == "Year to date" else _period_of(h) for h in header[2:]]
+        assert periods == [*MONTHS, YTD]
+        for row in table["body"]:
+            kinds = [kind for kind, _ in row]
+            assert kinds[:2] == ["th", "th"] and set(kinds[2:]) == {"td"}
+            modality, area = row[0][1], row[1][1]
+            level, rcode, pcode = area_names[area]
+            for (_, text), period in zip(row[2:], periods, strict=True):
+                assert text, "no empty cells"
+                expected = tidy.filter(
+                    (pl.col("table") == number)
+                    & (pl.col("geography_level") == level)
+                    & (pl.col("region_code") == rcode)
+                    & (pl.col("provider_code") == pcode)
+                    & (pl.col("modality") == modality)
+                    & (pl.col("period") == period)
+                )
+                assert expected.height == 1, (number, area, modality, period)
+                value, marker = _cell_figure(text)
+                assert value == expected["value"][0], (number, area, modality, period, text)
+                assert marker == expected["marker"][0], (number, area, modality, period, text)
+                checked += 1
+    # every figure of the provider in tables 1-3 is on its page, with its region and England
+    provider_rows = tidy.filter(
+        pl.col("table").is_in([1, 2, 3]) & (pl.col("provider_code") == code)
+    ).height
+    assert checked == 3 * provider_rows
+
+
+MONTH_ABBREVIATIONS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+
+
+def _period_of(label: str) -> str:
+    """'Apr 2024' -> '2024-04'."""
+    mon, year = label.split()
+    return f"{year}-{MONTH_ABBREVIATIONS.index(mon) + 1:02d}"
+
+
+def test_markers_readable(site):
+    out, _ = site
+    html = (out / "providers" / "y56-rbb.html").read_text(encoding="utf-8")
+    assert f'<abbr class="marker" title="{MARKERS["c"]}">[c]</abbr>' in html
+    assert f'<span class="visually-hidden"> ({MARKERS["c"]})</span>' in html
+    html = (out / "providers" / "y60-rcc.html").read_text(encoding="utf-8")
+    assert f'title="{MARKERS["x"]}">[x]</abbr>' in html
+
+
+def test_index_headline_figures(site):
+    out, _ = site
+    tidy = sample_tidy()
+    page = parse(out / "index.html")
+    [table] = [t for t in page.tables if "England" in t["caption"]]
+    text = "".join(page.text)
+    assert "not shown: this publication holds the financial year 2024-25 only" in text
+    for row in table["body"]:
+        modality = row[0][1]
+        for (_, cell), number in zip(row[1:], (1, 2, 3), strict=True):
+            expected = tidy.filter(
+                (pl.col("table") == number)
+                & (pl.col("geography_level") == "england")
+                & (pl.col("modality") == modality)
+                & (pl.col("period") == LATEST)
+            )["value"][0]
+            assert _cell_figure(cell)[0] == expected
+    assert 'alt="Bar chart of the number of imaging tests in England in June 2024' in (
+        out / "index.html"
+    ).read_text(encoding="utf-8")
+
+
+def test_change_on_same_month_last_year_when_present(tmp_path):
+    tidy = sample_tidy()
+    england = tidy.filter(
+        (pl.col("table") == 1)
+        & (pl.col("geography_level") == "england")
+        & (pl.col("period") == LATEST)
+    )
+    last_year = england.with_columns(
+        pl.lit("2023-06").alias("period"), (pl.col("value") * 0.8).round(0).alias("value")
+    )
+    publication = Publication(LATEST, "provisional", "did", pl.concat([tidy, last_year]))
+    write_site(publication, tmp_path)
+    [table] = [t for t in parse(tmp_path / "index.html").tables if "England" in t["caption"]]
+    assert [text for _, text in table["head"][0]][2] == "Change on June 2023 (%)"
+    for row in table["body"]:
+        now = england.filter(pl.col("modality") == row[0][1])["value"][0]
+        before = round(now * 0.8)
+        assert row[2][1] == f"{(now - before) / before * 100:+.1f}"
+
+
+def test_modality_page_ranks_by_median(site):
+    out, _ = site
+    page = parse(out / "modalities" / "computerized-axial-tomography.html")
+    [ranking] = [t for t in page.tables if "ranked" in t["caption"]]
+    medians = [_cell_figure(row[3][1])[0] for row in ranking["body"]]
+    ranked = [m for m in medians if m is not None]
+    assert ranked == sorted(ranked) and len(ranked) == 3
+
+
+def test_names_are_escaped(site):
+    out, files = site
+    for path in files:
+        if path.suffix != ".html":
+            continue
+        raw = path.read_text(encoding="utf-8")
+        assert "<script>alert" not in raw
+        page = parse(path)
+        assert all("alert(1)" not in script for script in page.scripts), path
+        assert "&amp;" not in "".join(page.text)  # '&' shown once, not double-escaped
+    raw = (out / "providers" / "y56-rbb.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+    assert SCRIPT_NAME in "".join(parse(out / "providers" / "y56-rbb.html").text)
+    assert "Ash &amp; Elm Hospitals NHS Trust" in (out / "index.html").read_text(encoding="utf-8")
+    assert "Ash & Elm Hospitals NHS Trust" in "".join(parse(out / "index.html").text)
+
+
+def _is_external(ref: str) -> bool:
+    ref = ref.strip()
+    return bool(re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|//|/|\\)", ref))
+
+
+def test_no_external_reference(site):
+    out, files = site
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".html":
+            refs = [value for _, _, value in parse(path).refs]
+        elif path.suffix == ".svg":
+            refs = re.findall(r'(?:href|src)\s*=\s*"([^"]*)"', text)
+        else:
+            refs = []
+        refs += re.findall(r"url\(\s*['\"]?([^'\")]*)", text)
+        refs += re.findall(r"@import\s+['\"]?([^'\";\s]*)", text)
+        assert refs or path.suffix != ".html"
+        external = [r for r in refs if _is_external(r) and not r.startswith("#")]
+        assert not external, (path, external)
+        # every relative link resolves to a written file (downloads sit beside html/)
+        for ref in refs:
+            target = ref.split("#")[0]
+            if not target:
+                continue
+            resolved = (path.parent / target).resolve()
+            if resolved.is_relative_to(out.resolve()):
+                assert resolved.is_file(), (path, ref)
+            else:
+                assert resolved.parent == out.resolve().parent, (path, ref)
+
+
+def test_downloads_relative_to_each_page(tmp_path):
+    downloads = {"CSV": "../x.csv", "Workbook": "../x.xlsx", "Data package": "../datapackage.json"}
+    write_site(sample_publication(), tmp_path / "html", downloads)
+    index = parse(tmp_path / "html" / "index.html").refs
+    assert ("a", "href", "../x.csv") in index
+    table = parse(tmp_path / "html" / "tables" / "table-1.html").refs
+    assert ("a", "href", "../../datapackage.json") in table
+    with pytest.raises(ValueError):
+        write_site(sample_publication(), tmp_path / "bad", {"CSV": "https://example.org/x.csv"})
+
+
+def test_same_publication_same_bytes(tmp_path):
+    first = write_site(sample_publication(), tmp_path / "a")
+    second = write_site(sample_publication(), tmp_path / "b")
+    rel = [p.relative_to(tmp_path / "a") for p in first]
+    assert rel == [p.relative_to(tmp_path / "b") for p in second]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a
+
+
+def test_format_value():
+    assert format_value(1234567.0) == "1,234,567"
+    assert format_value(4.5) == "4.5"
+    assert format_value(45.3) == "45.3"
+    assert format_value(None) is None
+
+
+def test_serve_publication_binds_localhost(site):
+    out, _ = site
+    server, url = make_server(out.parent, port=0)
+    assert server.server_address[0] == "127.0.0.1"
+    assert url.endswith("/html/index.html")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            assert response.status == 200
+            assert b"Diagnostic Imaging Dataset" in response.read()
+    finally:
+        server.shutdown()
+        server.server_close()
