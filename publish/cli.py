@@ -145,10 +145,11 @@ def demo_config(build_config, demo_dir: Path):
 
     logging.getLogger("did_publish").info("no inputs given: building the demo from synthetic data")
     months = parse_month_range(":".join(DEMO_MONTHS))
-    result = generate_submissions(demo_dir, months, scale="demo", seed=0)
+    data_dir = demo_dir / "synthetic-demo"  # a fixed name: the manifest records it
+    result = generate_submissions(data_dir, months, scale="demo", seed=0)
     return replace(
         build_config,
-        inputs=(demo_dir,),
+        inputs=(data_dir,),
         submissions=build_config.submissions or result.submissions_path,
     )
 

@@ -1,0 +1,92 @@
+"""The shipped demo: `did-publish build` with no inputs, and what a publication holds.
+
+The demo build runs once per test session (it is the README's first command); the tests
+then read its real outputs.
+"""
+
+import hashlib
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from frictionless import Package
+
+from tests.conftest import run_cli
+
+DEMO_ID = "did-2024-25-provisional-2025-03"
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    run_cli("build", "--out", out)
+    return out / DEMO_ID
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def test_demo_has_every_table(demo):
+    tidy = pl.read_csv(demo / f"{DEMO_ID}.csv", infer_schema=False)
+    assert sorted(tidy["table"].unique().cast(pl.Int64).to_list()) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        9,
+        10,
+        11,
+        12,
+    ]
+    assert set(tidy["marker"].drop_nulls().unique()) <= {"c", "x", "z"}
+    # Every provider-region of the published 2023-24 table 1 appears in the demo.
+    providers = (
+        tidy.filter(pl.col("geography_level") == "provider")
+        .select("region_code", "provider_code")
+        .unique()
+    )
+    assert providers.height >= 200
+
+
+def test_demo_writes_every_output(demo):
+    for name in (f"{DEMO_ID}.csv", f"{DEMO_ID}.xlsx", "datapackage.json", "manifest.json"):
+        assert (demo / name).is_file(), name
+    assert (demo / "html" / "index.html").is_file()
+    assert (demo / "quality").is_dir()
+    restricted = demo.parent / f"{DEMO_ID}.restricted"
+    assert (restricted / "quarantine.csv").is_file()
+
+
+def test_datapackage_validates_with_frictionless(demo):
+    report = Package(str(demo / "datapackage.json")).validate()
+    assert report.valid, report.flatten(["rowNumber", "fieldName", "type", "note"])[:10]
+
+
+def test_manifest_accounts_for_every_record(demo):
+    manifest = json.loads((demo / "manifest.json").read_text())
+    assert manifest["policy"] == "did"
+    for entry in manifest["inputs"]:
+        assert entry["records_received"] == entry["records_accepted"] + entry["records_rejected"]
+    totals = manifest["totals"]
+    assert totals["received"] == totals["accepted"] + totals["rejected"]
+    assert totals["rejected"] > 0  # the synthetic data carries a known share of bad records
+    listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    assert listed == digest_tree(demo)
+
+
+def test_same_inputs_give_byte_identical_outputs(demo, tmp_path):
+    run_cli("build", "--out", tmp_path)
+    again = tmp_path / DEMO_ID
+    assert digest_tree(again) == digest_tree(demo)
+    first = json.loads((demo / "manifest.json").read_text())
+    second = json.loads((again / "manifest.json").read_text())
+    first.pop("build_time"), second.pop("build_time")
+    assert first == second
