@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 a failed check (audit, validation with rejected records
 """
 
 import logging
+import os
 import sys
 import tempfile
 from datetime import date
@@ -45,6 +46,28 @@ OutOption = Annotated[Path | None, typer.Option("--out", help="Output folder (de
 def fail(message: str, code: int = 2) -> None:
     typer.echo(f"did-publish: {message}", err=True)
     raise typer.Exit(code)
+
+
+# Errors that damaged input can raise from the libraries below us. Their text can quote
+# a submission line (DuckDB's CSV errors do), so it is never shown: the message names
+# the error's type, and DID_PUBLISH_DEBUG=1 re-raises it for a developer.
+def unexpected_input_error(error: Exception) -> None:
+    if os.environ.get("DID_PUBLISH_DEBUG"):
+        raise error
+    fail(
+        f"stopped by an unexpected {type(error).__module__}.{type(error).__name__} while "
+        "reading or checking the inputs; nothing was published. Its text is not shown, as "
+        "it may quote a submission record (set DID_PUBLISH_DEBUG=1 to see it)."
+    )
+
+
+def data_errors() -> tuple[type[Exception], ...]:
+    import csv
+
+    import duckdb
+    import polars as pl
+
+    return (duckdb.Error, pl.exceptions.PolarsError, csv.Error, UnicodeError, OSError)
 
 
 def setup_logging() -> None:
@@ -117,6 +140,8 @@ def build(
             result = build_publication(build_config)
     except InputError as error:
         fail(str(error))
+    except data_errors() as error:
+        unexpected_input_error(error)
     totals = {
         key: sum(getattr(o, key) for o in result.outcomes.values())
         for key in ("received", "accepted", "rejected")
@@ -201,6 +226,8 @@ def validate(
         result = validate_only(load_config(None, overrides))
     except InputError as error:
         fail(str(error))
+    except data_errors() as error:
+        unexpected_input_error(error)
     report_problem_files(result.files)
     typer.echo(
         f"{result.received} records received, {result.accepted} accepted, "

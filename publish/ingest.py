@@ -3,24 +3,34 @@
 Every file gets a row in `input_files` and each of its records a row in
 `submission_records` (all 18 columns as text, untrimmed, with the file's id and the
 record's 1-based number), so that validation sees what the provider sent and the
-quarantine can give it back unchanged.
+quarantine can give it back.
 
 Well-formed CSV goes through DuckDB's parallel reader. A file DuckDB refuses (ragged
-rows, stray quotes) is read again by Python's csv module, record by record, so that its
-good records still load and each bad one is kept with rule DIDS075; this slow path runs
-only for broken files. A file that cannot be decoded as UTF-8, has the wrong number of
-columns (DIDS075) or cannot be read at all is rejected whole: its records are counted as
-received and rejected, and the file is copied to the restricted folder by the caller.
+rows, stray or unterminated quotes, bytes that are not UTF-8, a field too long for a
+line) is read again by Python's csv module, record by record (`read_csv_records`), so
+that its good records still load and each damaged one is quarantined with rule DIDS075;
+this slow path runs only for broken files. A record holding a NUL character is
+quarantined the same way, whichever path read it. A broken record costs only itself:
+after an unterminated quote the reader starts again on the line after the one where
+the quote opened, so one stray quote cannot swallow the rest of the file.
 
-Messages name the file, the record and the field, never a value: a submission line can
-hold an NHS number.
+A file is rejected whole (every record counted as received and rejected, the file
+copied to the restricted folder by the caller) when its layout cannot be known: the
+wrong number of columns or a header that does not name the 18 columns (DIDS075), a
+first record that cannot be parsed, UTF-16 or binary content, or a Parquet file that
+cannot be read. An empty file, or a header with no records, gives 0 records and no
+error.
+
+Messages name the file, the record (and line) and the field, never a value: a
+submission line can hold an NHS number.
 """
 
 import csv
 import hashlib
 import io
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,10 +41,25 @@ import polars as pl
 from publish.codes import SUBMISSION_COLUMNS
 from publish.db import rows, run, scalar
 
+log = logging.getLogger("did_publish")
+
 SUBMISSIONS_MANIFEST_HEADER = ("file", "submission_date")
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 FILE_LEVEL_RULE = "DIDS075"
+# A field longer than this is a broken record (an unterminated quote, or not a DID
+# field at all); it also bounds the memory one broken record can take.
+CSV_FIELD_LIMIT = 32 * 1024 * 1024
+# No DID field is longer than 20 characters: a field longer than this is not a value
+# (a runaway quote, binary data) and its record is quarantined (DIDS072 stays for a long
+# accession number).
+MAX_FIELD_LENGTH = 1000
+# Problems listed by record in a file's message; the rest are counted.
+LISTED_PROBLEMS = 5
+OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes decoded with errors="surrogateescape"
+
+csv.field_size_limit(CSV_FIELD_LIMIT)
 
 
 class InputError(Exception):
@@ -54,7 +79,10 @@ class InputFile:
     rule_code: str | None = None
     message: str | None = None
     records_received: int = 0
+    # Records quarantined at ingest (DIDS075): (record number, its fields as received).
     malformed_records: list[tuple[int, list[str]]] = field(default_factory=list)
+    # Where and why, one per malformed record: "record 7 (line 9): unterminated quote".
+    problems: list[str] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -69,15 +97,22 @@ def discover_input_files(inputs: Iterable[Path]) -> list[Path]:
     """
     found: list[Path] = []
     for path in inputs:
-        if path.is_dir():
-            for candidate in sorted(path.rglob("*")):
-                is_submission = candidate.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
-                if candidate.is_file() and is_submission and not is_submissions_manifest(candidate):
-                    found.append(candidate)
-        elif path.exists():
-            found.append(path)
-        else:
-            raise InputError(f"{path}: no such file or folder")
+        try:
+            if path.is_dir():
+                for candidate in sorted(path.rglob("*")):
+                    is_submission = candidate.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
+                    if (
+                        candidate.is_file()
+                        and is_submission
+                        and not is_submissions_manifest(candidate)
+                    ):
+                        found.append(candidate)
+            elif path.exists():
+                found.append(path)
+            else:
+                raise InputError(f"{path}: no such file or folder")
+        except OSError as error:
+            raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
     unique = sorted(set(found), key=lambda p: (p.name, str(p)))
     return unique
 
@@ -95,8 +130,8 @@ def read_submissions_manifest(path: Path) -> dict[str, date]:
     """`file,submission_date` rows -> {file name: date} (INPUT.md section 1)."""
     try:
         frame = pl.read_csv(path, infer_schema=False)
-    except Exception as error:  # polars raises several types for unreadable CSV
-        raise InputError(f"{path}: cannot be read as a submissions manifest ({error})") from None
+    except Exception:  # polars raises several types for unreadable CSV
+        raise InputError(f"{path}: cannot be read as a UTF-8 CSV submissions manifest") from None
     columns = {name.strip().lower(): name for name in frame.columns}
     if set(SUBMISSIONS_MANIFEST_HEADER) - set(columns):
         raise InputError(f"{path}: a submissions manifest needs the columns file,submission_date")
@@ -115,9 +150,12 @@ def read_submissions_manifest(path: Path) -> dict[str, date]:
 
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
     return digest.hexdigest()
 
 
@@ -145,6 +183,12 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# Errors that reading a damaged file can raise from the libraries below us. A file that
+# raises one is rejected whole, with the error's type and never its text (which can
+# quote the offending line).
+READ_ERRORS = (duckdb.Error, pl.exceptions.PolarsError, csv.Error, UnicodeError, ValueError)
+
+
 def ingest_files(
     con: duckdb.DuckDBPyConnection,
     paths: Sequence[Path],
@@ -166,15 +210,45 @@ def ingest_files(
     ]
     order_files(files)
     for input_file in files:
-        if input_file.path.suffix.lower() in PARQUET_SUFFIXES:
-            load_parquet(con, input_file)
-        else:
-            load_csv(con, input_file)
+        try:
+            load_file(con, input_file)
+        except OSError as error:
+            raise InputError(
+                f"{input_file.path}: cannot be read ({error.strerror or 'error'})"
+            ) from None
+        except READ_ERRORS as error:
+            reject_unreadable_file(con, input_file, error)
+    quarantine_unusable_records(con, files)
+    for input_file in files:
+        finish_message(input_file)
     con.executemany(
         "INSERT INTO input_files VALUES (?, ?, ?, ?)",
         [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
     )
     return files
+
+
+def load_file(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
+    if input_file.path.suffix.lower() in PARQUET_SUFFIXES:
+        load_parquet(con, input_file)
+    else:
+        load_csv(con, input_file)
+
+
+def reject_unreadable_file(
+    con: duckdb.DuckDBPyConnection, input_file: InputFile, error: Exception
+) -> None:
+    """A file that failed in a way not foreseen: rejected whole, the build goes on."""
+    run(con, "DELETE FROM submission_records WHERE file_id = ?", [input_file.file_id])
+    input_file.malformed_records.clear()
+    input_file.problems.clear()
+    if input_file.path.suffix.lower() not in PARQUET_SUFFIXES:  # Parquet: as counted
+        try:
+            input_file.records_received = count_csv_records(input_file.path, None)
+        except (OSError, csv.Error, ValueError):
+            input_file.records_received = 0
+    reject_file(input_file, f"cannot be read ({type(error).__name__})", FILE_LEVEL_RULE)
+    log.debug("%s: %s while reading", input_file.name, type(error).__name__)
 
 
 def reject_file(input_file: InputFile, message: str, rule_code: str | None = None) -> None:
@@ -183,16 +257,32 @@ def reject_file(input_file: InputFile, message: str, rule_code: str | None = Non
     input_file.message = f"{input_file.name}: rejected: {message}"
 
 
+def finish_message(input_file: InputFile) -> None:
+    """The file's message for its malformed records: where each is, never a value."""
+    if input_file.status != "loaded" or not input_file.malformed_records:
+        return
+    count = len(input_file.malformed_records)
+    listed = "; ".join(input_file.problems[:LISTED_PROBLEMS])
+    more = count - min(count, LISTED_PROBLEMS)
+    input_file.message = (
+        f"{input_file.name}: {count} malformed record(s) quarantined ({FILE_LEVEL_RULE}): "
+        f"{listed}" + (f"; and {more} more" if more else "")
+    )
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
 def load_parquet(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
     path = str(input_file.path)
     try:
         schema = rows(con, "DESCRIBE SELECT * FROM read_parquet(?)", [path])
+        input_file.records_received = count_parquet_rows(con, path)
     except duckdb.Error:
-        reject_file(input_file, "cannot be read as a Parquet file")
+        reject_file(input_file, "cannot be read as a Parquet file", FILE_LEVEL_RULE)
         return
     by_upper = {name.strip().upper(): name for name, *_ in schema}
     missing = [name for name in SUBMISSION_COLUMNS if name not in by_upper]
-    input_file.records_received = count_parquet_rows(con, path)
     if missing or len(schema) != len(SUBMISSION_COLUMNS):
         reject_file(
             input_file,
@@ -204,19 +294,152 @@ def load_parquet(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
     selected = ", ".join(
         f'CAST("{by_upper[name]}" AS VARCHAR) AS "{name}"' for name in SUBMISSION_COLUMNS
     )
-    run(
-        con,
-        f"""
-        INSERT INTO submission_records
-        SELECT ?, file_row_number + 1, {selected}
-        FROM read_parquet(?, file_row_number = true)
-        """,
-        [input_file.file_id, path],
-    )
+    try:
+        run(
+            con,
+            f"""
+            INSERT INTO submission_records
+            SELECT ?, file_row_number + 1, {selected}
+            FROM read_parquet(?, file_row_number = true)
+            """,
+            [input_file.file_id, path],
+        )
+    except duckdb.Error:  # e.g. a damaged page, or text that is not UTF-8
+        reject_file(
+            input_file, "its records cannot be read (damaged, or text not UTF-8)", FILE_LEVEL_RULE
+        )
 
 
 def count_parquet_rows(con: duckdb.DuckDBPyConnection, path: str) -> int:
     return scalar(con, "SELECT count(*) FROM read_parquet(?)", [path])
+
+
+# --------------------------------------------------------------------------- CSV records
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """One non-empty record of a CSV file as parsed, or the first line of a broken one."""
+
+    line: int  # the record's first physical line, 1-based
+    fields: list[str]  # as parsed; bytes that are not UTF-8 are lone surrogates
+    problem: str | None = None  # why it cannot be parsed (never a value)
+
+
+class _PhysicalLines:
+    """The lines of a text file for csv.reader, able to hand back the lines of a record.
+
+    When a record turns out to be broken, every line it took but the first is given
+    back, so that reading starts again on the line after the broken record began.
+    """
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self._lines = lines
+        self._given_back: list[str] = []  # a stack: the next line is the last item
+        self._taken: list[str] = []
+        self.consumed = 0  # lines of the records already read
+
+    def __iter__(self) -> "_PhysicalLines":
+        return self
+
+    def __next__(self) -> str:
+        line = self._given_back.pop() if self._given_back else next(self._lines)
+        self._taken.append(line)
+        return line
+
+    def record_read(self) -> None:
+        self.consumed += len(self._taken)
+        self._taken = []
+
+    def record_broken(self) -> str:
+        """Give back all but the first line of the broken record; return that line."""
+        first, *rest = self._taken or [""]
+        self._given_back.extend(reversed(rest))
+        self._taken = []
+        self.consumed += 1
+        return first
+
+
+def describe_csv_problem(error: csv.Error) -> str:
+    """What csv.reader found, in words (its own text is not passed on)."""
+    text = str(error)
+    if "unexpected end of data" in text:
+        return "unterminated quote (the quoted field runs to the end of the file)"
+    if "expected after" in text:
+        return "stray or unmatched quote (text follows a closing quote)"
+    if "field larger than field limit" in text:
+        return f"a field longer than {CSV_FIELD_LIMIT:,} characters"
+    if "NUL" in text:
+        return "a NUL character"
+    return "cannot be parsed as CSV"
+
+
+def split_leniently(line: str) -> list[str]:
+    """The fields of one line of a broken record, for the quarantine, as best they go."""
+    try:
+        return next(csv.reader([line.rstrip("\r\n")], strict=False), [])
+    except csv.Error:
+        return [line.rstrip("\r\n")]
+
+
+def read_csv_records(path: Path) -> Iterator[CsvRecord]:
+    """Every non-empty record of a CSV file (header included), in order, never failing.
+
+    RFC 4180 with strict quoting. Blank lines are skipped. A record that cannot be parsed
+    is returned with its `problem` and its first line split as well as it goes, and
+    reading goes on from the next line. Bytes that are not UTF-8 are kept as lone
+    surrogates (errors="surrogateescape") for the caller to find.
+    """
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        lines = _PhysicalLines(iter(handle))
+        reader = csv.reader(lines, strict=True)
+        while True:
+            first_line = lines.consumed + 1
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                raw = lines.record_broken()
+                reader = csv.reader(lines, strict=True)
+                yield CsvRecord(first_line, split_leniently(raw), describe_csv_problem(error))
+                continue
+            lines.record_read()
+            if fields:
+                yield CsvRecord(first_line, fields)
+
+
+def field_problem(fields: Sequence[str], names: Sequence[str]) -> str | None:
+    """A field that is not UTF-8 or holds a NUL, named by number and column."""
+    for index, value in enumerate(fields):
+        name = f" ({names[index]})" if index < len(names) else ""
+        if NOT_UTF8.search(value):
+            return f"field {index + 1}{name} is not valid UTF-8"
+        if "\x00" in value:
+            return f"field {index + 1}{name} holds a NUL character"
+        if len(value) > MAX_FIELD_LENGTH:
+            return f"field {index + 1}{name} is longer than {MAX_FIELD_LENGTH:,} characters"
+    return None
+
+
+def as_received(value: str) -> str:
+    """A field for the quarantine: bytes that are not UTF-8 shown as U+FFFD."""
+    if NOT_UTF8.search(value):
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return value
+
+
+def count_csv_records(path: Path, has_header: bool | None) -> int:
+    """Records in a file, counted as the slow path numbers them (a header not counted;
+    has_header None: a first record naming a submission column is the header)."""
+    count = 0
+    for count, csv_record in enumerate(read_csv_records(path), start=1):  # noqa: B007
+        if count == 1 and has_header is None:
+            has_header = looks_like_header(csv_record.fields)
+    return max(count - (1 if has_header else 0), 0)
+
+
+# --------------------------------------------------------------------------- CSV files
 
 
 @dataclass(frozen=True)
@@ -225,53 +448,97 @@ class CsvLayout:
     column_names: tuple[str, ...]  # in file order
 
 
+def binary_content(head: bytes) -> str | None:
+    """Why the start of a file shows it is not a UTF-8 CSV file, or None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 encoded; save it as CSV UTF-8"
+    if head.startswith(b"PK\x03\x04"):
+        return "a zip file or Excel workbook, not CSV; save it as CSV UTF-8"
+    if head.count(b"\x00") > len(head) // 10:
+        return "binary content (or UTF-16 without a byte order mark), not a UTF-8 CSV file"
+    return None
+
+
+def count_utf16_records(path: Path) -> int:
+    """Records of a UTF-16 file, so that a file rejected for its encoding is still counted."""
+    text = path.read_bytes().decode("utf-16", errors="replace")
+    records = [fields for fields in csv.reader(io.StringIO(text, newline="")) if fields]
+    return max(len(records) - (1 if records and looks_like_header(records[0]) else 0), 0)
+
+
+# A first record naming at least this many submission columns is a header: a data value
+# that happens to be a column name ("POSTCODE") does not make one.
+HEADER_MIN_NAMES = 3
+
+
+def looks_like_header(fields: Sequence[str]) -> bool:
+    """The record names submission columns (also when split by another delimiter)."""
+    names = {part.strip().upper() for value in fields for part in re.split(r"[,;\t|]", value)}
+    return len(names & set(SUBMISSION_COLUMNS)) >= HEADER_MIN_NAMES
+
+
+def delimiter_hint(fields: Sequence[str]) -> str:
+    text = ",".join(fields)
+    for delimiter, words in OTHER_DELIMITERS.items():
+        if text.count(delimiter) >= len(SUBMISSION_COLUMNS) - 1:
+            return f"; the values look separated by {words}: use commas"
+    return ""
+
+
 def sniff_csv_layout(input_file: InputFile) -> CsvLayout | None:
-    """Header or not, and the column order, from the first record. None: file rejected."""
+    """Header or not, and the column order, from the first record. None: no records to load
+    (the file is empty, or rejected whole)."""
     with input_file.path.open("rb") as handle:
         head = handle.read(1 << 16)
     if not head.strip(b"\xef\xbb\xbf \r\n\t"):
         input_file.message = f"{input_file.name}: empty file, no records"
         return None
-    text = head.decode("utf-8-sig", errors="replace")
-    try:
-        first_record = next(csv.reader(io.StringIO(text)))
-    except (csv.Error, StopIteration):
-        reject_file(input_file, "the first record cannot be read as CSV", FILE_LEVEL_RULE)
+    binary = binary_content(head)
+    if binary:
+        if binary.startswith("UTF-16"):
+            input_file.records_received = count_utf16_records(input_file.path)
+        reject_file(input_file, binary, FILE_LEVEL_RULE)
         return None
-    names = [value.strip().upper() for value in first_record]
-    has_header = any(name in SUBMISSION_COLUMNS for name in names)
-    if len(first_record) != len(SUBMISSION_COLUMNS):
-        input_file.records_received = count_csv_records(input_file.path, has_header)
+    first = next(read_csv_records(input_file.path), None)
+    if first is None:
+        input_file.message = f"{input_file.name}: empty file, no records"
+        return None
+    if first.problem:
+        input_file.records_received = count_csv_records(input_file.path, False)
         reject_file(
             input_file,
-            f"{len(first_record)} columns found in record 1 "
-            f"{'(the header)' if has_header else ''}, 18 are needed".replace("  ", " "),
+            f"the first record (line {first.line}) cannot be read: {first.problem}",
+            FILE_LEVEL_RULE,
+        )
+        return None
+    fields = first.fields
+    names = [value.strip().upper() for value in fields]
+    has_header = looks_like_header(fields)
+    if len(fields) != len(SUBMISSION_COLUMNS):
+        input_file.records_received = count_csv_records(input_file.path, has_header)
+        where = "in the header" if has_header else f"in record 1 (line {first.line})"
+        reject_file(
+            input_file,
+            f"{len(fields)} column{'s' if len(fields) != 1 else ''} found {where}, "
+            f"18 are needed{delimiter_hint(fields)}",
             FILE_LEVEL_RULE,
         )
         return None
     if has_header:
-        unknown = [
-            first_record[i].strip() for i, n in enumerate(names) if n not in SUBMISSION_COLUMNS
-        ]
+        unknown = [name for name in names if name not in SUBMISSION_COLUMNS]
         missing = [name for name in SUBMISSION_COLUMNS if name not in names]
         if unknown or missing or len(set(names)) != len(names):
             input_file.records_received = count_csv_records(input_file.path, True)
             reject_file(
                 input_file,
                 "header does not name the 18 submission columns"
-                + (f"; missing: {', '.join(missing)}" if missing else ""),
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+                + ("; a column is named twice" if len(set(names)) != len(names) else ""),
                 FILE_LEVEL_RULE,
             )
             return None
         return CsvLayout(True, tuple(names))
     return CsvLayout(False, SUBMISSION_COLUMNS)
-
-
-def count_csv_records(path: Path, has_header: bool) -> int:
-    """Records in a file we reject whole, so that received = accepted + rejected holds."""
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        count = sum(1 for record in csv.reader(handle) if record)
-    return max(count - (1 if has_header else 0), 0)
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
@@ -281,7 +548,7 @@ def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
     columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.column_names) + "}"
     selected = ", ".join(f'"{name}"' for name in SUBMISSION_COLUMNS)
     try:
-        run(
+        inserted = rows(
             con,
             f"""
             INSERT INTO submission_records
@@ -292,72 +559,42 @@ def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
             """,
             [input_file.file_id, str(input_file.path)],
         )
-    except duckdb.Error as error:
-        problem = describe_csv_error(str(error))
-        if "not utf-8" in problem:
-            input_file.records_received = count_csv_records(input_file.path, layout.has_header)
-            reject_file(input_file, problem)
-            return
+    except duckdb.Error:  # its text quotes the line: not passed on
         load_csv_record_by_record(con, input_file, layout)
         return
-    input_file.records_received = scalar(
-        con, "SELECT count(*) FROM submission_records WHERE file_id = ?", [input_file.file_id]
-    )
-
-
-def describe_csv_error(error_text: str) -> str:
-    """DuckDB's CSV error without the offending line, which may hold patient data."""
-    line = re.search(r"CSV Error on Line: (\d+)", error_text)
-    where = f" at line {line.group(1)}" if line else ""
-    if "Invalid unicode" in error_text:
-        return f"not utf-8 encoded (first bad bytes{where})"
-    if "Expected Number of Columns" in error_text:
-        return f"wrong number of columns{where}"
-    if "quote" in error_text.lower():
-        return f"unterminated or stray quote{where}"
-    return f"cannot be parsed as CSV{where}"
+    input_file.records_received = inserted[0][0]  # DuckDB returns the rows inserted
 
 
 def load_csv_record_by_record(
     con: duckdb.DuckDBPyConnection, input_file: InputFile, layout: CsvLayout
 ) -> None:
-    """Slow path for a malformed file: keep every good record, quarantine each bad one."""
-    good_rows: list[list[str | None]] = []
+    """Slow path for a damaged file: keep every good record, quarantine each bad one."""
+    good_rows: list[list[object]] = []
+    width = len(SUBMISSION_COLUMNS)
     positions = [layout.column_names.index(name) for name in SUBMISSION_COLUMNS]
-    try:
-        with input_file.path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle, strict=True)
-            if layout.has_header:
-                next(reader, None)
-            row_number = 0
-            for record in reader:
-                if not record:
-                    continue
-                row_number += 1
-                if len(record) != len(SUBMISSION_COLUMNS):
-                    input_file.malformed_records.append((row_number, record))
-                    continue
+    records = read_csv_records(input_file.path)
+    if layout.has_header:
+        next(records, None)
+    row_number = 0
+    for csv_record in records:
+        row_number += 1
+        fields = csv_record.fields
+        where = f"record {row_number} (line {csv_record.line})"
+        problem = csv_record.problem
+        if problem is None and len(fields) != width:
+            problem = f"{len(fields)} fields, 18 needed"
+        if problem is None:
+            problem = field_problem(fields, layout.column_names)
+            if problem is None:
                 good_rows.append(
                     [input_file.file_id, row_number]
-                    + [record[p] if record[p] != "" else None for p in positions]
+                    + [fields[p] if fields[p] != "" else None for p in positions]
                 )
-    except csv.Error:
-        input_file.records_received = count_csv_records(input_file.path, layout.has_header)
-        input_file.malformed_records.clear()
-        reject_file(input_file, f"cannot be parsed as CSV near record {row_number + 1}")
-        return
-    except UnicodeDecodeError:
-        input_file.records_received = count_csv_records(input_file.path, layout.has_header)
-        input_file.malformed_records.clear()
-        reject_file(input_file, "not utf-8 encoded")
-        return
+                continue
+            fields = [fields[p] for p in positions]  # the 18 columns, in order
+        input_file.malformed_records.append((row_number, [as_received(v) for v in fields]))
+        input_file.problems.append(f"{where}: {problem}")
     input_file.records_received = row_number
-    if input_file.malformed_records:
-        input_file.message = (
-            f"{input_file.name}: {len(input_file.malformed_records)} record(s) with the wrong "
-            f"number of columns quarantined ({FILE_LEVEL_RULE}), first at record "
-            f"{input_file.malformed_records[0][0]}"
-        )
     if good_rows:
         frame = pl.DataFrame(
             good_rows,
@@ -366,5 +603,39 @@ def load_csv_record_by_record(
             orient="row",
         )
         con.register("malformed_file_good_rows", frame)
-        run(con, "INSERT INTO submission_records SELECT * FROM malformed_file_good_rows")
-        con.unregister("malformed_file_good_rows")
+        try:
+            run(con, "INSERT INTO submission_records SELECT * FROM malformed_file_good_rows")
+        finally:
+            con.unregister("malformed_file_good_rows")
+
+
+def quarantine_unusable_records(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
+    """Move records with a NUL character or an overlong field to the quarantine.
+
+    DuckDB's reader (and Parquet) keep NULs as data; no DID field holds one, and tools
+    downstream may cut a value short at it. One pass over every file's records; the slow
+    path has already quarantined the ones it read.
+    """
+    unusable = " OR ".join(
+        f'(contains("{name}", chr(0)) OR length("{name}") > {MAX_FIELD_LENGTH})'
+        for name in SUBMISSION_COLUMNS
+    )
+    columns = ", ".join(f'"{name}"' for name in SUBMISSION_COLUMNS)
+    found = rows(
+        con,
+        f"SELECT file_id, row_number, {columns} FROM submission_records "
+        f"WHERE {unusable} ORDER BY file_id, row_number",
+    )
+    if not found:
+        return
+    run(con, f"DELETE FROM submission_records WHERE {unusable}")
+    by_id = {input_file.file_id: input_file for input_file in files}
+    for file_id, row_number, *values in found:
+        input_file = by_id[file_id]
+        fields = [value or "" for value in values]
+        input_file.malformed_records.append((row_number, fields))
+        input_file.problems.append(
+            f"record {row_number}: {field_problem(fields, SUBMISSION_COLUMNS)}"
+        )
+    for input_file in files:
+        input_file.malformed_records.sort(key=lambda item: item[0])

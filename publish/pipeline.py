@@ -87,6 +87,13 @@ def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def build_publication(config: BuildConfig) -> BuildResult:
     """Build one publication from submission files, and publish it atomically."""
     con = connect(config)
+    try:
+        return build_with(con, config)
+    finally:
+        con.close()
+
+
+def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResult:
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
     files = ingest(con, config)
     validate_records(con)
@@ -104,7 +111,15 @@ def build_publication(config: BuildConfig) -> BuildResult:
 
     def write_publication(folder: Path) -> None:
         render(publication, folder, config)
-        write_quality_report(con, files, outcomes, folder, config.policy)
+        write_quality_report(
+            con,
+            files,
+            outcomes,
+            folder,
+            config.policy,
+            months=publication.months,
+            published_on=publication.published_on,
+        )
         write_manifest(
             folder / "manifest.json",
             build_manifest(publication.identifier, config, files, outcomes, folder),
@@ -112,9 +127,9 @@ def build_publication(config: BuildConfig) -> BuildResult:
 
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
-    write_atomically(restricted_dir, lambda folder: write_restricted(con, files, folder))
+    # The publication first: a build that fails leaves the previous pair untouched.
     write_atomically(publication_dir, write_publication)
-    con.close()
+    write_atomically(restricted_dir, lambda folder: write_restricted(con, files, folder))
     return BuildResult(publication, publication_dir, restricted_dir, files, outcomes)
 
 
@@ -184,7 +199,9 @@ def validate_only(config: BuildConfig) -> ValidationResult:
         config.out_dir / "validation.restricted",
         lambda restricted: write_restricted(con, files, restricted),
     )
-    write_atomically(folder, lambda target: write_quality_report(con, files, outcomes, target))
+    write_atomically(
+        folder, lambda target: write_quality_report(con, files, outcomes, target, config.policy)
+    )
     con.close()
     return ValidationResult(
         folder,

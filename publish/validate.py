@@ -119,10 +119,15 @@ def write_restricted(
         how="vertical_relaxed",
     )
     order = ["file_order", "row_number"]
-    write_csv(quarantine.sort(order).drop("file_order"), restricted_dir / "quarantine.csv")
+    write_csv(
+        quarantine.sort(order).drop("file_order"),
+        restricted_dir / "quarantine.csv",
+        as_received=True,
+    )
     write_csv(
         restricted_records(con, rejected=False).sort(order).drop("file_order"),
         restricted_dir / "warnings.csv",
+        as_received=True,
     )
     rejected_files = [f for f in files if f.status == "rejected"]
     if rejected_files:

@@ -971,6 +971,60 @@ def write_workbook(publication: Publication, path: Path, cover: CoverText) -> No
     path.write_bytes(data)
 
 
+# --------------------------------------------------------------------------- reports
+
+
+def write_report_workbook(
+    path: Path,
+    title: str,
+    cover_paragraphs: Sequence[tuple[str, str]],
+    tables: Sequence[TableSheet],
+    cover: CoverText,
+    created: date,
+) -> None:
+    """Write a small accessible workbook beside the publication (e.g. the data-quality
+    report): a Cover of ("heading" | "text", text) paragraphs, a Contents sheet, then one
+    table per sheet, checked by the same rules as the publication's workbook.
+
+    Every text cell is written with write_string, so text from a submission or a
+    reference file (a provider name, a file name) is never read as a formula or a link.
+    `created` dates the file, so that the same report gives the same bytes.
+    """
+    path = Path(path)
+    if not FILE_NAME_PATTERN.match(path.name):
+        raise WorkbookError(
+            f"workbook file name '{path.name}' must be lower case words and digits joined "
+            "by hyphens, ending .xlsx"
+        )
+    if not tables:
+        raise WorkbookError(f"{path.name}: there is no table to write")
+    cover_sheet = TextSheet(
+        tab="Cover",
+        title=title,
+        entries=[
+            *((style, text, None) for style, text in cover_paragraphs),
+            ("heading", "Contact", None),
+            ("text", "For questions about this report, email the statistics team:", None),
+            ("link", cover.contact_email, f"mailto:{cover.contact_email}"),
+        ],
+    )
+    sheets: list[TextSheet | TableSheet] = [cover_sheet]
+    sheets.append(_contents_sheet([cover_sheet, *tables]))
+    sheets.extend(tables)
+    _validate(sheets)
+    properties: dict[str, object] = {
+        "title": title,
+        "subject": title,
+        "author": cover.publisher,
+        "manager": cover.publisher,
+        "company": cover.publisher,
+        "keywords": cover.keywords,
+        "comments": f"{cover.licence_name}.",
+        "created": datetime(created.year, created.month, created.day),
+    }
+    path.write_bytes(_set_language(_render(sheets, properties), cover.language))
+
+
 # --------------------------------------------------------------------------- ODS copy
 
 

@@ -1,41 +1,75 @@
--- The data-quality report, aggregate only: per provider (from the record's site, where
--- the site is known) and month of test (where the test date is valid), how many records
--- were received, accepted, rejected and warned, and how many broke each rule.
+-- The data-quality report, aggregate only (PUBLICATION.md section 5). Two blocks, read
+-- by publish/quality.py; their counts are unprotected until the disclosure policy is
+-- applied there.
 
+-- name: by_provider
+-- Per provider (from the record's site, where the site is known) and month of test
+-- (where the test date is valid), and for England: how many records were received,
+-- accepted, rejected and warned, and how many broke each rule. NULL region, provider or
+-- month: not known (no site, a site not in the reference, or no valid test date).
 WITH records AS (
     SELECT
-        coalesce(s.region_code, '') AS region_code,
-        coalesce(s.provider_code, 'unknown site') AS provider_code,
-        coalesce(strftime(c.test_date, '%Y-%m'), 'unknown month') AS month,
-        c.rejection_codes, c.warning_codes
+        s.region_code,
+        s.provider_code,
+        strftime(c.test_date, '%Y-%m') AS month,
+        c.rejection_codes,
+        c.warning_codes
     FROM checked_records AS c
     LEFT JOIN sites AS s ON s.site_code = c.site_code
 ),
+levels AS (
+    SELECT 'provider' AS geography_level, region_code, provider_code, month,
+           rejection_codes, warning_codes
+    FROM records
+    UNION ALL
+    SELECT 'england', NULL, NULL, month, rejection_codes, warning_codes
+    FROM records
+),
 totals AS (
-    SELECT region_code, provider_code, month, 'count_records_received' AS measure,
-           count(*) AS value
-    FROM records GROUP BY ALL
-    UNION ALL
-    SELECT region_code, provider_code, month, 'count_records_accepted',
-           count(*) FILTER (WHERE len(rejection_codes) = 0)
-    FROM records GROUP BY ALL
-    UNION ALL
-    SELECT region_code, provider_code, month, 'count_records_rejected',
-           count(*) FILTER (WHERE len(rejection_codes) > 0)
-    FROM records GROUP BY ALL
-    UNION ALL
-    SELECT region_code, provider_code, month, 'count_records_warned',
-           count(*) FILTER (WHERE len(rejection_codes) = 0 AND len(warning_codes) > 0)
-    FROM records GROUP BY ALL
+    SELECT geography_level, region_code, provider_code, month,
+           count(*) AS count_records_received,
+           count(*) FILTER (WHERE len(rejection_codes) = 0) AS count_records_accepted,
+           count(*) FILTER (WHERE len(rejection_codes) > 0) AS count_records_rejected,
+           count(*) FILTER (WHERE len(rejection_codes) = 0
+                              AND len(warning_codes) > 0) AS count_records_warned
+    FROM levels
+    GROUP BY ALL
 ),
 by_rule AS (
-    SELECT region_code, provider_code, month, 'count_rule_' || code AS measure,
-           count(*) AS value
-    FROM (SELECT region_code, provider_code, month,
-                 unnest(rejection_codes || warning_codes) AS code FROM records)
+    SELECT geography_level, region_code, provider_code, month,
+           'count_rule_' || code AS measure, count(*) AS value
+    FROM (SELECT geography_level, region_code, provider_code, month,
+                 unnest(rejection_codes || warning_codes) AS code
+          FROM levels)
     GROUP BY ALL
 )
-SELECT * FROM totals
+SELECT geography_level, region_code, provider_code, month, measure, value
+FROM totals
+UNPIVOT (value FOR measure IN (count_records_received, count_records_accepted,
+                               count_records_rejected, count_records_warned))
 UNION ALL
-SELECT * FROM by_rule
-ORDER BY region_code, provider_code, month, measure;
+SELECT geography_level, region_code, provider_code, month, measure, value FROM by_rule
+ORDER BY ALL;
+
+-- name: provider_months
+-- Per provider and month of test: records received (with a known site and a valid test
+-- date) and records counted in the publication (accepted and not superseded by a
+-- resubmission), for the provider-issues list.
+WITH received AS (
+    SELECT s.region_code, s.provider_code, strftime(c.test_date, '%Y-%m') AS month,
+           count(*) AS received
+    FROM checked_records AS c
+    JOIN sites AS s ON s.site_code = c.site_code
+    WHERE c.test_date IS NOT NULL
+    GROUP BY ALL
+),
+counted AS (
+    SELECT region_code, provider_code, test_month AS month, count(*) AS counted
+    FROM activity_records
+    GROUP BY ALL
+)
+SELECT region_code, provider_code, month,
+       coalesce(r.received, 0) AS received, coalesce(k.counted, 0) AS counted
+FROM received AS r
+FULL JOIN counted AS k USING (region_code, provider_code, month)
+ORDER BY ALL;

@@ -4,7 +4,6 @@ import csv
 from pathlib import Path
 
 import polars as pl
-import pytest
 from typer.testing import CliRunner
 
 from publish.cli import app

@@ -1,0 +1,215 @@
+"""The data-quality report in `quality/`: counts by provider and month under the
+disclosure policy, provider issues, files, and its workbook and web page.
+
+The scenario (financial year 2024-25, published to July 2024):
+- RAA: 20 records a month April to June, then 5 in July: July is below half the median
+  of its previous three months (low activity).
+- RBB: 10 records in April and 10 in June, none in May and July: no records in May and
+  July, although it sent records for other months. June is not low (median of April and
+  May is 5).
+- One RAA record in April breaks DIDS023 (a warning) and one breaks DIDS045 (month not
+  known); a damaged file adds records whose site is not known (DIDS075).
+- The site reference names RAA with text a spreadsheet would run and a browser would
+  parse: it must arrive as text everywhere.
+"""
+
+import re
+import sys
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import TEST_IMAGING_CODES, TEST_SITES, record, run_cli, write_submission
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workbook_checker import check_workbook  # noqa: E402
+
+NASTY_NAME = '=HYPERLINK("http://evil.invalid","<script>alert(1)</script>")'
+
+
+def month_record(month: int, **fields: str) -> dict[str, str]:
+    dates = {
+        "DIAGNOSTIC_TEST_DATE": f"2024-{month:02d}-10",
+        "DIAGNOSTIC_TEST_REQUEST_DATE": f"2024-{month:02d}-01",
+        "DIAG_TEST_REQUEST_REC_DATE": f"2024-{month:02d}-01",
+        "SERVICE_REPORT_DATE": f"2024-{month:02d}-11",
+    }
+    return record(**(dates | fields))
+
+
+@pytest.fixture(scope="module")
+def quality(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("quality")
+    sites = folder / "sites.csv"
+    text = TEST_SITES.read_text(encoding="utf-8").replace(
+        "Alpha Hospitals NHS Trust", '"' + NASTY_NAME.replace('"', '""') + '"'
+    )
+    sites.write_text(text, encoding="utf-8")
+    raa = [month_record(m) for m, n in ((4, 20), (5, 20), (6, 20), (7, 5)) for _ in range(n)]
+    raa += [month_record(4, REFERRER="Q12"), month_record(4, DIAGNOSTIC_TEST_DATE="x")]
+    rbb = [month_record(m, SITE_CODE_IMAGING="RBB01") for m in (4, 6) for _ in range(10)]
+    write_submission(folder / "in" / "raa.csv", raa)
+    write_submission(folder / "in" / "rbb.csv", rbb)
+    damaged = "".join(";".join([str(row)] * 18) + "\n" for row in range(2))
+    (folder / "in" / "damaged.csv").write_text(damaged, encoding="utf-8")
+    out = folder / "out"
+    run_cli(
+        "build",
+        folder / "in",
+        "--sites",
+        sites,
+        "--imaging-codes",
+        TEST_IMAGING_CODES,
+        "--out",
+        out,
+    )
+    return out / "did-2024-25-provisional-2024-07" / "quality"
+
+
+def read(path: Path) -> pl.DataFrame:
+    return pl.read_csv(path, infer_schema=False)
+
+
+def test_the_report_has_every_file(quality):
+    names = sorted(p.name for p in quality.iterdir())
+    assert names == [
+        "data-quality-by-provider.csv",
+        "data-quality.xlsx",
+        "files.csv",
+        "index.html",
+        "provider-issues.csv",
+    ]
+
+
+def by_provider_value(frame: pl.DataFrame, code: str, month: str, measure: str):
+    rows = frame.filter(
+        (pl.col("geography_level") == "provider")
+        & (pl.col("provider_code").fill_null("") == code)
+        & (pl.col("month") == month)
+        & (pl.col("measure") == measure)
+    )
+    assert rows.height == 1, (code, month, measure, rows)
+    return rows["value"][0], rows["marker"][0]
+
+
+def test_counts_by_provider_follow_the_disclosure_policy(quality):
+    frame = read(quality / "data-quality-by-provider.csv")
+    # 22 received in April (20 + a warned + one with no valid test date), rounded to 5.
+    assert by_provider_value(frame, "RAA", "2024-04", "count_records_received") == ("20", None)
+    # One warned record: suppressed below England.
+    assert by_provider_value(frame, "RAA", "2024-04", "count_rule_DIDS023") == (None, "c")
+    assert by_provider_value(frame, "RAA", "not known", "count_rule_DIDS045") == (None, "c")
+    # Records that could not be read: site and month not known, DIDS075; 2 is suppressed.
+    assert by_provider_value(frame, "", "not known", "count_rule_DIDS075") == (None, "c")
+    unknown = frame.filter(pl.col("provider_code").is_null())
+    assert set(unknown["provider_name"].drop_nulls()) == {"Site not known"}
+    # Every published count is a multiple of 5 or suppressed; England is first.
+    values = frame["value"].drop_nulls().cast(pl.Int64)
+    assert (values % 5 == 0).all()
+    assert frame["geography_level"][0] == "england"
+    assert set(frame["marker"].drop_nulls()) <= {"c"}
+
+
+def test_provider_issues_find_missing_and_low_months(quality):
+    issues = read(quality / "provider-issues.csv")
+    found = sorted(zip(issues["provider_code"], issues["month"], issues["issue"], strict=True))
+    assert found == [
+        ("RAA", "2024-07", "low_activity"),
+        ("RBB", "2024-05", "no_records"),
+        ("RBB", "2024-07", "no_records"),
+    ]
+    low = issues.filter(pl.col("issue") == "low_activity").row(0, named=True)
+    assert (low["records_counted"], low["previous_months_median"]) == ("5", "20")
+    assert "April 2024 to June 2024" in low["description"]
+    missing = issues.filter(pl.col("issue") == "no_records")["description"][0]
+    assert missing.startswith("No record with a test date in May 2024")
+    assert "2 other months" in missing
+
+
+def test_files_are_listed_with_their_accounting(quality):
+    files = read(quality / "files.csv")
+    damaged = files.filter(pl.col("source_file") == "damaged.csv").row(0, named=True)
+    assert damaged["status"] == "rejected"
+    assert "semicolons" in damaged["message"]
+    received = files["records_received"].cast(pl.Int64)
+    accepted = files["records_accepted"].cast(pl.Int64)
+    rejected = files["records_rejected"].cast(pl.Int64)
+    assert (received == accepted + rejected).all()
+
+
+def test_text_from_the_site_reference_is_neutralised_in_the_csvs(quality):
+    for name in ("data-quality-by-provider.csv", "provider-issues.csv"):
+        text = (quality / name).read_text(encoding="utf-8")
+        assert "'=HYPERLINK" in text
+        assert not re.search(r'(^|,)"?=', text, re.MULTILINE)
+    tidy = next(quality.parent.glob("did-*.csv")).read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in tidy and not re.search(r'(^|,)"?=', tidy, re.MULTILINE)
+
+
+def test_workbooks_hold_the_name_as_text_never_a_formula(quality):
+    for path in (quality / "data-quality.xlsx", next(quality.parent.glob("*.xlsx"))):
+        with zipfile.ZipFile(path) as archive:
+            sheets = [
+                archive.read(n).decode()
+                for n in archive.namelist()
+                if n.startswith("xl/worksheets/")
+            ]
+            strings = archive.read("xl/sharedStrings.xml").decode()
+        assert not any("<f>" in sheet or "<f " in sheet for sheet in sheets), path.name
+        assert '=HYPERLINK("http://evil.invalid","&lt;script&gt;' in strings
+
+
+def test_the_quality_workbook_passes_the_checker(quality):
+    assert check_workbook(quality / "data-quality.xlsx") == []
+
+
+class _Page(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self.scripts += tag == "script"
+
+
+def test_the_web_page_is_escaped_accessible_and_self_contained(quality):
+    html = (quality / "index.html").read_text(encoding="utf-8")
+    page = _Page()
+    page.feed(html)
+    assert page.scripts == 0  # the provider name's <script> arrived as text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    tags = [tag for tag, _ in page.tags]
+    assert tags.count("table") == tags.count("caption") >= 3
+    headers = [attrs for tag, attrs in page.tags if tag == "th"]
+    assert headers and all(attrs.get("scope") in ("col", "row") for attrs in headers)
+    assert ("html", {"lang": "en-GB"}) in page.tags
+    for _, attrs in page.tags:  # nothing fetched from elsewhere; links stay in the folder
+        for key in ("src", "href"):
+            if key in attrs:
+                assert not re.match(r"^(https?:)?//", attrs[key]), attrs
+    assert not [t for t, a in page.tags if t in ("link", "img", "iframe", "object")]
+
+
+def test_validate_writes_the_same_report(tmp_path):
+    path = write_submission(
+        tmp_path / "a.csv", [month_record(4), month_record(4, DIAGNOSTIC_TEST_DATE="")]
+    )
+    run_cli(
+        "validate",
+        path,
+        "--sites",
+        TEST_SITES,
+        "--imaging-codes",
+        TEST_IMAGING_CODES,
+        "--out",
+        tmp_path / "out",
+        expect=1,
+    )
+    quality = tmp_path / "out" / "validation" / "quality"
+    assert (quality / "provider-issues.csv").is_file()
+    assert check_workbook(quality / "data-quality.xlsx") == []
