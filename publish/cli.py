@@ -115,6 +115,13 @@ def build(
     submissions: SubmissionsOption = None,
     submission_date: SubmissionDateOption = None,
     out: OutOption = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(
+            "--store",
+            help="Record store folder: files validated before are read back, not re-parsed.",
+        ),
+    ] = None,
 ) -> None:
     """Build a publication; with no INPUT, the demo publication from synthetic data."""
     from publish.config import load_config
@@ -130,6 +137,7 @@ def build(
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
+        "store": store,
         "inputs": tuple(inputs) if inputs else None,
     }
     try:
@@ -147,6 +155,9 @@ def build(
         for key in ("received", "accepted", "rejected")
     }
     report_problem_files(result.files)
+    if build_config.store is not None:
+        reused = sum(f.from_store for f in result.files)
+        typer.echo(f"Record store: {reused} file(s) reused, {len(result.files) - reused} new.")
     typer.echo(
         f"Published {result.publication_dir} ({result.publication.policy} policy): "
         f"{totals['received']} records received, {totals['accepted']} accepted, "

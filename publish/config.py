@@ -33,6 +33,7 @@ class BuildConfig:
     publication_text: Path | None = None  # cover and contact text (TOML); shipped default
     published_on: date | None = None
     memory_limit: str = "4GB"
+    store: Path | None = None  # record store folder (record-level data: keep it restricted)
     extra: dict = field(default_factory=dict)
 
     def check(self) -> "BuildConfig":
@@ -52,7 +53,7 @@ class BuildConfig:
         """The config as plain JSON values; paths of reference data by name only."""
         values = asdict(self)
         values["inputs"] = [Path(p).name for p in self.inputs]
-        for key in ("sites", "imaging_codes", "submissions", "publication_text"):
+        for key in ("sites", "imaging_codes", "submissions", "publication_text", "store"):
             values[key] = Path(values[key]).name if values[key] else None
         values.pop("out_dir")
         for key, value in values.items():
@@ -61,7 +62,7 @@ class BuildConfig:
         return values
 
 
-PATH_KEYS = {"sites", "imaging_codes", "submissions", "out_dir", "publication_text"}
+PATH_KEYS = {"sites", "imaging_codes", "submissions", "out_dir", "publication_text", "store"}
 DATE_KEYS = {"submission_date", "published_on"}
 
 

@@ -83,6 +83,8 @@ class InputFile:
     malformed_records: list[tuple[int, list[str]]] = field(default_factory=list)
     # Where and why, one per malformed record: "record 7 (line 9): unterminated quote".
     problems: list[str] = field(default_factory=list)
+    # Read back from the record store rather than parsed and validated again.
+    from_store: bool = False
 
     @property
     def name(self) -> str:
@@ -189,15 +191,13 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
 READ_ERRORS = (duckdb.Error, pl.exceptions.PolarsError, csv.Error, UnicodeError, ValueError)
 
 
-def ingest_files(
-    con: duckdb.DuckDBPyConnection,
+def register_files(
     paths: Sequence[Path],
     submission_dates: dict[str, date] | None = None,
     default_submission_date: date | None = None,
     first_file_id: int = 1,
 ) -> list[InputFile]:
-    """Load every file into `submission_records`; return what happened to each."""
-    create_ingest_tables(con)
+    """An InputFile per path, with its checksum, submission date and resubmission order."""
     submission_dates = submission_dates or {}
     files = [
         InputFile(
@@ -209,6 +209,25 @@ def ingest_files(
         for index, path in enumerate(paths)
     ]
     order_files(files)
+    return files
+
+
+def ingest_files(
+    con: duckdb.DuckDBPyConnection,
+    paths: Sequence[Path],
+    submission_dates: dict[str, date] | None = None,
+    default_submission_date: date | None = None,
+    first_file_id: int = 1,
+) -> list[InputFile]:
+    """Load every file into `submission_records`; return what happened to each."""
+    files = register_files(paths, submission_dates, default_submission_date, first_file_id)
+    load_files(con, files)
+    return files
+
+
+def load_files(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
+    """Read registered files into `submission_records` and list them in `input_files`."""
+    create_ingest_tables(con)
     csv_batches: dict[CsvLayout, list[InputFile]] = {}
     for input_file in files:
         if input_file.path.suffix.lower() in PARQUET_SUFFIXES:
@@ -224,11 +243,11 @@ def ingest_files(
     quarantine_unusable_records(con, files)
     for input_file in files:
         finish_message(input_file)
-    con.executemany(
-        "INSERT INTO input_files VALUES (?, ?, ?, ?)",
-        [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
-    )
-    return files
+    if files:
+        con.executemany(
+            "INSERT INTO input_files VALUES (?, ?, ?, ?)",
+            [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
+        )
 
 
 def guarded(con: duckdb.DuckDBPyConnection, input_file: InputFile, action):

@@ -22,8 +22,9 @@ from publish.ingest import (
     InputError,
     InputFile,
     discover_input_files,
-    ingest_files,
+    load_files,
     read_submissions_manifest,
+    register_files,
 )
 from publish.manifest import build_manifest, write_manifest
 from publish.protect import protect_cells
@@ -31,8 +32,15 @@ from publish.publication import Publication, months_of_year_to_date
 from publish.quality import write_quality_report
 from publish.reference import ReferenceFiles, load_reference_data
 from publish.site import write_site
+from publish.store import RecordStore, reference_digest
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
-from publish.validate import FileOutcome, file_outcomes, validate_records, write_restricted
+from publish.validate import (
+    FileOutcome,
+    derive_records,
+    file_outcomes,
+    validate_records,
+    write_restricted,
+)
 from publish.workbook import load_cover_text, write_workbook
 
 log = logging.getLogger("did_publish")
@@ -51,16 +59,32 @@ def connect(config: BuildConfig) -> duckdb.DuckDBPyConnection:
     return db.connect(config.memory_limit)
 
 
-def ingest(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> list[InputFile]:
+def ingest_and_validate(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> list[InputFile]:
+    """Stages 1-3: read, check and derive every record of the inputs.
+
+    With a record store (`--store`), files it already holds, validated under the same
+    submission date and reference data, are read back from it instead of being parsed
+    and validated again; only new files pass through ingest and validation.
+    """
     paths = discover_input_files(config.inputs)
     if not paths:
         raise InputError("no submission files found in the inputs given")
     submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
-    files = ingest_files(con, paths, submission_dates, config.submission_date)
     if config.submissions is None and config.submission_date is None:
         log.warning(
             "no submission dates given: rules DIDS049, DIDS051, DIDS055 and DIDS066 not applied"
         )
+    files = register_files(paths, submission_dates, config.submission_date)
+    store = None
+    if config.store is not None:
+        store = RecordStore(config.store, reference_digest(config.sites, config.imaging_codes))
+    stored, new = store.split(files) if store else ([], files)
+    load_files(con, new)
+    validate_records(con)
+    if store:
+        store.save(con, new)
+        store.load(con, stored)
+    derive_records(con)
     return files
 
 
@@ -93,10 +117,12 @@ def build_publication(config: BuildConfig) -> BuildResult:
         con.close()
 
 
-def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResult:
+def compute_publication(
+    con: duckdb.DuckDBPyConnection, config: BuildConfig
+) -> tuple[Publication, list[InputFile], dict[int, FileOutcome]]:
+    """Everything up to the protected tables, nothing written."""
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
-    files = ingest(con, config)
-    validate_records(con)
+    files = ingest_and_validate(con, config)
     outcomes = file_outcomes(con, files)
     month = latest_month(con, config)
     cells = aggregate_tables(con, months_of_year_to_date(month))
@@ -108,6 +134,11 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResu
         tidy=to_tidy(protected),
         published_on=config.published_on,
     )
+    return publication, files, outcomes
+
+
+def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResult:
+    publication, files, outcomes = compute_publication(con, config)
 
     def write_publication(folder: Path) -> None:
         render(publication, folder, config)
@@ -191,8 +222,7 @@ def validate_only(config: BuildConfig) -> ValidationResult:
     """Validate submissions without publishing: quality report and restricted folder only."""
     con = connect(config)
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
-    files = ingest(con, config)
-    validate_records(con)
+    files = ingest_and_validate(con, config)
     outcomes = file_outcomes(con, files)
     folder = config.out_dir / "validation"
     write_atomically(

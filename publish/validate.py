@@ -34,9 +34,13 @@ class FileOutcome:
 
 
 def validate_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `checked_records` (rule codes per record) and `activity_records` (derived)."""
+    """Create `checked_records`: the rule codes of every record in `submission_records`."""
     run(con, query("macros"))
     run(con, query("validate"))
+
+
+def derive_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `activity_records`: the accepted records that count, with derived fields."""
     run(con, query("derive"))
 
 

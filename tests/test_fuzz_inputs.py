@@ -30,7 +30,7 @@ from publish import db
 from publish.codes import SUBMISSION_COLUMNS
 from publish.ingest import ingest_files, read_csv_records
 from publish.reference import ReferenceFiles, load_reference_data
-from publish.validate import file_outcomes, validate_records, write_restricted
+from publish.validate import derive_records, file_outcomes, validate_records, write_restricted
 from tests.conftest import TEST_IMAGING_CODES, TEST_SITES, build, nhs_number, record
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -172,6 +172,7 @@ def test_ingest_and_validation_account_for_every_record(connection, batch):
             paths.append(path)
         files = ingest_files(connection, paths)
         validate_records(connection)
+        derive_records(connection)
         outcomes = file_outcomes(connection, files)
         write_restricted(connection, files, Path(folder) / "restricted")
     loaded = dict(

@@ -1,0 +1,79 @@
+"""The record store: a build that reuses stored files publishes exactly what a full build does."""
+
+import hashlib
+import json
+from pathlib import Path
+
+from tests.conftest import build, record, write_submission
+from tests.test_build_tables import test_record
+
+IDENTIFIER = "did-2024-25-provisional-2024-06"
+
+
+def month_files(folder: Path) -> list[Path]:
+    files = []
+    for month in (4, 5, 6):
+        rows = [test_record(month, days, 1, SITE_CODE_IMAGING="RAA01") for days in range(7)]
+        rows += [test_record(month, 3, days, SITE_CODE_IMAGING="RBB01") for days in range(4)]
+        rows.append(test_record(month, 2, 1, DIAGNOSTIC_TEST_DATE="bad", SITE_CODE_IMAGING="RBB01"))
+        files.append(write_submission(folder / f"2024-{month:02d}.csv", rows))
+    # June also resubmits an April record as an MRI, and brings a malformed file.
+    april = (folder / "2024-04.csv").read_text().splitlines()[1].split(",")
+    resubmitted = record(
+        SITE_CODE_IMAGING=april[16],
+        RADIOLOGICAL_ACCESSION_NUM=april[17],
+        IMAGING_CODE_NICIP="MBRAI",
+    )
+    files.append(write_submission(folder / "2024-06-resubmission.csv", [resubmitted]))
+    ragged = folder / "2024-06-ragged.csv"
+    ragged.write_text((folder / "2024-05.csv").read_text().replace("RAA01,", "RAA01,,", 2))
+    files.append(ragged)
+    manifest = folder / "submissions.csv"
+    manifest.write_text(
+        "file,submission_date\n2024-04.csv,2024-05-15\n2024-05.csv,2024-06-15\n"
+        "2024-06.csv,2024-07-15\n2024-06-resubmission.csv,2024-07-16\n"
+        "2024-06-ragged.csv,2024-07-16\n"
+    )
+    return [*files, manifest]
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+    }
+
+
+def manifest_inputs(folder: Path) -> list[dict]:
+    return json.loads((folder / "manifest.json").read_text())["inputs"]
+
+
+def test_adding_a_month_to_a_store_gives_the_full_build(tmp_path):
+    *files, manifest = month_files(tmp_path / "in")
+    options = ("--submissions", manifest, "--period", "2024-06")
+    build(files, tmp_path / "full", *options)
+
+    store = tmp_path / "store"
+    first = build(files[:2], tmp_path / "first", *options, "--store", store)
+    assert "2 new" in first.output
+    added = build(files, tmp_path / "added", *options, "--store", store)
+    assert "2 file(s) reused, 3 new" in added.output
+    again = build(files, tmp_path / "again", *options, "--store", store)
+    assert "5 file(s) reused, 0 new" in again.output
+
+    for out in ("added", "again"):
+        assert digests(tmp_path / out / IDENTIFIER) == digests(tmp_path / "full" / IDENTIFIER)
+        restricted = f"{IDENTIFIER}.restricted"
+        assert digests(tmp_path / out / restricted) == digests(tmp_path / "full" / restricted)
+        assert manifest_inputs(tmp_path / out / IDENTIFIER) == manifest_inputs(
+            tmp_path / "full" / IDENTIFIER
+        )
+
+
+def test_a_changed_submission_date_is_validated_again(tmp_path):
+    *files, manifest = month_files(tmp_path / "in")
+    store = tmp_path / "store"
+    build(files[:1], tmp_path / "a", "--submissions", manifest, "--store", store)
+    later = build(files[:1], tmp_path / "b", "--submission-date", "2024-05-20", "--store", store)
+    assert "0 file(s) reused, 1 new" in later.output
