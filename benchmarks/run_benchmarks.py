@@ -1,0 +1,233 @@
+"""National-scale benchmark: a year of England's imaging, measured against floors.
+
+    python benchmarks/run_benchmarks.py [--data benchmarks/data/national] [--months 2024-04:2025-03]
+
+Generates the national synthetic year once (`did-publish synth --scale national`, one
+CSV per provider-month as submitted) and times, in one run and each in a fresh process
+(so that peak memory is the step's own):
+
+1. parse floor: DuckDB counting the rows of the same CSV files read as text;
+2. our ingest: read, validate, derive and keep the records in a new record store;
+3. aggregate floor: DuckDB counting stored records per site, code and month;
+4. our tables (did policy, nothing written) from the store; then the build with every
+   output rendered (CSV, datapackage, workbook, HTML, quality report, manifest);
+5. plain pandas tables 1-3 from the same store (benchmarks/pandas_tables.py);
+6. adding the last month to a store holding the other eleven, then rebuilding, against
+   the same build from an empty store.
+
+Writes benchmarks/RESULTS.md with the figures and the machine.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+STEP_CODE = {
+    "parse_floor": """
+import duckdb, glob
+files = sorted(glob.glob(f"{data}/*.csv"))
+files = [f for f in files if not f.endswith("submissions.csv")]
+con = duckdb.connect()
+con.execute("SET memory_limit = '4GB'")
+rows = con.sql("SELECT count(*) FROM read_csv($f, all_varchar = true, header = true)", params={{"f": files}}).fetchall()[0][0]
+result["rows"] = rows
+""",
+    "ingest": """
+from publish.pipeline import connect, ingest_and_validate
+from publish.reference import ReferenceFiles, load_reference_data
+con = connect(config)
+load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+files = ingest_and_validate(con, config)
+result["files"] = len(files)
+result["records"] = con.sql("SELECT count(*) FROM activity_records").fetchall()[0][0]
+""",
+    "aggregate_floor": """
+import duckdb
+con = duckdb.connect()
+con.execute("SET memory_limit = '4GB'")
+result["cells"] = con.sql(
+    "SELECT count(*) FROM (SELECT site_code, coalesce(snomed_code, nicip_code), "
+    "strftime(test_date, '%Y-%m'), count(*) FROM read_parquet('{store}/checked/*/*.parquet') "
+    "GROUP BY ALL)").fetchall()[0][0]
+""",
+    "tables": """
+from publish.pipeline import compute_publication, connect
+con = connect(config)
+publication, files, outcomes = compute_publication(con, config)
+result["tidy_rows"] = publication.tidy.height
+""",
+    "build": """
+from publish.pipeline import build_publication
+build = build_publication(config)
+result["tidy_rows"] = build.publication.tidy.height
+""",
+    "pandas": """
+import sys
+sys.path.insert(0, "{root}/benchmarks")
+from pathlib import Path
+from pandas_tables import tables_1_to_3
+result["cells"] = len(tables_1_to_3(Path("{store}")))
+""",
+}
+
+PRELUDE = """
+import json, resource, time
+from pathlib import Path
+from dataclasses import replace
+from publish.config import BuildConfig
+config = BuildConfig(inputs=tuple(Path(p) for p in {inputs!r}), submissions=Path("{data}/submissions.csv"),
+                     store=Path("{store}"), out_dir=Path("{out}"), policy="{policy}")
+result = {{}}
+started = time.perf_counter()
+"""
+EPILOGUE = """
+result["seconds"] = time.perf_counter() - started
+result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print("RESULT " + json.dumps(result))
+"""
+
+
+def run_step(step: str, **values) -> dict:
+    code = (PRELUDE + STEP_CODE[step] + EPILOGUE).format(root=ROOT, **values)
+    started = time.perf_counter()
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"step {step} failed:\n{completed.stderr[-3000:]}")
+    line = next(text for text in completed.stdout.splitlines() if text.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["wall_seconds"] = wall
+    print(f"{step}: {result}", flush=True)
+    return result
+
+
+def month_files(data: Path, months: list[str]) -> list[str]:
+    return sorted(
+        str(p) for p in data.glob("*.csv") if p.name != "submissions.csv" and p.stem[-7:] in months
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=ROOT / "benchmarks" / "data" / "national")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "data" / "work")
+    parser.add_argument("--months", default="2024-04:2025-03")
+    args = parser.parse_args()
+    from publish.cli import parse_month_range
+
+    months = parse_month_range(args.months)
+    if not (args.data / "submissions.csv").exists():
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "did-publish"),
+                "synth",
+                "--out",
+                str(args.data),
+                "--months",
+                args.months,
+                "--scale",
+                "national",
+                "--seed",
+                "1",
+            ],
+            check=True,
+            cwd=ROOT,
+        )
+        print(f"synth: {time.perf_counter() - started:.0f} s", flush=True)
+    shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True)
+    all_files = month_files(args.data, months)
+    common = {"data": args.data, "out": args.work / "out", "policy": "did"}
+    store = args.work / "store"
+    results = {}
+    results["parse_floor"] = run_step("parse_floor", inputs=all_files, store=store, **common)
+    results["ingest"] = run_step("ingest", inputs=all_files, store=store, **common)
+    results["aggregate_floor"] = run_step(
+        "aggregate_floor", inputs=all_files, store=store, **common
+    )
+    results["tables"] = run_step("tables", inputs=all_files, store=store, **common)
+    results["build"] = run_step("build", inputs=all_files, store=store, **common)
+    results["pandas"] = run_step("pandas", inputs=all_files, store=store, **common)
+    scratch_store = args.work / "scratch-store"
+    results["scratch_build"] = run_step("build", inputs=all_files, store=scratch_store, **common)
+    shutil.rmtree(scratch_store)
+    eleven = month_files(args.data, months[:-1])
+    run_step("build", inputs=eleven, store=scratch_store, **common)
+    results["add_month_build"] = run_step("build", inputs=all_files, store=scratch_store, **common)
+    write_results(results, all_files, months)
+
+
+def write_results(results: dict, files: list[str], months: list[str]) -> None:
+    r = {k: v["wall_seconds"] for k, v in results.items()}
+    mem = {k: v["peak_rss_mb"] for k, v in results.items()}
+    records = results["parse_floor"]["rows"]
+    load = os.getloadavg()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}; load average at the end {load[0]:.1f}.",
+        f"Input: {len(files)} CSV files, {records:,} records, months {months[0]} to {months[-1]} "
+        "(`did-publish synth --scale national --seed 1`).",
+        "Command: `python benchmarks/run_benchmarks.py`. Each step runs in its own process;",
+        "seconds are wall time of the process, memory its peak resident set.",
+        "",
+        "| step | seconds | peak memory (MB) |",
+        "|---|---:|---:|",
+    ]
+    names = {
+        "parse_floor": "1. parse floor (DuckDB count of the CSV as text)",
+        "ingest": "2. our ingest (read, validate, derive, store)",
+        "aggregate_floor": "3. aggregate floor (DuckDB count per site-code-month in the store)",
+        "tables": "4a. our tables, did policy, nothing written (from the store)",
+        "build": "4b. our build, every output rendered (from the store)",
+        "pandas": "5. plain pandas tables 1-3 from the store",
+        "scratch_build": "6a. full build from an empty store",
+        "add_month_build": "6b. add the last month to a store of eleven, rebuild",
+    }
+    for key, label in names.items():
+        lines.append(f"| {label} | {r[key]:.1f} | {mem[key]:.0f} |")
+    goals = [
+        ("Ingest at most 1.5 x the parse floor", r["ingest"] / r["parse_floor"], 1.5),
+        ("Tables at most 2 x the aggregate floor", r["tables"] / r["aggregate_floor"], 2.0),
+        (
+            "All outputs at most 2 x aggregate floor + 30 s",
+            r["build"] / (2 * r["aggregate_floor"] + 30),
+            1.0,
+        ),
+        ("At least 10 x faster than pandas (pandas / our tables)", r["pandas"] / r["tables"], None),
+        (
+            "Adding a month at most 1/5 of a scratch build",
+            r["add_month_build"] / r["scratch_build"],
+            0.2,
+        ),
+        ("Peak memory at most 4 GB (MB, largest step)", max(mem.values()), 4096),
+    ]
+    lines += ["", "| goal | measured | target | met |", "|---|---:|---:|---|"]
+    for label, value, target in goals:
+        if target is None:
+            met = value >= 10
+            lines.append(f"| {label} | {value:.1f} | 10 | {'yes' if met else 'no'} |")
+        else:
+            met = value <= target
+            lines.append(f"| {label} | {value:.2f} | {target} | {'yes' if met else 'no'} |")
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+    main()
