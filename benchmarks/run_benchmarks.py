@@ -33,9 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 STEP_CODE = {
     "parse_floor": """
-import duckdb, glob
-files = sorted(glob.glob(f"{data}/*.csv"))
-files = [f for f in files if not f.endswith("submissions.csv")]
+import duckdb
+files = [str(p) for p in config.inputs]
 con = duckdb.connect()
 con.execute("SET memory_limit = '4GB'")
 rows = con.sql("SELECT count(*) FROM read_csv($f, all_varchar = true, header = true)", params={{"f": files}}).fetchall()[0][0]
@@ -84,7 +83,7 @@ import json, resource, time
 from pathlib import Path
 from dataclasses import replace
 from publish.config import BuildConfig
-config = BuildConfig(inputs=tuple(Path(p) for p in {inputs!r}), submissions=Path("{data}/submissions.csv"),
+config = BuildConfig(inputs=tuple(Path(p) for p in json.loads(Path("{inputs}").read_text())), submissions=Path("{data}/submissions.csv"),
                      store=Path("{store}"), out_dir=Path("{out}"), policy="{policy}")
 result = {{}}
 started = time.perf_counter()
@@ -96,8 +95,10 @@ print("RESULT " + json.dumps(result))
 """
 
 
-def run_step(step: str, **values) -> dict:
-    code = (PRELUDE + STEP_CODE[step] + EPILOGUE).format(root=ROOT, **values)
+def run_step(step: str, inputs: list[str], **values) -> dict:
+    listed = Path(values["store"]).parent / f"inputs-{len(inputs)}.json"
+    listed.write_text(json.dumps(inputs), encoding="utf-8")
+    code = (PRELUDE + STEP_CODE[step] + EPILOGUE).format(root=ROOT, inputs=listed, **values)
     started = time.perf_counter()
     completed = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
