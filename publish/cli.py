@@ -158,6 +158,7 @@ def build(
     if build_config.store is not None:
         reused = sum(f.from_store for f in result.files)
         typer.echo(f"Record store: {reused} file(s) reused, {len(result.files) - reused} new.")
+    typer.echo(result.audit_summary)
     typer.echo(
         f"Published {result.publication_dir} ({result.publication.policy} policy): "
         f"{totals['received']} records received, {totals['accepted']} accepted, "

@@ -16,6 +16,7 @@ import polars as pl
 
 from publish import db
 from publish.aggregate import aggregate_tables
+from publish.audit import audit_publication
 from publish.config import BuildConfig
 from publish.db import frame, scalar
 from publish.ingest import (
@@ -53,6 +54,11 @@ class BuildResult:
     restricted_dir: Path
     files: list[InputFile]
     outcomes: dict[int, FileOutcome]
+    audit_summary: str = ""
+
+
+class DisclosureAuditFailed(Exception):
+    """The strict policy's audit found a cell that can be recovered or narrowed."""
 
 
 def connect(config: BuildConfig) -> duckdb.DuckDBPyConnection:
@@ -140,6 +146,8 @@ def compute_publication(
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResult:
     publication, files, outcomes = compute_publication(con, config)
 
+    audit_summaries: list[str] = []
+
     def write_publication(folder: Path) -> None:
         render(publication, folder, config)
         write_quality_report(
@@ -155,13 +163,25 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResu
             folder / "manifest.json",
             build_manifest(publication.identifier, config, files, outcomes, folder),
         )
+        # The build audits its own output (PUBLICATION.md section 4); under strict a
+        # failed audit stops the build and the previous publication stays in place.
+        audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
+        audit_summaries.append(audit.summary)
+        if config.policy == "strict" and not audit.passed:
+            raise DisclosureAuditFailed(audit.summary)
+        write_manifest(
+            folder / "manifest.json",
+            build_manifest(publication.identifier, config, files, outcomes, folder),
+        )
 
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
     # The publication first: a build that fails leaves the previous pair untouched.
     write_atomically(publication_dir, write_publication)
     write_atomically(restricted_dir, lambda folder: write_restricted(con, files, folder))
-    return BuildResult(publication, publication_dir, restricted_dir, files, outcomes)
+    return BuildResult(
+        publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
+    )
 
 
 def render(publication: Publication, folder: Path, config: BuildConfig) -> None:

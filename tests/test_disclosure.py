@@ -1,0 +1,305 @@
+"""The strict policy's suppression and the relations it is proven against."""
+
+import doctest
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import publish.audit
+import publish.disclosure
+from publish.disclosure import (
+    apply_strict,
+    build_relations,
+    feasible_intervals,
+    integer_interval,
+    small_count_mask,
+)
+from publish.tables import TIDY_COLUMNS
+
+MONTHS = ("2024-04", "2024-05", "2024-06")
+YTD = f"{MONTHS[0]}/{MONTHS[-1]}"
+SETTINGS = ("A&E", "Inpatient", "Outpatient", "GP Direct Access")
+MODALITIES = ("Computerized Axial Tomography", "Magnetic Resonance Imaging", "Fluoroscopy")
+CELL_SCHEMA = {
+    "table": pl.Int64,
+    "geography_level": pl.Utf8,
+    "region_code": pl.Utf8,
+    "region_name": pl.Utf8,
+    "provider_code": pl.Utf8,
+    "provider_name": pl.Utf8,
+    "modality": pl.Utf8,
+    "source_setting": pl.Utf8,
+    "period": pl.Utf8,
+    "measure": pl.Utf8,
+    "value": pl.Float64,
+    "records": pl.Int64,
+    "marker": pl.Utf8,
+}
+
+
+def linked_cells(
+    counts: np.ndarray,
+    regions: list[str],
+    interventional: np.ndarray | None = None,
+    medians: bool = False,
+) -> pl.DataFrame:
+    """Tables 1 and 11 (and 12, 2) at every level from tests by provider x modality x
+    month x source setting: `counts[p, m, t, s]`, provider p in region `regions[p]`."""
+    n_providers, n_modalities, n_months, n_settings = counts.shape
+    groups = [("england", "", "", list(range(n_providers)))]
+    groups += [
+        ("region", code, "", [p for p in range(n_providers) if regions[p] == code])
+        for code in sorted(set(regions))
+    ]
+    groups += [("provider", regions[p], f"P{p:02d}", [p]) for p in range(n_providers)]
+    rows = []
+
+    def add(table, level, region, provider, modality, setting, period, value, measure=None):
+        rows.append(
+            (
+                table,
+                level,
+                region,
+                f"Region {region}" if region else "",
+                provider,
+                f"Provider {provider}" if provider else "",
+                modality,
+                setting,
+                period,
+                measure or "activity_count",
+                float(value),
+                int(value),
+                "",
+            )
+        )
+
+    for level, region, provider, members in groups:
+        inner = counts[members].sum(axis=0)
+        ir = None if interventional is None else interventional[members].sum(axis=0)
+        for m in range(n_modalities):
+            modality = MODALITIES[m]
+            for t, month in enumerate(MONTHS[:n_months]):
+                add(1, level, region, provider, modality, "All", month, inner[m, t].sum())
+                if ir is not None:
+                    add(12, level, region, provider, modality, "All", month, ir[m, t].sum())
+                if medians:
+                    add(
+                        2,
+                        level,
+                        region,
+                        provider,
+                        modality,
+                        "All",
+                        month,
+                        inner[m, t].sum(),
+                        "median_days_request_to_test",
+                    )
+            add(1, level, region, provider, modality, "All", YTD, inner[m].sum())
+            if ir is not None:
+                add(12, level, region, provider, modality, "All", YTD, ir[m].sum())
+            for s in range(n_settings):
+                add(11, level, region, provider, modality, SETTINGS[s], YTD, inner[m, :, s].sum())
+            add(11, level, region, provider, modality, "All", YTD, inner[m].sum())
+    cells = pl.DataFrame(rows, schema=CELL_SCHEMA, orient="row")
+    # a median's value is made up; its records are the count's
+    is_median = pl.col("measure") != "activity_count"
+    return cells.with_columns(
+        pl.when(is_median & (pl.col("records") == 0))
+        .then(None)
+        .when(is_median)
+        .then(pl.col("records") % 7 + 0.5)
+        .otherwise(pl.col("value"))
+        .alias("value"),
+        pl.when(is_median & (pl.col("records") == 0))
+        .then(pl.lit("x"))
+        .otherwise(pl.col("marker"))
+        .alias("marker"),
+    )
+
+
+@st.composite
+def small_linked_counts(draw):
+    """A few providers in two regions, a few modalities, 3 months, many small counts."""
+    n_providers = draw(st.integers(2, 5))
+    n_modalities = draw(st.integers(1, 3))
+    n_settings = draw(st.integers(1, 3))
+    shape = (n_providers, n_modalities, len(MONTHS), n_settings)
+    value = st.one_of(st.just(0), st.integers(1, 4), st.integers(5, 40))
+    flat = draw(st.lists(value, min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+    regions = ["Y56"] + draw(
+        st.lists(
+            st.sampled_from(["Y56", "Y58"]), min_size=n_providers - 1, max_size=n_providers - 1
+        )
+    )
+    return np.array(flat, dtype=np.int64).reshape(shape), regions
+
+
+def suppressed_figures(cells: pl.DataFrame, protected: pl.DataFrame) -> set[tuple]:
+    keys = [
+        "table",
+        "geography_level",
+        "region_code",
+        "provider_code",
+        "modality",
+        "source_setting",
+        "period",
+        "measure",
+    ]
+    return set(protected.filter(pl.col("marker") == "c").select(keys).iter_rows())
+
+
+def test_doctests():
+    for module in (publish.disclosure, publish.audit):
+        assert doctest.testmod(module).failed == 0
+
+
+def test_relations_of_linked_tables():
+    counts = np.arange(2 * 1 * 3 * 2).reshape(2, 1, 3, 2)
+    cells = linked_cells(counts, ["Y56", "Y58"])
+    relations = build_relations(cells)
+    # table 1 year to date and table 11 All are one figure
+    t1_ytd = cells.with_row_index().filter(
+        (pl.col("table") == 1)
+        & (pl.col("period") == YTD)
+        & (pl.col("geography_level") == "england")
+    )["index"][0]
+    t11_all = cells.with_row_index().filter(
+        (pl.col("table") == 11)
+        & (pl.col("source_setting") == "All")
+        & (pl.col("geography_level") == "england")
+    )["index"][0]
+    assert relations.cell_figure[t1_ytd] == relations.cell_figure[t11_all]
+    kinds = dict(zip(*np.unique(relations.kind, return_counts=True), strict=True))
+    # geography: per (table line) England over 2 regions, 2 regions over 1 provider each
+    assert kinds == {"geography": 3 * (3 + 1 + 2), "time": 5, "settings": 5}
+    value = np.zeros(relations.n_figures)
+    value[relations.cell_figure] = cells["value"].to_numpy()
+    system = relations.system
+    activity = np.bincount(system.entry_row, system.coef * value[system.index], system.n_rows)
+    assert np.allclose(activity, 0)
+
+
+def test_primary_suppression_alone_is_recoverable_and_strict_is_not():
+    counts = np.zeros((2, 1, 3, 1), dtype=np.int64)
+    counts[0, 0, :, 0] = [3, 20, 30]
+    counts[1, 0, :, 0] = [15, 25, 35]
+    cells = linked_cells(counts, ["Y56", "Y56"])
+    relations = build_relations(cells)
+    value = np.zeros(relations.n_figures)
+    value[relations.cell_figure] = cells["value"].to_numpy()
+    primary = small_count_mask(value, 10)
+    assert primary.sum() == 1
+    lower = np.where(primary, 1.0, value)
+    upper = np.where(primary, np.inf, value)
+    found = feasible_intervals(relations.system, lower, upper, np.flatnonzero(primary))
+    low, high = integer_interval(found.lower, found.upper)
+    assert (low[primary], high[primary]) == ([3.0], [3.0])  # 53 - 20 - 30
+
+    protected = apply_strict(cells)
+    pattern = suppressed_figures(cells, protected)
+    assert len(pattern) > 1
+    shown = protected.filter(pl.col("marker") != "c")
+    assert shown["value"].null_count() == 0
+
+
+def test_output_has_tidy_columns_and_same_rows():
+    counts = np.array([[[[1, 2], [0, 40], [3, 30]]], [[[50, 1], [45, 35], [0, 20]]]])
+    cells = linked_cells(counts, ["Y56", "Y58"])
+    protected = apply_strict(cells)
+    assert protected.columns == list(TIDY_COLUMNS)
+    assert protected.height == cells.height
+    same = protected.filter(pl.col("marker") != "c")
+    original = cells.filter(pl.Series((protected["marker"] != "c").to_numpy()))
+    assert same["value"].to_list() == original["value"].to_list()
+    suppressed = cells.filter(pl.Series((protected["marker"] == "c").to_numpy()))
+    assert suppressed.height > 0 and suppressed["value"].min() >= 1
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_linked_counts(), st.randoms(use_true_random=False))
+def test_same_input_same_pattern_and_zeros_never_chosen(drawn, random):
+    counts, regions = drawn
+    cells = linked_cells(counts, regions)
+    first = apply_strict(cells)
+    shuffled = cells.with_row_index().sample(
+        fraction=1.0, shuffle=True, seed=random.randint(0, 10**6)
+    )
+    second = apply_strict(shuffled.drop("index"))
+    assert suppressed_figures(cells, first) == suppressed_figures(cells, second)
+    assert first.equals(apply_strict(cells))
+    chosen = cells.filter(pl.Series((first["marker"] == "c").to_numpy()))
+    assert chosen.height == 0 or chosen["value"].min() >= 1
+    # every small count is suppressed, and a suppressed cell is suppressed in every table
+    small = cells.filter((pl.col("value") >= 1) & (pl.col("value") <= 9))
+    assert set(small.select(first.columns[:10]).iter_rows()) <= set(
+        first.filter(pl.col("marker") == "c").select(first.columns[:10]).iter_rows()
+    )
+    ytd = first.filter(pl.col("period") == YTD)
+    t1 = ytd.filter(pl.col("table") == 1).sort(
+        "geography_level", "region_code", "provider_code", "modality"
+    )
+    t11 = ytd.filter((pl.col("table") == 11) & (pl.col("source_setting") == "All")).sort(
+        "geography_level", "region_code", "provider_code", "modality"
+    )
+    assert t1["marker"].to_list() == t11["marker"].to_list()
+
+
+def test_medians_follow_their_counts():
+    counts = np.array([[[[12], [3], [40]]], [[[25], [30], [0]]]])
+    cells = linked_cells(counts, ["Y56", "Y56"], medians=True)
+    protected = apply_strict(cells)
+    counts_t1 = protected.filter(pl.col("table") == 1)
+    medians = protected.filter(pl.col("table") == 2)
+    by_key = ["geography_level", "region_code", "provider_code", "modality", "period"]
+    joined = medians.join(counts_t1, on=by_key, suffix="_count").join(
+        cells.filter(pl.col("table") == 2).select(*by_key, "records"), on=by_key
+    )
+    for row in joined.iter_rows(named=True):
+        should_hide = row["marker_count"] == "c" or 0 < row["records"] < 10
+        assert (row["marker"] == "c") == should_hide, row
+    assert joined.filter(pl.col("marker") == "x").height == 1  # the zero month stays x
+
+
+def test_relations_that_do_not_hold_are_an_error():
+    counts = np.array([[[[12], [30], [40]]], [[[25], [30], [20]]]])
+    cells = linked_cells(counts, ["Y56", "Y56"])
+    broken = cells.with_columns(
+        pl.when(
+            (pl.col("geography_level") == "england")
+            & (pl.col("period") == "2024-04")
+            & (pl.col("table") == 1)
+        )
+        .then(pl.col("value") + 1)
+        .otherwise(pl.col("value"))
+        .alias("value")
+    )
+    with pytest.raises(ValueError, match="do not hold"):
+        apply_strict(broken)
+
+
+def test_nothing_small_nothing_suppressed():
+    counts = np.full((2, 1, 3, 2), 20)
+    counts[0, 0, 0, 0] = 0
+    cells = linked_cells(counts, ["Y56", "Y58"])
+    assert (apply_strict(cells)["marker"] == "c").sum() == 0
+
+
+def test_all_small_suppresses_every_nonzero_count():
+    counts = np.ones((2, 1, 3, 1), dtype=np.int64)
+    cells = linked_cells(counts, ["Y56", "Y56"])
+    protected = apply_strict(cells)
+    # England year to date is 6: everything is below k, everything is suppressed
+    assert (protected["marker"] == "c").all()
+
+
+def test_interventional_radiology_is_a_subset_of_table_1():
+    counts = np.array([[[[12], [3], [40]]], [[[25], [30], [8]]]])
+    cells = linked_cells(counts, ["Y56", "Y58"], interventional=counts // 3)
+    relations = build_relations(cells)
+    # one row "table 12 <= table 1" per table 12 cell
+    assert (relations.kind == "subset").sum() == cells.filter(pl.col("table") == 12).height
+    protected = apply_strict(cells)
+    assert protected.filter(pl.col("table") == 12)["marker"].to_list().count("c") >= 1
