@@ -197,7 +197,7 @@ def write_results(results: dict, files: list[str], months: list[str]) -> None:
         "build": "4b. our build, every output rendered (from the store)",
         "pandas": "5. plain pandas tables 1-3 from the store",
         "scratch_build": "6a. full build from an empty store",
-        "add_month_build": "6b. add the last month to a store of eleven, rebuild",
+        "add_month_build": "6b. add the last month to a store holding the earlier month(s), rebuild",
     }
     for key, label in names.items():
         lines.append(f"| {label} | {r[key]:.1f} | {mem[key]:.0f} |")

@@ -9,6 +9,7 @@
 -- region, interventional flag and cancer test group from the SNOMED code when given,
 -- else the NICIP code, as at the test date; month of test; days request (else
 -- received) to test; days test to report; days request (else received) to report.
+-- (date_diff and year() rather than date - date: the same text runs on Spark.)
 
 CREATE OR REPLACE TABLE activity_records AS
 WITH latest AS (
@@ -33,10 +34,12 @@ SELECT
     r.source_setting_code,
     r.test_date,
     strftime(r.test_date, '%Y-%m') AS test_month,
-    r.test_date - coalesce(r.request_date, r.received_date) AS days_request_to_test,
-    r.report_date - r.test_date AS days_test_to_report,
-    r.report_date - coalesce(r.request_date, r.received_date) AS days_request_to_report,
-    date_diff('year', r.birth_date, r.test_date)
+    date_diff('day', coalesce(r.request_date, r.received_date), r.test_date)
+        AS days_request_to_test,
+    date_diff('day', r.test_date, r.report_date) AS days_test_to_report,
+    date_diff('day', coalesce(r.request_date, r.received_date), r.report_date)
+        AS days_request_to_report,
+    year(r.test_date) - year(r.birth_date)
         - CASE WHEN strftime(r.test_date, '%m-%d') < strftime(r.birth_date, '%m-%d')
                THEN 1 ELSE 0 END AS age_at_test
 FROM latest AS r

@@ -9,12 +9,17 @@ CREATE OR REPLACE MACRO parse_submission_date(date_text) AS (
 
 -- Modulus 11 check of a 10-digit NHS number (DIDS001): weights 10..2 on the first nine
 -- digits; the check digit is 11 minus the remainder, 11 meaning 0 and 10 never valid.
+-- (substr rather than nhs_number[i]: the same text runs on Spark, docs/spark.md.)
 CREATE OR REPLACE MACRO nhs_number_check_digit_ok(nhs_number) AS (
     (11 - (
-        TRY_CAST(nhs_number[1] AS INTEGER) * 10 + TRY_CAST(nhs_number[2] AS INTEGER) * 9
-        + TRY_CAST(nhs_number[3] AS INTEGER) * 8 + TRY_CAST(nhs_number[4] AS INTEGER) * 7
-        + TRY_CAST(nhs_number[5] AS INTEGER) * 6 + TRY_CAST(nhs_number[6] AS INTEGER) * 5
-        + TRY_CAST(nhs_number[7] AS INTEGER) * 4 + TRY_CAST(nhs_number[8] AS INTEGER) * 3
-        + TRY_CAST(nhs_number[9] AS INTEGER) * 2
-    ) % 11) % 11 = TRY_CAST(nhs_number[10] AS INTEGER)
+        TRY_CAST(substr(nhs_number, 1, 1) AS INTEGER) * 10
+        + TRY_CAST(substr(nhs_number, 2, 1) AS INTEGER) * 9
+        + TRY_CAST(substr(nhs_number, 3, 1) AS INTEGER) * 8
+        + TRY_CAST(substr(nhs_number, 4, 1) AS INTEGER) * 7
+        + TRY_CAST(substr(nhs_number, 5, 1) AS INTEGER) * 6
+        + TRY_CAST(substr(nhs_number, 6, 1) AS INTEGER) * 5
+        + TRY_CAST(substr(nhs_number, 7, 1) AS INTEGER) * 4
+        + TRY_CAST(substr(nhs_number, 8, 1) AS INTEGER) * 3
+        + TRY_CAST(substr(nhs_number, 9, 1) AS INTEGER) * 2
+    ) % 11) % 11 = TRY_CAST(substr(nhs_number, 10, 1) AS INTEGER)
 );
