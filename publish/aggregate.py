@@ -15,21 +15,9 @@ import polars as pl
 from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.db import frame, run
 from publish.resources import query, query_block
-from publish.tables import TABLE10_SETTING_GROUPS
+from publish.tables import CELL_KEY_COLUMNS, TABLE10_SETTING_GROUPS
 
-CELL_COLUMNS = (
-    "table",
-    "geography_level",
-    "region_code",
-    "provider_code",
-    "modality",
-    "source_setting",
-    "period",
-    "measure",
-    "value",
-    "records",
-    "marker",
-)
+CELL_COLUMNS = (*CELL_KEY_COLUMNS, "value", "records", "marker")
 
 
 @dataclass(frozen=True)

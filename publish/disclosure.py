@@ -33,19 +33,10 @@ import numpy as np
 import polars as pl
 
 from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS
-from publish.tables import TABLE10_SETTING_GROUPS, TIDY_COLUMNS
+from publish.tables import CELL_KEY_COLUMNS, TABLE10_SETTING_GROUPS, TIDY_COLUMNS
 
 # The columns that name a cell (the tidy CSV's primary key).
-KEY_COLUMNS: tuple[str, ...] = (
-    "table",
-    "geography_level",
-    "region_code",
-    "provider_code",
-    "modality",
-    "source_setting",
-    "period",
-    "measure",
-)
+KEY_COLUMNS: tuple[str, ...] = CELL_KEY_COLUMNS
 _GEO = ["geography_level", "region_code", "provider_code"]
 
 GP_DIRECT_ACCESS = SOURCE_SETTINGS["04"]

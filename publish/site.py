@@ -32,24 +32,10 @@ from matplotlib.figure import Figure
 
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
 from publish.publication import Publication
-from publish.tables import MARKERS, TABLES, TIDY_COLUMNS
+from publish.tables import MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
 
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 # Column headings of measures (tables 9 and 10) and of the comparison pages.
 MEASURE_LABELS: dict[str, str] = {

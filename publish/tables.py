@@ -136,6 +136,33 @@ TIDY_COLUMNS: tuple[str, ...] = (
     "marker",
 )
 
+# The columns that name a cell, by code (the tidy CSV's key, names aside).
+CELL_KEY_COLUMNS: tuple[str, ...] = (
+    "table",
+    "geography_level",
+    "region_code",
+    "provider_code",
+    "modality",
+    "source_setting",
+    "period",
+    "measure",
+)
+
+MONTH_NAMES: tuple[str, ...] = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
 # Analysis Function shorthand: tidy CSV code -> meaning. Workbook and HTML write "[c]".
 MARKERS: dict[str, str] = {
     "c": "confidential: suppressed to protect patients",

@@ -36,7 +36,7 @@ import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.publication import Publication
-from publish.tables import GEOGRAPHY_LEVELS, MARKERS, TABLES, TIDY_COLUMNS, TableSpec
+from publish.tables import GEOGRAPHY_LEVELS, MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS, TableSpec
 
 log = logging.getLogger(__name__)
 
@@ -113,34 +113,7 @@ REQUIRED_NOTES = (
 POLICIES = ("did", "hes", "strict")
 STATUSES = ("provisional", "final")
 
-MONTH_ABBREVIATIONS = (
-    "Jan",
-    "Feb",
-    "Mar",
-    "Apr",
-    "May",
-    "Jun",
-    "Jul",
-    "Aug",
-    "Sep",
-    "Oct",
-    "Nov",
-    "Dec",
-)
-MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+MONTH_ABBREVIATIONS = tuple(name[:3] for name in MONTH_NAMES)
 
 
 class WorkbookError(ValueError):
