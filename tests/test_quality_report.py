@@ -78,6 +78,7 @@ def test_the_report_has_every_file(quality):
     assert names == [
         "data-quality-by-provider.csv",
         "data-quality.xlsx",
+        "disclosure-audit.csv",
         "files.csv",
         "index.html",
         "provider-issues.csv",
