@@ -14,6 +14,14 @@ number of cells compared and the mismatches; exits 1 if any.
 Parquet (the default) keeps the files small (the CSV of the year is about 8 GB) and is
 a submission format of INPUT.md like CSV; `--format csv` tests the CSV reader at scale.
 `--reuse` skips generation when the folder already holds a generated year.
+
+Measured on 2 shared CPUs and 23 GB of RAM: generation 9.5 minutes (47.3 million
+records in 4,618 Parquet files, 1.1 GB); build 23 minutes with `--memory-limit 12GB`
+(30 minutes with the default 4GB). The build's DuckDB spills to `.tmp/` in its working
+directory (here the `--out` folder): about 23 GB at 12GB, 30 GB at 4GB, so leave that
+much disk free. Result: 54,120 published provider cells compared (tables 1, 2 and 3:
+14,760 each; table 11: 9,840), 0 mismatches; the quarantine holds exactly the 121,424
+records made invalid.
 """
 
 from __future__ import annotations

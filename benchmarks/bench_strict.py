@@ -123,7 +123,7 @@ def linked_cells(inner: pl.DataFrame, months: tuple[str, ...]) -> pl.DataFrame:
 def write_publication(protected: pl.DataFrame, directory: Path, policy: str, k: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     protected.with_columns(
-        pl.col("value").map_elements(lambda v: f"{v:g}", return_dtype=pl.Utf8).fill_null("")
+        pl.col("value").map_elements(lambda v: f"{v:.15g}", return_dtype=pl.Utf8).fill_null("")
     ).select(TIDY_COLUMNS).write_csv(directory / f"{directory.name}.csv")
     (directory / "manifest.json").write_text(json.dumps({"policy": policy, "k": k}))
 

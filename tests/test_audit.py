@@ -20,7 +20,7 @@ def write_publication(protected: pl.DataFrame, root: Path, policy: str | None, k
     directory = root / IDENTIFIER
     directory.mkdir(parents=True, exist_ok=True)
     protected.select(TIDY_COLUMNS).with_columns(
-        pl.col("value").map_elements(lambda v: f"{v:g}", return_dtype=pl.Utf8).fill_null("")
+        pl.col("value").map_elements(lambda v: f"{v:.15g}", return_dtype=pl.Utf8).fill_null("")
     ).write_csv(directory / f"{IDENTIFIER}.csv")
     if policy is not None:
         (directory / "manifest.json").write_text(json.dumps({"policy": policy, "k": k}))

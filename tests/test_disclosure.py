@@ -196,13 +196,20 @@ def test_primary_suppression_alone_is_recoverable_and_strict_is_not():
     upper = np.where(primary, np.inf, value)
     found = feasible_intervals(relations.system, lower, upper, np.flatnonzero(primary))
     low, high = integer_interval(found.lower, found.upper)
-    assert (low[primary], high[primary]) == ([3.0], [3.0])  # 53 - 20 - 30
+    assert low[primary].tolist() == high[primary].tolist() == [3.0]  # 53 - 20 - 30
 
     protected = apply_strict(cells)
-    pattern = suppressed_figures(cells, protected)
-    assert len(pattern) > 1
-    shown = protected.filter(pl.col("marker") != "c")
-    assert shown["value"].null_count() == 0
+    hidden = np.zeros(relations.n_figures, dtype=bool)
+    hidden[relations.cell_figure[(protected["marker"] == "c").to_numpy()]] = True
+    assert hidden.sum() > 1 and (hidden >= primary).all()
+    found = feasible_intervals(
+        relations.system,
+        np.where(hidden, 1.0, value),
+        np.where(hidden, np.inf, value),
+        np.flatnonzero(hidden),
+    )
+    low, high = integer_interval(found.lower, found.upper)
+    assert low[primary].tolist() == [1.0] and high[primary][0] >= 9
 
 
 def test_output_has_tidy_columns_and_same_rows():
@@ -303,3 +310,74 @@ def test_interventional_radiology_is_a_subset_of_table_1():
     assert (relations.kind == "subset").sum() == cells.filter(pl.col("table") == 12).height
     protected = apply_strict(cells)
     assert protected.filter(pl.col("table") == 12)["marker"].to_list().count("c") >= 1
+
+
+def test_relations_of_tables_4_9_and_10():
+    def cell(table, modality, setting, measure, value, period=YTD):
+        return (
+            table,
+            "provider",
+            "Y56",
+            "R",
+            "P01",
+            "P",
+            modality,
+            setting,
+            period,
+            measure,
+            float(value),
+            int(value),
+            "",
+        )
+
+    ct, mri = "Computerized Axial Tomography", "Magnetic Resonance Imaging"
+    rows = [
+        cell(11, ct, "A&E", "activity_count", 5),
+        cell(11, ct, "Inpatient", "activity_count", 7),
+        cell(11, ct, "Day case", "activity_count", 1),
+        cell(11, ct, "Outpatient", "activity_count", 30),
+        cell(11, ct, "All", "activity_count", 43),
+        cell(1, ct, "All", "activity_count", 43),
+        cell(1, mri, "All", "activity_count", 20),
+        cell(10, ct, "A&E, Inpatients & Day Cases", "activity_count", 13),
+        cell(10, ct, "A&E, Inpatients & Day Cases", "count_report_time_known", 12),
+        cell(10, ct, "A&E, Inpatients & Day Cases", "count_report_time_not_known", 1),
+        cell(10, ct, "A&E, Inpatients & Day Cases", "percent_reported_same_day", 50),
+        cell(4, "Brain (MRI)", "All", "activity_count", 6),
+        cell(4, "Brain (MRI)", "GP Direct Access", "activity_count", 2),
+        cell(5, "Brain (MRI)", "All", "median_days_request_to_test", 3),
+        cell(9, ct, "All", "count_days_0_to_7", 40),
+        cell(9, ct, "All", "count_days_8_to_31", 2),
+    ]
+    cells = pl.DataFrame(rows, schema=CELL_SCHEMA, orient="row")
+    relations = build_relations(cells)
+    kinds = dict(zip(*np.unique(relations.kind, return_counts=True), strict=True))
+    # t10 total = known + not known = t11 A&E + Inpatient + Day case; t4 brain <= t1 MRI,
+    # GP <= All; t9 bands <= t11 All
+    assert kinds == {
+        "table10_known": 1,
+        "table10_settings": 1,
+        "settings": 1,
+        "subset": 2,
+        "bands": 1,
+    }
+    value = np.zeros(relations.n_figures)
+    counts = relations.cell_figure >= 0
+    value[relations.cell_figure[counts]] = cells["value"].to_numpy()[counts]
+    system = relations.system
+    activity = np.bincount(system.entry_row, system.coef * value[system.index], system.n_rows)
+    assert np.all(activity >= system.row_lower) and np.all(activity <= system.row_upper)
+    # the median and the percentage know which counts they summarise
+    linked = {
+        int(r): set(relations.ratio_index[a:b].tolist())
+        for r, a, b in zip(
+            relations.ratio_cells,
+            relations.ratio_indptr[:-1],
+            relations.ratio_indptr[1:],
+            strict=True,
+        )
+    }
+    assert linked == {10: {int(relations.cell_figure[8])}, 13: {int(relations.cell_figure[11])}}
+    protected = apply_strict(cells)
+    hidden = set(np.flatnonzero((protected["marker"] == "c").to_numpy()).tolist())
+    assert {2, 9, 11, 12, 13, 15} <= hidden  # the small counts and the median over 6
