@@ -40,6 +40,14 @@ SubmissionDateOption = Annotated[
     str | None,
     typer.Option("--submission-date", help="Submission date of every input, YYYY-MM-DD."),
 ]
+EngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", help="Where the SQL runs: duckdb (default) or spark."),
+]
+SparkMasterOption = Annotated[
+    str | None,
+    typer.Option("--spark-master", help="Spark master URL (default: local[*])."),
+]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Output folder (default output/).")]
 
 
@@ -122,6 +130,8 @@ def build(
             help="Record store folder: files validated before are read back, not re-parsed.",
         ),
     ] = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Build a publication; with no INPUT, the demo publication from synthetic data."""
     from publish.config import load_config
@@ -138,12 +148,14 @@ def build(
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
         "store": store,
+        "engine": engine,
+        "spark_master": spark_master,
         "inputs": tuple(inputs) if inputs else None,
     }
     try:
         build_config = load_config(config, overrides)
         with tempfile.TemporaryDirectory(prefix="did-demo-") as demo_dir:
-            if not build_config.inputs:
+            if not build_config.inputs and not build_config.spark_table:
                 build_config = demo_config(build_config, Path(demo_dir))
             result = build_publication(build_config)
     except InputError as error:
@@ -220,6 +232,8 @@ def validate(
     submissions: SubmissionsOption = None,
     submission_date: SubmissionDateOption = None,
     out: OutOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = None,
 ) -> None:
     """Validate submissions: write only the data-quality report and the restricted folder."""
     from publish.config import load_config
@@ -232,6 +246,8 @@ def validate(
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
+        "engine": engine,
+        "spark_master": spark_master,
         "inputs": tuple(inputs),
     }
     try:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 
+from publish.engines import ENGINES
 from publish.ingest import InputError
 from publish.protect import POLICY_NAMES
 from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_SITES
@@ -34,6 +35,10 @@ class BuildConfig:
     published_on: date | None = None
     memory_limit: str = "4GB"
     store: Path | None = None  # record store folder (record-level data: keep it restricted)
+    engine: str = "duckdb"  # where the SQL runs: duckdb, or spark (docs/spark.md)
+    spark_master: str | None = None  # default: the active SparkSession, else local[*]
+    spark_table: str | None = None  # Spark table of submission records, instead of files
+    spark_conf: dict = field(default_factory=dict)  # more Spark settings, by name
     extra: dict = field(default_factory=dict)
 
     def check(self) -> "BuildConfig":
@@ -45,6 +50,12 @@ class BuildConfig:
             raise InputError(f"--policy {self.policy!r}: choose one of {', '.join(POLICY_NAMES)}")
         if self.submissions is not None and self.submission_date is not None:
             raise InputError("give --submissions or --submission-date, not both")
+        if self.engine not in ENGINES:
+            raise InputError(f"--engine {self.engine!r}: choose duckdb or spark")
+        if self.engine != "spark" and (self.spark_master or self.spark_table or self.spark_conf):
+            raise InputError("--spark-master, spark_table and spark_conf need --engine spark")
+        if self.engine == "spark" and self.store is not None:
+            raise InputError("--store works with the DuckDB engine only")
         if self.k < 2:
             raise InputError(f"k = {self.k}: the strict threshold must be at least 2")
         return self

@@ -19,6 +19,7 @@ from publish.aggregate import aggregate_tables
 from publish.audit import audit_publication
 from publish.config import BuildConfig
 from publish.db import frame, scalar
+from publish.engines import require_spark
 from publish.ingest import (
     InputError,
     InputFile,
@@ -62,6 +63,11 @@ class DisclosureAuditFailed(Exception):
 
 
 def connect(config: BuildConfig) -> duckdb.DuckDBPyConnection:
+    if config.engine == "spark":  # the same SQL on a SparkSession (docs/spark.md)
+        require_spark()
+        from publish.engines.spark import connect_spark
+
+        return connect_spark(config)
     return db.connect(config.memory_limit)
 
 
@@ -72,20 +78,28 @@ def ingest_and_validate(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> 
     submission date and reference data, are read back from it instead of being parsed
     and validated again; only new files pass through ingest and validation.
     """
-    paths = discover_input_files(config.inputs)
-    if not paths:
-        raise InputError("no submission files found in the inputs given")
     submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
     if config.submissions is None and config.submission_date is None:
         log.warning(
             "no submission dates given: rules DIDS049, DIDS051, DIDS055 and DIDS066 not applied"
         )
+    if config.spark_table:  # the records are in a Spark table, not in files
+        files = con.load_table(config.spark_table, submission_dates, config.submission_date)
+        validate_records(con)
+        derive_records(con)
+        return files
+    paths = discover_input_files(config.inputs)
+    if not paths:
+        raise InputError("no submission files found in the inputs given")
     files = register_files(paths, submission_dates, config.submission_date)
     store = None
     if config.store is not None:
         store = RecordStore(config.store, reference_digest(config.sites, config.imaging_codes))
     stored, new = store.split(files) if store else ([], files)
-    load_files(con, new)
+    if config.engine == "spark":
+        con.load_files(new)
+    else:
+        load_files(con, new)
     validate_records(con)
     if store:
         store.save(con, new)

@@ -19,7 +19,7 @@ def nhs_number(seed: int) -> str:
     """A 10-digit NHS number with a valid modulus-11 check digit."""
     while True:
         digits = [int(d) for d in f"{(seed * 7919 + 400000000) % 1000000000:09d}"]
-        check = (11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True) ) % 11) % 11
+        check = (11 - sum(d * w for d, w in zip(digits, range(10, 1, -1), strict=True)) % 11) % 11
         if check != 10:
             return "".join(map(str, digits)) + str(check)
         seed += 1
@@ -104,5 +104,6 @@ def cell(tidy: pl.DataFrame, **key: str) -> tuple[str, str]:
     assert matches.height == 1, f"{matches.height} rows match {key}"
     row = matches.row(0, named=True)
     return (row["value"] or "", row["marker"] or "")
+
 
 NHSE_FIXTURES = TEST_DATA / "nhse-dids-fixtures"
