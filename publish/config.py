@@ -33,7 +33,7 @@ class BuildConfig:
     out_dir: Path = Path("output")
     publication_text: Path | None = None  # cover and contact text (TOML); shipped default
     published_on: date | None = None
-    memory_limit: str = "4GB"
+    memory_limit: str = "3GB"  # DuckDB's limit; the process peaks about 1 GB above it
     store: Path | None = None  # record store folder (record-level data: keep it restricted)
     engine: str = "duckdb"  # where the SQL runs: duckdb, or spark (docs/spark.md)
     spark_master: str | None = None  # default: the active SparkSession, else local[*]

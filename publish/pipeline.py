@@ -7,7 +7,9 @@ Each stage is a module of its own; this file only puts them in order.
 import logging
 import os
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,28 +20,31 @@ from publish import db
 from publish.aggregate import aggregate_tables
 from publish.audit import audit_publication
 from publish.config import BuildConfig
-from publish.db import frame, scalar
+from publish.db import frame, run, scalar
 from publish.engines import require_spark
 from publish.ingest import (
     InputError,
     InputFile,
+    create_ingest_tables,
     discover_input_files,
     load_files,
     read_submissions_manifest,
     register_files,
 )
 from publish.manifest import build_manifest, write_manifest
+from publish.progress import Progress
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
 from publish.quality import write_quality_report
 from publish.reference import ReferenceFiles, load_reference_data
 from publish.site import write_site
-from publish.store import RecordStore, reference_digest
+from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import (
     FileOutcome,
     derive_records,
     file_outcomes,
+    resolve_resubmissions,
     validate_records,
     write_restricted,
 )
@@ -62,21 +67,48 @@ class DisclosureAuditFailed(Exception):
     """The strict policy's audit found a cell that can be recovered or narrowed."""
 
 
-def connect(config: BuildConfig) -> duckdb.DuckDBPyConnection:
+# New files go through ingest, validation and derivation in batches of about this many
+# bytes of input, so that memory is bounded whatever the number of files (a national
+# month of CSV is about 700 MB).
+INGEST_BATCH_BYTES = 256 * 1024 * 1024
+
+
+@contextmanager
+def build_session(config: BuildConfig) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
+    """A connection and a private working folder beside the output, both gone after.
+
+    The folder holds DuckDB's spill files and, without `--store`, the build's own record
+    store: record-level data stays beside the restricted folder, never in the current
+    directory or a shared temporary one.
+    """
+    config.out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".did-work-", dir=config.out_dir) as folder:
+        work_dir = Path(folder)
+        con = connect(config, work_dir)
+        try:
+            yield con, work_dir
+        finally:
+            con.close()
+
+
+def connect(config: BuildConfig, work_dir: Path) -> duckdb.DuckDBPyConnection:
     if config.engine == "spark":  # the same SQL on a SparkSession (docs/spark.md)
         require_spark()
         from publish.engines.spark import connect_spark
 
         return connect_spark(config)
-    return db.connect(config.memory_limit)
+    return db.connect(config.memory_limit, work_dir / "spill")
 
 
-def ingest_and_validate(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> list[InputFile]:
+def ingest_and_validate(
+    con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
+) -> list[InputFile]:
     """Stages 1-3: read, check and derive every record of the inputs.
 
-    With a record store (`--store`), files it already holds, validated under the same
-    submission date and reference data, are read back from it instead of being parsed
-    and validated again; only new files pass through ingest and validation.
+    Each file's derived share is kept in the record store (`--store`, else one in the
+    work folder for this build): files it already holds, validated under the same
+    submission date and reference data, are not read again. The tables of later stages
+    are then made from the store: see `publish.store`.
     """
     submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
     if config.submissions is None and config.submission_date is None:
@@ -85,27 +117,62 @@ def ingest_and_validate(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> 
         )
     if config.spark_table:  # the records are in a Spark table, not in files
         files = con.load_table(config.spark_table, submission_dates, config.submission_date)
-        validate_records(con)
-        derive_records(con)
-        return files
+        return check_and_derive(con, files)
     paths = discover_input_files(config.inputs)
     if not paths:
         raise InputError("no submission files found in the inputs given")
     files = register_files(paths, submission_dates, config.submission_date)
-    store = None
-    if config.store is not None:
-        store = RecordStore(config.store, reference_digest(config.sites, config.imaging_codes))
-    stored, new = store.split(files) if store else ([], files)
-    if config.engine == "spark":
-        con.load_files(new)
-    else:
-        load_files(con, new)
-    validate_records(con)
-    if store:
-        store.save(con, new)
-        store.load(con, stored)
-    derive_records(con)
+    if config.engine == "spark":  # Spark keeps its tables; no store, no batches
+        con.load_files(files)
+        return check_and_derive(con, files)
+    store = RecordStore(
+        config.store or work_dir / "store", reference_digest(config.sites, config.imaging_codes)
+    )
+    stored, new = store.split(files)
+    make_empty_tables(con)
+    with Progress(len(files), sum(f.size for f in new)) as progress:
+        progress.reused(len(stored))
+        for batch in batches(new, INGEST_BATCH_BYTES):
+            load_files(con, batch)
+            validate_records(con)
+            derive_records(con)
+            store.save(con, batch)
+            progress.ingested(batch)
+        run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
+        store.load(con, files, {f.file_id for f in new})
+        resolve_resubmissions(con)
     return files
+
+
+def check_and_derive(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> list[InputFile]:
+    """Validation, derivation and resubmissions on tables already loaded (Spark)."""
+    validate_records(con)
+    derive_records(con)
+    resolve_resubmissions(con)
+    return files
+
+
+def make_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """`<table>_empty` for each table the store keeps: the schema when no file has rows."""
+    create_ingest_tables(con)
+    validate_records(con)
+    derive_records(con)
+    for table in STORED_TABLES.values():
+        run(con, f"CREATE OR REPLACE TABLE {table}_empty AS FROM {table} LIMIT 0")
+
+
+def batches(files: list[InputFile], limit: int) -> Iterator[list[InputFile]]:
+    """Consecutive groups of files of at most `limit` bytes (or one larger file)."""
+    batch: list[InputFile] = []
+    size = 0
+    for input_file in files:
+        if batch and size + input_file.size > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(input_file)
+        size += input_file.size
+    if batch:
+        yield batch
 
 
 def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
@@ -130,19 +197,16 @@ def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def build_publication(config: BuildConfig) -> BuildResult:
     """Build one publication from submission files, and publish it atomically."""
-    con = connect(config)
-    try:
-        return build_with(con, config)
-    finally:
-        con.close()
+    with build_session(config) as (con, work_dir):
+        return build_with(con, config, work_dir)
 
 
 def compute_publication(
-    con: duckdb.DuckDBPyConnection, config: BuildConfig
+    con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
 ) -> tuple[Publication, list[InputFile], dict[int, FileOutcome]]:
     """Everything up to the protected tables, nothing written."""
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
-    files = ingest_and_validate(con, config)
+    files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
     month = latest_month(con, config)
     cells = aggregate_tables(con, months_of_year_to_date(month))
@@ -157,8 +221,8 @@ def compute_publication(
     return publication, files, outcomes
 
 
-def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> BuildResult:
-    publication, files, outcomes = compute_publication(con, config)
+def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
+    publication, files, outcomes = compute_publication(con, config, work_dir)
 
     audit_summaries: list[str] = []
 
@@ -254,19 +318,19 @@ class ValidationResult:
 
 def validate_only(config: BuildConfig) -> ValidationResult:
     """Validate submissions without publishing: quality report and restricted folder only."""
-    con = connect(config)
-    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
-    files = ingest_and_validate(con, config)
-    outcomes = file_outcomes(con, files)
-    folder = config.out_dir / "validation"
-    write_atomically(
-        config.out_dir / "validation.restricted",
-        lambda restricted: write_restricted(con, files, restricted),
-    )
-    write_atomically(
-        folder, lambda target: write_quality_report(con, files, outcomes, target, config.policy)
-    )
-    con.close()
+    with build_session(config) as (con, work_dir):
+        load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+        files = ingest_and_validate(con, config, work_dir)
+        outcomes = file_outcomes(con, files)
+        folder = config.out_dir / "validation"
+        write_atomically(
+            config.out_dir / "validation.restricted",
+            lambda restricted: write_restricted(con, files, restricted),
+        )
+        write_atomically(
+            folder,
+            lambda target: write_quality_report(con, files, outcomes, target, config.policy),
+        )
     return ValidationResult(
         folder,
         files,

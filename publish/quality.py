@@ -255,7 +255,7 @@ def report_months(
     latest = frame(
         con,
         "SELECT coalesce((SELECT max(test_month) FROM activity_records), "
-        "(SELECT strftime(max(test_date), '%Y-%m') FROM checked_records)) AS latest",
+        "(SELECT max(month) FROM record_outcomes)) AS latest",
     )["latest"][0]
     return months_of_year_to_date(latest) if latest else ()
 

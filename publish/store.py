@@ -1,18 +1,24 @@
-"""The record store: validated records kept between builds, so a month costs a month.
+"""The record store: each file's derived records kept, so a month costs a month.
 
-A monthly build re-reads the whole financial year of submissions, yet only the new
-month's files have changed. With `--store DIR`, each file's validated records are kept
-as Parquet under a key made of everything its validation depends on: the file's bytes,
-its submission date, the reference data and the tool version. A later build reads a
-file's records back from the store instead of parsing and validating it again; any
+A monthly build reads the whole financial year of submissions, yet only the new
+month's files have changed. Every file is therefore parsed, validated and derived once,
+and what the later stages need of it is kept as Parquet under a key made of everything
+that work depends on: the file's bytes, its submission date, the reference data and the
+tool version. A build reads a file's share back instead of reading the file again; any
 change to one of those inputs gives a new key, so a stale result is never reused.
 
-The store holds record-level data (accession numbers, dates of birth, the raw fields
-of every record that broke a rule): keep it where the restricted folder is kept.
+With `--store DIR` the store lasts from build to build; without it the build keeps one
+in a temporary folder beside its output for its own run. Either way new files go
+through ingest, validation and derivation in batches of bounded size and the build
+then reads every file's share from the store, so memory does not grow with the year.
 
-Layout: `checked/cache_key=<key>/*.parquet` (typed records with their rule codes),
-`flagged/cache_key=<key>/*.parquet` (records that broke a rule, as received, for the
-quarantine) and `files/<key>.json` (what became of the file at ingest).
+Per file (`<kind>/cache_key=<key>/*.parquet`, written by `queries/derive.sql`'s tables):
+`derived` (accepted records with the fields the tables need: compact, read by column),
+`outcomes` (counts of records by provider, month and rule codes), `flagged` (records
+that broke a rule, as received, for the restricted folder); and `files/<key>.json`
+(what became of the file at ingest). The store holds record-level data (accession
+numbers, the raw fields of every record that broke a rule): keep it where the
+restricted folder is kept.
 """
 
 import hashlib
@@ -24,10 +30,18 @@ import duckdb
 import polars as pl
 
 from publish import __version__
-from publish.db import rows, run
+from publish.db import run
 from publish.ingest import InputFile
 
 STORED_FILE_FIELDS = ("status", "rule_code", "message", "records_received", "problems")
+# Per-file tables kept in the store: store folder name -> table of derive.sql.
+STORED_TABLES = {
+    "derived": "derived_records",
+    "outcomes": "record_outcomes",
+    "flagged": "flagged_records",
+}
+# Read in place (a view over the Parquet files) rather than loaded into memory.
+READ_IN_PLACE = ("derived",)
 
 
 @dataclass(frozen=True)
@@ -44,36 +58,28 @@ class RecordStore:
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
+    def file_record(self, input_file: InputFile) -> Path:
+        return self.folder / "files" / f"{self.key(input_file)}.json"
+
     def split(self, files: list[InputFile]) -> tuple[list[InputFile], list[InputFile]]:
         """(files already in the store, files to ingest and validate)."""
-        stored = [f for f in files if (self.folder / "files" / f"{self.key(f)}.json").exists()]
+        stored = [f for f in files if self.file_record(f).exists()]
         stored_ids = {f.file_id for f in stored}
         return stored, [f for f in files if f.file_id not in stored_ids]
 
     def save(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
-        """Keep the newly validated files' records (after validation, before derivation)."""
+        """Keep the share of the files just derived (derive.sql's three tables)."""
         if not files:
             return
         (self.folder / "files").mkdir(parents=True, exist_ok=True)
         con.register("file_keys", self.keys_frame(files))
         try:
-            for kind, select in (
-                (
-                    "checked",
-                    "SELECT k.cache_key, c.* EXCLUDE (file_id, file_order) "
-                    "FROM checked_records AS c JOIN file_keys AS k USING (file_id)",
-                ),
-                (
-                    "flagged",
-                    "SELECT k.cache_key, r.* EXCLUDE (file_id) "
-                    "FROM submission_records AS r JOIN file_keys AS k USING (file_id) "
-                    "JOIN checked_records AS c USING (file_id, row_number) "
-                    "WHERE len(c.rejection_codes) > 0 OR len(c.warning_codes) > 0",
-                ),
-            ):
+            for kind, table in STORED_TABLES.items():
                 run(
                     con,
-                    f"COPY ({select}) TO '{self.folder / kind}' "
+                    f"COPY (SELECT k.cache_key, t.* EXCLUDE (file_id) FROM {table} AS t "
+                    "JOIN file_keys AS k USING (file_id)) "
+                    f"TO '{self.folder / kind}' "
                     "(FORMAT parquet, PARTITION_BY (cache_key), APPEND true)",
                 )
         finally:
@@ -81,61 +87,76 @@ class RecordStore:
         for input_file in files:  # last: a file counts as stored once its records are
             record = {name: getattr(input_file, name) for name in STORED_FILE_FIELDS}
             record["malformed_records"] = input_file.malformed_records
-            path = self.folder / "files" / f"{self.key(input_file)}.json"
-            path.write_text(json.dumps(record), encoding="utf-8")
+            self.file_record(input_file).write_text(json.dumps(record), encoding="utf-8")
 
-    def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
-        """Add stored files' records to this build's tables, under this build's file ids."""
+    def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]):
+        """Make this build's tables from the store: every file's share, under its file id.
+
+        `input_files` lists every file; `record_outcomes` and `flagged_records` are
+        loaded (they are small); `derived_records` is a view over the Parquet files, read
+        by column when a query needs it.
+        """
         for input_file in files:
-            path = self.folder / "files" / f"{self.key(input_file)}.json"
-            record = json.loads(path.read_text(encoding="utf-8"))
+            if input_file.file_id in new_ids:
+                continue
+            record = json.loads(self.file_record(input_file).read_text(encoding="utf-8"))
             for name in STORED_FILE_FIELDS:
                 setattr(input_file, name, record[name])
             input_file.from_store = True
             input_file.malformed_records = [
                 (row_number, fields) for row_number, fields in record["malformed_records"]
             ]
-        if not files:
-            return
+        run(
+            con,
+            """
+            CREATE OR REPLACE TABLE input_files (
+                file_id INTEGER PRIMARY KEY, source_file VARCHAR NOT NULL,
+                submission_date DATE, file_order INTEGER NOT NULL);
+            CREATE OR REPLACE TABLE stored_file_keys (
+                file_id INTEGER NOT NULL, cache_key VARCHAR NOT NULL);
+            """,
+        )
         con.executemany(
             "INSERT INTO input_files VALUES (?, ?, ?, ?)",
             [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
         )
-        con.register("stored_keys", self.keys_frame(files))
+        keys = self.keys_frame(files)
+        con.register("file_keys", keys)
         try:
-            for kind, table in (("checked", "checked_records"), ("flagged", "submission_records")):
-                if not any((self.folder / kind).glob("cache_key=*")):
-                    continue
-                columns = [
-                    name for (name,) in rows(con, f"SELECT name FROM pragma_table_info('{table}')")
-                ]
-                rest = [c for c in columns if c not in ("file_id", "row_number", "file_order")]
-                leading = [c for c in columns if c in ("file_id", "row_number", "file_order")]
-                selected = ", ".join(
-                    [f"k.{c}" if c != "row_number" else "s.row_number" for c in leading]
-                    + [f's."{c}"' for c in rest]
-                )
-                run(
-                    con,
-                    f"""
-                    INSERT INTO {table} ({", ".join(f'"{c}"' for c in leading + rest)})
-                    SELECT {selected}
-                    FROM read_parquet('{self.folder / kind}/*/*.parquet',
-                                      hive_partitioning = true) AS s
-                    JOIN stored_keys AS k USING (cache_key)
-                    """,
-                )
+            run(con, "INSERT INTO stored_file_keys SELECT file_id, cache_key FROM file_keys")
         finally:
-            con.unregister("stored_keys")
+            con.unregister("file_keys")
+        for kind, table in STORED_TABLES.items():
+            run(con, f"DROP TABLE IF EXISTS {table}")  # the last batch's, now in the store
+            partitions = sorted(
+                {
+                    (self.folder / kind / f"cache_key={key}" / "*.parquet").as_posix()
+                    for key in keys["cache_key"]
+                    if (self.folder / kind / f"cache_key={key}").exists()
+                }
+            )
+            if not partitions:  # no file of this build has a row of this kind
+                run(con, f"CREATE OR REPLACE TABLE {table} AS FROM {table}_empty")
+                continue
+            listed = ", ".join(f"'{p}'" for p in partitions)
+            make = "VIEW" if kind in READ_IN_PLACE else "TABLE"
+            run(
+                con,
+                f"""
+                CREATE OR REPLACE {make} {table} AS
+                SELECT k.file_id, s.* EXCLUDE (cache_key)
+                FROM read_parquet([{listed}], hive_partitioning = true) AS s
+                JOIN stored_file_keys AS k ON k.cache_key = s.cache_key
+                """,
+            )
 
     def keys_frame(self, files: list[InputFile]) -> pl.DataFrame:
         return pl.DataFrame(
             {
                 "file_id": [f.file_id for f in files],
-                "file_order": [f.file_order for f in files],
                 "cache_key": [self.key(f) for f in files],
             },
-            schema={"file_id": pl.Int32, "file_order": pl.Int32, "cache_key": pl.Utf8},
+            schema={"file_id": pl.Int32, "cache_key": pl.Utf8},
         )
 
 

@@ -40,8 +40,13 @@ def validate_records(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def derive_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `activity_records`: the accepted records that count, with derived fields."""
+    """Create `derived_records`, `record_outcomes` and `flagged_records` (derive.sql)."""
     run(con, query("derive"))
+
+
+def resolve_resubmissions(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `activity_records`: the derived records no later resubmission replaced."""
+    run(con, query("resolve"))
 
 
 def file_outcomes(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> dict[int, FileOutcome]:
@@ -49,17 +54,22 @@ def file_outcomes(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> dic
     counts = rows(
         con,
         """
-        WITH counted AS (SELECT DISTINCT file_id, row_number FROM activity_records)
-        SELECT c.file_id,
-               count(*) FILTER (WHERE len(c.rejection_codes) = 0) AS accepted,
-               count(*) FILTER (WHERE len(c.rejection_codes) > 0) AS rejected,
-               count(*) FILTER (WHERE len(c.rejection_codes) = 0
-                                  AND len(c.warning_codes) > 0) AS warned,
-               count(*) FILTER (WHERE len(c.rejection_codes) = 0
-                                  AND k.file_id IS NULL) AS superseded
-        FROM checked_records AS c
-        LEFT JOIN counted AS k USING (file_id, row_number)
-        GROUP BY c.file_id
+        WITH checked AS (
+            SELECT file_id,
+                   sum(CASE WHEN len(rejection_codes) = 0 THEN n ELSE 0 END) AS accepted,
+                   sum(CASE WHEN len(rejection_codes) > 0 THEN n ELSE 0 END) AS rejected,
+                   sum(CASE WHEN len(rejection_codes) = 0 AND len(warning_codes) > 0
+                            THEN n ELSE 0 END) AS warned
+            FROM record_outcomes
+            GROUP BY file_id
+        ),
+        superseded AS (
+            SELECT file_id, count(*) AS superseded FROM superseded_records GROUP BY file_id
+        )
+        SELECT c.file_id, CAST(c.accepted AS BIGINT), CAST(c.rejected AS BIGINT),
+               CAST(c.warned AS BIGINT), CAST(coalesce(s.superseded, 0) AS BIGINT)
+        FROM checked AS c
+        LEFT JOIN superseded AS s ON s.file_id = c.file_id
         """,
     )
     by_file = {file_id: FileOutcome(0, a, r, w, s) for file_id, a, r, w, s in counts}
@@ -94,19 +104,18 @@ def malformed_records_frame(files: list[InputFile]) -> pl.DataFrame:
 
 def restricted_records(con: duckdb.DuckDBPyConnection, rejected: bool) -> pl.DataFrame:
     columns = ", ".join(f'r."{name}"' for name in SUBMISSION_COLUMNS)
-    codes = "list_sort(c.rejection_codes || c.warning_codes)" if rejected else "c.warning_codes"
+    codes = "r.rejection_codes || r.warning_codes" if rejected else "r.warning_codes"
     condition = (
-        "len(c.rejection_codes) > 0"
+        "len(r.rejection_codes) > 0"
         if rejected
-        else ("len(c.rejection_codes) = 0 AND len(c.warning_codes) > 0")
+        else ("len(r.rejection_codes) = 0 AND len(r.warning_codes) > 0")
     )
     return frame(
         con,
         f"""
-        SELECT f.file_order, f.source_file, c.row_number, array_to_string(list_sort({codes}), ' ') AS rule_codes,
-               {columns}
-        FROM checked_records AS c
-        JOIN submission_records AS r USING (file_id, row_number)
+        SELECT f.file_order, f.source_file, r.row_number,
+               array_to_string(list_sort({codes}), ' ') AS rule_codes, {columns}
+        FROM flagged_records AS r
         JOIN input_files AS f USING (file_id)
         WHERE {condition}
         """,

@@ -1,51 +1,61 @@
--- Stage 3, derive: the accepted records that count, with the fields the tables need.
+-- Stage 3, derive: from the checked records of the files just validated, the three
+-- things every later stage reads. Each is per file, so that a file's share can be kept
+-- (the record store) and the next build add a month without redoing the others.
 --
--- A record counts when it broke no rejection rule and no later accepted record has the
--- same (site code, accession number): a resubmission replaces the earlier record, and
--- a rejected resubmission leaves the earlier accepted one in place (INPUT.md). Files are
--- ranked by input_files.file_order (submission date, then name).
+--   derived_records  every accepted record, with the fields the tables need
+--                    (INPUT.md section 2), before resubmissions are resolved
+--                    (resolve.sql);
+--   record_outcomes  how many records of each file, provider and month of test broke
+--                    which rules (the data-quality report and the manifest's counts);
+--   flagged_records  the records that broke a rule, as received, for the restricted
+--                    quarantine and warnings files.
 --
--- Derivations (INPUT.md section 2): provider and region from the site; modality, body
--- region, interventional flag and cancer test group from the SNOMED code when given,
--- else the NICIP code, as at the test date; month of test; days request (else
--- received) to test; days test to report; days request (else received) to report.
--- (date_diff and year() rather than date - date: the same text runs on Spark.)
+-- Derivations: provider and region from the site; modality, body region, interventional
+-- flag and cancer test group from the SNOMED code when given, else the NICIP code, as
+-- at the test date (looked up in validate.sql); month of test; days request (else
+-- received) to test; days test to report; days request (else received) to report; age
+-- at test. (date_diff and year() rather than date - date: the same text runs on Spark.)
 
-CREATE OR REPLACE TABLE activity_records AS
-WITH latest AS (
-    SELECT *
-    FROM checked_records
-    WHERE len(rejection_codes) = 0
-    QUALIFY row_number() OVER (
-        PARTITION BY site_code, accession_number ORDER BY file_order DESC, row_number DESC
-    ) = 1
-)
+CREATE OR REPLACE TABLE derived_records AS
 SELECT
-    r.file_id,
-    r.row_number,
-    s.region_code,
-    s.region_name,
-    s.provider_code,
-    s.provider_name,
-    c.modality,
-    c.body_region,
-    c.interventional = 'Y' AS interventional,
-    c.cancer_test_group,
-    r.source_setting_code,
-    r.test_date,
-    strftime(r.test_date, '%Y-%m') AS test_month,
-    date_diff('day', coalesce(r.request_date, r.received_date), r.test_date)
-        AS days_request_to_test,
-    date_diff('day', r.test_date, r.report_date) AS days_test_to_report,
-    date_diff('day', coalesce(r.request_date, r.received_date), r.report_date)
+    file_id,
+    row_number,
+    site_code,
+    accession_number,
+    region_code,
+    provider_code,
+    modality,
+    body_region,
+    interventional_flag = 'Y' AS interventional,
+    cancer_test_group,
+    source_setting_code,
+    strftime(test_date, '%Y-%m') AS test_month,
+    date_diff('day', coalesce(request_date, received_date), test_date) AS days_request_to_test,
+    date_diff('day', test_date, report_date) AS days_test_to_report,
+    date_diff('day', coalesce(request_date, received_date), report_date)
         AS days_request_to_report,
-    year(r.test_date) - year(r.birth_date)
-        - CASE WHEN strftime(r.test_date, '%m-%d') < strftime(r.birth_date, '%m-%d')
+    year(test_date) - year(birth_date)
+        - CASE WHEN strftime(test_date, '%m-%d') < strftime(birth_date, '%m-%d')
                THEN 1 ELSE 0 END AS age_at_test
-FROM latest AS r
-JOIN sites AS s ON s.site_code = r.site_code
-JOIN imaging_codes AS c
-  ON c.code_system = CASE WHEN r.snomed_code IS NOT NULL THEN 'SNOMED' ELSE 'NICIP' END
- AND c.code = coalesce(r.snomed_code, r.nicip_code)
- AND r.test_date >= c.valid_from
- AND (c.valid_to IS NULL OR r.test_date <= c.valid_to);
+FROM checked_records
+WHERE len(rejection_codes) = 0;
+
+-- Provider from the site where the site is known, month where the test date is valid.
+CREATE OR REPLACE TABLE record_outcomes AS
+SELECT
+    file_id,
+    region_code,
+    provider_code,
+    strftime(test_date, '%Y-%m') AS month,
+    rejection_codes,
+    warning_codes,
+    count(*) AS n
+FROM checked_records
+GROUP BY file_id, region_code, provider_code, strftime(test_date, '%Y-%m'),
+         rejection_codes, warning_codes;
+
+CREATE OR REPLACE TABLE flagged_records AS
+SELECT c.rejection_codes, c.warning_codes, r.*
+FROM checked_records AS c
+JOIN submission_records AS r ON r.file_id = c.file_id AND r.row_number = c.row_number
+WHERE len(c.rejection_codes) > 0 OR len(c.warning_codes) > 0;

@@ -7,38 +7,31 @@
 -- (where the test date is valid), and for England: how many records were received,
 -- accepted, rejected and warned, and how many broke each rule. NULL region, provider or
 -- month: not known (no site, a site not in the reference, or no valid test date).
-WITH records AS (
-    SELECT
-        s.region_code,
-        s.provider_code,
-        strftime(c.test_date, '%Y-%m') AS month,
-        c.rejection_codes,
-        c.warning_codes
-    FROM checked_records AS c
-    LEFT JOIN sites AS s ON s.site_code = c.site_code
-),
-levels AS (
+-- (record_outcomes, derive.sql, holds the records already counted by those keys.)
+WITH levels AS (
     SELECT 'provider' AS geography_level, region_code, provider_code, month,
-           rejection_codes, warning_codes
-    FROM records
+           rejection_codes, warning_codes, n
+    FROM record_outcomes
     UNION ALL
-    SELECT 'england', NULL, NULL, month, rejection_codes, warning_codes
-    FROM records
+    SELECT 'england', NULL, NULL, month, rejection_codes, warning_codes, n
+    FROM record_outcomes
 ),
 totals AS (
     SELECT geography_level, region_code, provider_code, month,
-           count(*) AS count_records_received,
-           count(*) FILTER (WHERE len(rejection_codes) = 0) AS count_records_accepted,
-           count(*) FILTER (WHERE len(rejection_codes) > 0) AS count_records_rejected,
-           count(*) FILTER (WHERE len(rejection_codes) = 0
-                              AND len(warning_codes) > 0) AS count_records_warned
+           CAST(sum(n) AS BIGINT) AS count_records_received,
+           CAST(coalesce(sum(CASE WHEN len(rejection_codes) = 0 THEN n END), 0) AS BIGINT)
+               AS count_records_accepted,
+           CAST(coalesce(sum(CASE WHEN len(rejection_codes) > 0 THEN n END), 0) AS BIGINT)
+               AS count_records_rejected,
+           CAST(coalesce(sum(CASE WHEN len(rejection_codes) = 0 AND len(warning_codes) > 0
+                                  THEN n END), 0) AS BIGINT) AS count_records_warned
     FROM levels
     GROUP BY ALL
 ),
 by_rule AS (
     SELECT geography_level, region_code, provider_code, month,
-           'count_rule_' || code AS measure, count(*) AS value
-    FROM (SELECT geography_level, region_code, provider_code, month,
+           'count_rule_' || code AS measure, CAST(sum(n) AS BIGINT) AS value
+    FROM (SELECT geography_level, region_code, provider_code, month, n,
                  unnest(rejection_codes || warning_codes) AS code
           FROM levels)
     GROUP BY ALL
@@ -56,11 +49,9 @@ ORDER BY ALL;
 -- date) and records counted in the publication (accepted and not superseded by a
 -- resubmission), for the provider-issues list.
 WITH received AS (
-    SELECT s.region_code, s.provider_code, strftime(c.test_date, '%Y-%m') AS month,
-           count(*) AS received
-    FROM checked_records AS c
-    JOIN sites AS s ON s.site_code = c.site_code
-    WHERE c.test_date IS NOT NULL
+    SELECT region_code, provider_code, month, CAST(sum(n) AS BIGINT) AS received
+    FROM record_outcomes
+    WHERE provider_code IS NOT NULL AND month IS NOT NULL
     GROUP BY ALL
 ),
 counted AS (

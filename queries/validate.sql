@@ -2,8 +2,9 @@
 --
 -- Reads submission_records (as received), input_files (submission dates), sites and
 -- imaging_codes. Writes checked_records: the trimmed and typed values each later stage
--- needs, and for every record the list of DIDS rejection codes and warning codes it
--- broke (a record breaks every rule that applies to it). A rule comparing two dates is
+-- needs, what the site and imaging code look up to (INPUT.md section 2), and for every
+-- record the list of DIDS rejection codes and warning codes it broke (a record breaks
+-- every rule that applies to it). A rule comparing two dates is
 -- not applied when either date is missing or invalid: NULL comparisons are not true.
 
 CREATE OR REPLACE TABLE checked_records AS
@@ -44,26 +45,54 @@ typed AS (
         CAST(date_trunc('month', submission_date) AS DATE) AS submission_month_start
     FROM trimmed
 ),
+code_periods AS (
+    -- A record with no valid test date is checked against any period of its code: the
+    -- first period stands for the code (periods of one code never overlap).
+    SELECT *, row_number() OVER (PARTITION BY code_system, code ORDER BY valid_from) = 1
+              AS first_period
+    FROM imaging_codes
+),
+keys_repeated_in_file AS (
+    SELECT file_id, site_code, accession_number
+    FROM typed
+    WHERE site_code IS NOT NULL AND accession_number IS NOT NULL
+    GROUP BY file_id, site_code, accession_number
+    HAVING count(*) > 1
+),
 looked_up AS (
+    -- Lookups are equality joins (each matches at most one row): the site, the NICIP
+    -- and the SNOMED code as at the test date, and the in-file repeated keys (DIDS071).
     SELECT
         t.*,
-        EXISTS (
-            SELECT 1 FROM imaging_codes AS c
-            WHERE c.code_system = 'NICIP' AND c.code = t.nicip_code
-              AND (t.test_date IS NULL
-                   OR (t.test_date >= c.valid_from
-                       AND (c.valid_to IS NULL OR t.test_date <= c.valid_to)))
-        ) AS nicip_known,
-        EXISTS (
-            SELECT 1 FROM imaging_codes AS c
-            WHERE c.code_system = 'SNOMED' AND c.code = t.snomed_code
-              AND (t.test_date IS NULL
-                   OR (t.test_date >= c.valid_from
-                       AND (c.valid_to IS NULL OR t.test_date <= c.valid_to)))
-        ) AS snomed_known,
-        EXISTS (SELECT 1 FROM sites AS s WHERE s.site_code = t.site_code) AS site_known,
-        count(*) OVER (PARTITION BY t.file_id, t.site_code, t.accession_number) AS key_count_in_file
+        n.code IS NOT NULL AS nicip_known,
+        m.code IS NOT NULL AS snomed_known,
+        s.site_code IS NOT NULL AS site_known,
+        k.file_id IS NOT NULL AS key_repeated_in_file,
+        s.region_code,
+        s.provider_code,
+        -- INPUT.md section 2: the SNOMED code when given, else the NICIP code.
+        CASE WHEN t.snomed_code IS NOT NULL THEN m.modality ELSE n.modality END AS modality,
+        CASE WHEN t.snomed_code IS NOT NULL THEN m.body_region ELSE n.body_region END
+            AS body_region,
+        CASE WHEN t.snomed_code IS NOT NULL THEN m.interventional ELSE n.interventional END
+            AS interventional_flag,
+        CASE WHEN t.snomed_code IS NOT NULL THEN m.cancer_test_group
+             ELSE n.cancer_test_group END AS cancer_test_group
     FROM typed AS t
+    LEFT JOIN sites AS s ON s.site_code = t.site_code
+    LEFT JOIN code_periods AS n
+      ON n.code_system = 'NICIP' AND n.code = t.nicip_code
+     AND CASE WHEN t.test_date IS NULL THEN n.first_period
+              ELSE t.test_date >= n.valid_from
+                   AND (n.valid_to IS NULL OR t.test_date <= n.valid_to) END
+    LEFT JOIN code_periods AS m
+      ON m.code_system = 'SNOMED' AND m.code = t.snomed_code
+     AND CASE WHEN t.test_date IS NULL THEN m.first_period
+              ELSE t.test_date >= m.valid_from
+                   AND (m.valid_to IS NULL OR t.test_date <= m.valid_to) END
+    LEFT JOIN keys_repeated_in_file AS k
+      ON k.file_id = t.file_id AND k.site_code = t.site_code
+     AND k.accession_number = t.accession_number
 ),
 flagged AS (
     SELECT
@@ -114,7 +143,7 @@ flagged AS (
                   AND NOT regexp_full_match(site_code, '[A-Z0-9]{5,12}') THEN 'DIDS069' END,
             CASE WHEN accession_number IS NULL THEN 'DIDS070' END,
             CASE WHEN site_code IS NOT NULL AND accession_number IS NOT NULL
-                  AND key_count_in_file > 1 THEN 'DIDS071' END,
+                  AND key_repeated_in_file THEN 'DIDS071' END,
             CASE WHEN length(accession_number) > 20 THEN 'DIDS072' END,
             CASE WHEN ethnic_category IS NULL AND nhs_number IS NULL AND birth_date_text IS NULL
                   AND gender_code IS NULL AND postcode IS NULL AND practice_code IS NULL
@@ -137,5 +166,6 @@ flagged AS (
 SELECT
     file_id, row_number, file_order, site_code, accession_number, source_setting_code,
     referrer_code, nicip_code, snomed_code, birth_date, request_date, received_date,
-    test_date, report_date, rejection_codes, warning_codes
+    test_date, report_date, region_code, provider_code, modality, body_region,
+    interventional_flag, cancer_test_group, rejection_codes, warning_codes
 FROM flagged;

@@ -30,7 +30,13 @@ from publish import db
 from publish.codes import SUBMISSION_COLUMNS
 from publish.ingest import ingest_files, read_csv_records
 from publish.reference import ReferenceFiles, load_reference_data
-from publish.validate import derive_records, file_outcomes, validate_records, write_restricted
+from publish.validate import (
+    derive_records,
+    file_outcomes,
+    resolve_resubmissions,
+    validate_records,
+    write_restricted,
+)
 from tests.conftest import TEST_IMAGING_CODES, TEST_SITES, build, nhs_number, record
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
@@ -173,6 +179,7 @@ def test_ingest_and_validation_account_for_every_record(connection, batch):
         files = ingest_files(connection, paths)
         validate_records(connection)
         derive_records(connection)
+        resolve_resubmissions(connection)
         outcomes = file_outcomes(connection, files)
         write_restricted(connection, files, Path(folder) / "restricted")
     loaded = dict(

@@ -1,0 +1,73 @@
+"""Progress of the long step, ingest: files done and records per second.
+
+On a terminal a rich progress bar (files ingested of the build's total, records per
+second, time elapsed) replaces itself as it goes; elsewhere (a scheduled build, CI)
+each batch is one log line. Counts only: no file content is ever shown.
+"""
+
+import logging
+import sys
+import time
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
+
+from publish.ingest import InputFile
+
+log = logging.getLogger("did_publish")
+
+
+class Progress:
+    """Reports ingest as batches of files finish."""
+
+    def __init__(self, total_files: int, total_bytes: int) -> None:
+        self.total_files = total_files
+        self.total_bytes = total_bytes
+        self.records = 0
+        self.started = time.monotonic()
+        console = Console(file=sys.stderr)
+        self.bar: RichProgress | None = None
+        if console.is_terminal and total_bytes:
+            self.bar = RichProgress(
+                TextColumn("ingest"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("files  {task.fields[rate]}"),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            self.task = self.bar.add_task("ingest", total=total_files, rate="")
+
+    def __enter__(self) -> "Progress":
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def reused(self, files: int) -> None:
+        """Files read back from the record store, not ingested again."""
+        if files:
+            log.info("%d of %d files already in the record store", files, self.total_files)
+        if self.bar is not None:
+            self.bar.advance(self.task, files)
+
+    def ingested(self, batch: list[InputFile]) -> None:
+        self.records += sum(f.records_received for f in batch)
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        rate = f"{self.records / seconds:,.0f} records/s"
+        if self.bar is not None:
+            self.bar.update(self.task, advance=len(batch), rate=rate)
+        else:
+            log.info("ingested %d more files: %s records so far, %s", len(batch),
+                     f"{self.records:,}", rate)  # fmt: skip
