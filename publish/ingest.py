@@ -30,7 +30,7 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -201,6 +201,7 @@ def register_files(
     submission_dates: dict[str, date] | None = None,
     default_submission_date: date | None = None,
     first_file_id: int = 1,
+    checksum: Callable[[Path], str] = sha256_of,
 ) -> list[InputFile]:
     """An InputFile per path, with its checksum, submission date and resubmission order."""
     submission_dates = submission_dates or {}
@@ -208,7 +209,7 @@ def register_files(
         InputFile(
             file_id=first_file_id + index,
             path=path,
-            sha256=sha256_of(path),
+            sha256=checksum(path),
             submission_date=submission_dates.get(path.name, default_submission_date),
         )
         for index, path in enumerate(paths)

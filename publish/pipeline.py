@@ -121,13 +121,15 @@ def ingest_and_validate(
     paths = discover_input_files(config.inputs)
     if not paths:
         raise InputError("no submission files found in the inputs given")
-    files = register_files(paths, submission_dates, config.submission_date)
     if config.engine == "spark":  # Spark keeps its tables; no store, no batches
+        files = register_files(paths, submission_dates, config.submission_date)
         con.load_files(files)
         return check_and_derive(con, files)
     store = RecordStore(
         config.store or work_dir / "store", reference_digest(config.sites, config.imaging_codes)
     )
+    files = register_files(paths, submission_dates, config.submission_date, checksum=store.checksum)
+    store.save_checksums()
     stored, new = store.split(files)
     make_empty_tables(con)
     with Progress(len(files), sum(f.size for f in new)) as progress:
@@ -178,7 +180,7 @@ def batches(files: list[InputFile], limit: int) -> Iterator[list[InputFile]]:
 def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
     if config.period:
         return config.period
-    month = scalar(con, "SELECT max(test_month) FROM activity_records")
+    month = scalar(con, "SELECT max(test_month) FROM counted_cube")
     if month is None:
         raise InputError("no record was accepted: nothing to publish (see the quarantine)")
     return month

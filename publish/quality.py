@@ -254,7 +254,7 @@ def report_months(
         return tuple(months)
     latest = frame(
         con,
-        "SELECT coalesce((SELECT max(test_month) FROM activity_records), "
+        "SELECT coalesce((SELECT max(test_month) FROM counted_cube), "
         "(SELECT max(month) FROM record_outcomes)) AS latest",
     )["latest"][0]
     return months_of_year_to_date(latest) if latest else ()

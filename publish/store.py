@@ -4,7 +4,7 @@ A monthly build reads the whole financial year of submissions, yet only the new
 month's files have changed. Every file is therefore parsed, validated and derived once,
 and what the later stages need of it is kept as Parquet under a key made of everything
 that work depends on: the file's bytes, its submission date, the reference data and the
-tool version. A build reads a file's share back instead of reading the file again; any
+tool and DuckDB versions. A build reads a file's share back instead of reading the file again; any
 change to one of those inputs gives a new key, so a stale result is never reused.
 
 With `--store DIR` the store lasts from build to build; without it the build keeps one
@@ -12,8 +12,10 @@ in a temporary folder beside its output for its own run. Either way new files go
 through ingest, validation and derivation in batches of bounded size and the build
 then reads every file's share from the store, so memory does not grow with the year.
 
-Per file (`<kind>/cache_key=<key>/*.parquet`, written by `queries/derive.sql`'s tables):
-`derived` (accepted records with the fields the tables need: compact, read by column),
+Per file (`<kind>/cache_key=<key>/*.parquet`, from the tables of `queries/derive.sql`
+and `queries/cube.sql`): `derived` (accepted records with the fields the tables need:
+compact, read by column, only the key hash column by a normal build), `cube` and
+`waits` (the file's share of every table: counts, and counts per day of wait),
 `outcomes` (counts of records by provider, month and rule codes), `flagged` (records
 that broke a rule, as received, for the restricted folder); and `files/<key>.json`
 (what became of the file at ingest). The store holds record-level data (accession
@@ -23,7 +25,7 @@ restricted folder is kept.
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -31,23 +33,57 @@ import polars as pl
 
 from publish import __version__
 from publish.db import run
-from publish.ingest import InputFile
+from publish.ingest import InputFile, sha256_of
 
 STORED_FILE_FIELDS = ("status", "rule_code", "message", "records_received", "problems")
 # Per-file tables kept in the store: store folder name -> table of derive.sql.
 STORED_TABLES = {
     "derived": "derived_records",
+    "cube": "file_cube",
+    "waits": "file_waits",
     "outcomes": "record_outcomes",
     "flagged": "flagged_records",
 }
 # Read in place (a view over the Parquet files) rather than loaded into memory.
-READ_IN_PLACE = ("derived",)
+READ_IN_PLACE = ("derived", "cube", "waits")
 
 
 @dataclass(frozen=True)
 class RecordStore:
     folder: Path
     reference_digest: str  # sha256 of the reference data the records were validated with
+    _checksums: dict[str, list] | None = field(default=None, compare=False, repr=False)
+
+    def checksum(self, path: Path) -> str:
+        """The file's SHA-256, remembered by path, size and modification time.
+
+        A month's build reads back a year of files; hashing 6 GB again to learn that
+        eleven months are unchanged would cost more than the rest of the build. As git
+        does, a file whose size and modification time (to the nanosecond) are those
+        recorded with its digest is taken as unchanged.
+        """
+        stat = path.stat()
+        seen = (stat.st_size, stat.st_mtime_ns)
+        known = self.known_checksums()
+        entry = known.get(str(path.resolve()))
+        if entry is not None and tuple(entry[:2]) == seen:
+            return entry[2]
+        digest = sha256_of(path)
+        known[str(path.resolve())] = [*seen, digest]
+        return digest
+
+    def known_checksums(self) -> dict[str, list]:
+        if self._checksums is None:
+            path = self.folder / "checksums.json"
+            loaded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+            object.__setattr__(self, "_checksums", loaded)
+        return self._checksums
+
+    def save_checksums(self) -> None:
+        if self._checksums is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self.folder / "checksums.json"
+            path.write_text(json.dumps(self._checksums, sort_keys=True), encoding="utf-8")
 
     def key(self, input_file: InputFile) -> str:
         parts = [
@@ -55,6 +91,7 @@ class RecordStore:
             input_file.submission_date.isoformat() if input_file.submission_date else "",
             self.reference_digest,
             __version__,
+            duckdb.__version__,  # the stored key hashes are DuckDB's hash()
         ]
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 

@@ -40,13 +40,29 @@ def validate_records(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def derive_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `derived_records`, `record_outcomes` and `flagged_records` (derive.sql)."""
+    """Create `derived_records`, `record_outcomes` and `flagged_records` (derive.sql),
+    and the files' shares of the tables, `file_cube` and `file_waits` (cube.sql)."""
     run(con, query("derive"))
+    sum_shares(con, "derived_records", "file")
 
 
 def resolve_resubmissions(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `activity_records`: the derived records no later resubmission replaced."""
+    """Create `counted_cube` and `counted_waits`: the files' shares less the shares of
+    the records a later resubmission replaced (`superseded_records`)."""
     run(con, query("resolve"))
+    sum_shares(con, "superseded_records", "superseded")
+    run(con, query("counted"))
+
+
+def sum_shares(con: duckdb.DuckDBPyConnection, records: str, prefix: str) -> None:
+    """`<prefix>_cube` and `<prefix>_waits`: cube.sql run on the table `records`."""
+    run(con, f"CREATE OR REPLACE VIEW cube_records AS SELECT * FROM {records}")
+    run(con, query("cube"))
+    run(
+        con,
+        f"CREATE OR REPLACE TABLE {prefix}_cube AS SELECT * FROM records_cube; "
+        f"CREATE OR REPLACE TABLE {prefix}_waits AS SELECT * FROM records_waits",
+    )
 
 
 def file_outcomes(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> dict[int, FileOutcome]:

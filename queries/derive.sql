@@ -3,8 +3,9 @@
 -- (the record store) and the next build add a month without redoing the others.
 --
 --   derived_records  every accepted record, with the fields the tables need
---                    (INPUT.md section 2), before resubmissions are resolved
---                    (resolve.sql);
+--                    (INPUT.md section 2) and a 64-bit hash of its (site, accession
+--                    number) key, before resubmissions are resolved (resolve.sql);
+--                    cube.sql then sums each file's share of the tables;
 --   record_outcomes  how many records of each file, provider and month of test broke
 --                    which rules (the data-quality report and the manifest's counts);
 --   flagged_records  the records that broke a rule, as received, for the restricted
@@ -22,6 +23,7 @@ SELECT
     row_number,
     site_code,
     accession_number,
+    hash(site_code, accession_number) AS key_hash,
     region_code,
     provider_code,
     modality,

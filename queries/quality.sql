@@ -55,8 +55,8 @@ WITH received AS (
     GROUP BY ALL
 ),
 counted AS (
-    SELECT region_code, provider_code, test_month AS month, count(*) AS counted
-    FROM activity_records
+    SELECT region_code, provider_code, test_month AS month, CAST(sum(n) AS BIGINT) AS counted
+    FROM counted_cube
     GROUP BY ALL
 )
 SELECT region_code, provider_code, month,

@@ -1,4 +1,4 @@
--- Stage 3b, resolve resubmissions: the accepted records that count.
+-- Stage 3b, resolve resubmissions: what counts, as the sum of the files' shares.
 --
 -- A record counts unless a later accepted record has the same (site code, accession
 -- number): a resubmission replaces the earlier record, and a rejected resubmission
@@ -7,34 +7,23 @@
 -- name); within a file a key is never repeated (DIDS071 rejects both records).
 --
 -- Only keys seen more than once can be superseded, and they are few: they are found by
--- a 64-bit hash of the key, the cheap part, then ranked by the key itself, so a hash
--- collision costs a little work and never a wrong answer.
+-- the 64-bit hash of the key kept with each record (the cheap part, one column), then
+-- ranked by the key itself, so a hash collision costs a little work, never a wrong answer.
+-- (recency is kept: the rows are whole derived records, for cube.sql.)
 
 CREATE OR REPLACE TABLE superseded_records AS
 WITH repeated_hashes AS (
-    SELECT hash(site_code, accession_number) AS key_hash
-    FROM derived_records
-    GROUP BY hash(site_code, accession_number)
-    HAVING count(*) > 1
+    SELECT key_hash FROM derived_records GROUP BY key_hash HAVING count(*) > 1
 ),
 ranked AS (
     SELECT
-        d.file_id,
-        d.row_number,
+        d.*,
         row_number() OVER (
             PARTITION BY d.site_code, d.accession_number
             ORDER BY f.file_order DESC, d.row_number DESC
         ) AS recency
     FROM derived_records AS d
     JOIN input_files AS f ON f.file_id = d.file_id
-    WHERE hash(d.site_code, d.accession_number) IN (SELECT key_hash FROM repeated_hashes)
+    WHERE d.key_hash IN (SELECT key_hash FROM repeated_hashes)
 )
-SELECT file_id, row_number FROM ranked WHERE recency > 1;
-
-CREATE OR REPLACE VIEW activity_records AS
-SELECT d.*
-FROM derived_records AS d
-WHERE NOT EXISTS (
-    SELECT 1 FROM superseded_records AS s
-    WHERE s.file_id = d.file_id AND s.row_number = d.row_number
-);
+SELECT * FROM ranked WHERE recency > 1;
