@@ -42,6 +42,7 @@ from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import (
     FileOutcome,
+    count_what_counts,
     derive_records,
     file_outcomes,
     resolve_resubmissions,
@@ -142,7 +143,8 @@ def ingest_and_validate(
             progress.ingested(batch)
         run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
         store.load(con, files, {f.file_id for f in new})
-        resolve_resubmissions(con)
+        store.resolve(con, files)
+        count_what_counts(con)
     return files
 
 

@@ -12,13 +12,14 @@ in a temporary folder beside its output for its own run. Either way new files go
 through ingest, validation and derivation in batches of bounded size and the build
 then reads every file's share from the store, so memory does not grow with the year.
 
-Per file (`<kind>/cache_key=<key>/*.parquet`, from the tables of `queries/derive.sql`
-and `queries/cube.sql`): `derived` (accepted records with the fields the tables need:
+Per batch of files ingested together, one `<kind>/<batch>.parquet` of each kind, its
+rows tagged with each file's key (from the tables of `queries/derive.sql` and
+`queries/cube.sql`): `derived` (accepted records with the fields the tables need:
 compact, read by column, only the key hash column by a normal build), `cube` and
 `waits` (the file's share of every table: counts, and counts per day of wait),
 `outcomes` (counts of records by provider, month and rule codes), `flagged` (records
 that broke a rule, as received, for the restricted folder); and `files/<key>.json`
-(what became of the file at ingest). The store holds record-level data (accession
+(what became of the file at ingest, and its batch). The store holds record-level data (accession
 numbers, the raw fields of every record that broke a rule): keep it where the
 restricted folder is kept.
 """
@@ -34,6 +35,7 @@ import polars as pl
 from publish import __version__
 from publish.db import run
 from publish.ingest import InputFile, sha256_of
+from publish.resources import query_block
 
 STORED_FILE_FIELDS = ("status", "rule_code", "message", "records_received", "problems")
 # Per-file tables kept in the store: store folder name -> table of derive.sql.
@@ -53,6 +55,7 @@ class RecordStore:
     folder: Path
     reference_digest: str  # sha256 of the reference data the records were validated with
     _checksums: dict[str, list] | None = field(default=None, compare=False, repr=False)
+    batch_of: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def checksum(self, path: Path) -> str:
         """The file's SHA-256, remembered by path, size and modification time.
@@ -105,38 +108,47 @@ class RecordStore:
         return stored, [f for f in files if f.file_id not in stored_ids]
 
     def save(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
-        """Keep the share of the files just derived (derive.sql's three tables)."""
+        """Keep the share of the files of a batch just derived: one Parquet file per kind
+        for the batch (a build reads tens of files, not thousands), rows by file key."""
         if not files:
             return
+        first_of_key: dict[str, InputFile] = {}
+        for input_file in files:  # the same bytes twice: one copy of the rows
+            first_of_key.setdefault(self.key(input_file), input_file)
+        batch = set_digest(sorted(first_of_key))
         (self.folder / "files").mkdir(parents=True, exist_ok=True)
-        con.register("file_keys", self.keys_frame(files))
+        con.register("file_keys", self.keys_frame(list(first_of_key.values())))
         try:
             for kind, table in STORED_TABLES.items():
+                (self.folder / kind).mkdir(exist_ok=True)
                 run(
                     con,
                     f"COPY (SELECT k.cache_key, t.* EXCLUDE (file_id) FROM {table} AS t "
                     "JOIN file_keys AS k USING (file_id)) "
-                    f"TO '{self.folder / kind}' "
-                    "(FORMAT parquet, PARTITION_BY (cache_key), APPEND true)",
+                    f"TO '{(self.folder / kind / f'{batch}.parquet').as_posix()}' "
+                    "(FORMAT parquet)",
                 )
         finally:
             con.unregister("file_keys")
         for input_file in files:  # last: a file counts as stored once its records are
             record = {name: getattr(input_file, name) for name in STORED_FILE_FIELDS}
             record["malformed_records"] = input_file.malformed_records
+            record["batch"] = batch
             self.file_record(input_file).write_text(json.dumps(record), encoding="utf-8")
 
     def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]):
         """Make this build's tables from the store: every file's share, under its file id.
 
         `input_files` lists every file; `record_outcomes` and `flagged_records` are
-        loaded (they are small); `derived_records` is a view over the Parquet files, read
-        by column when a query needs it.
+        loaded (they are small); the others are views over the Parquet files, read by
+        column when a query needs them.
         """
+        self.batch_of.clear()
         for input_file in files:
+            record = json.loads(self.file_record(input_file).read_text(encoding="utf-8"))
+            self.batch_of[self.key(input_file)] = record["batch"]
             if input_file.file_id in new_ids:
                 continue
-            record = json.loads(self.file_record(input_file).read_text(encoding="utf-8"))
             for name in STORED_FILE_FIELDS:
                 setattr(input_file, name, record[name])
             input_file.from_store = True
@@ -165,27 +177,102 @@ class RecordStore:
             con.unregister("file_keys")
         for kind, table in STORED_TABLES.items():
             run(con, f"DROP TABLE IF EXISTS {table}")  # the last batch's, now in the store
-            partitions = sorted(
-                {
-                    (self.folder / kind / f"cache_key={key}" / "*.parquet").as_posix()
-                    for key in keys["cache_key"]
-                    if (self.folder / kind / f"cache_key={key}").exists()
-                }
-            )
-            if not partitions:  # no file of this build has a row of this kind
-                run(con, f"CREATE OR REPLACE TABLE {table} AS FROM {table}_empty")
-                continue
-            listed = ", ".join(f"'{p}'" for p in partitions)
             make = "VIEW" if kind in READ_IN_PLACE else "TABLE"
+            self.read_kind(con, kind, list(keys["cache_key"]), table, make)
+
+    def read_kind(
+        self, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str], name: str, make: str
+    ) -> None:
+        """A view or table `name` of the given files' rows of one kind, with file ids."""
+        chosen = sorted(set(keys))
+        run(
+            con,
+            f"CREATE OR REPLACE TABLE {name}_file_keys AS "
+            "SELECT * FROM stored_file_keys WHERE cache_key IN (SELECT unnest($keys))",
+            {"keys": chosen},
+        )
+        batches = sorted({self.batch_of[key] for key in chosen})
+        if not batches:
+            run(con, f"CREATE OR REPLACE {make} {name} AS FROM {STORED_TABLES[kind]}_empty")
+            return
+        listed = ", ".join(f"'{(self.folder / kind / f'{b}.parquet').as_posix()}'" for b in batches)
+        run(
+            con,
+            f"""
+            CREATE OR REPLACE {make} {name} AS
+            SELECT k.file_id, s.* EXCLUDE (cache_key)
+            FROM read_parquet([{listed}]) AS s
+            JOIN {name}_file_keys AS k ON k.cache_key = s.cache_key
+            """,
+        )
+
+    def resolve(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
+        """`superseded_records` of this build's files, doing as little as the store allows.
+
+        Resolving resubmissions is the one step that reads every file's records (the key
+        hash column). Its result is kept under the set of files resolved: the same set
+        again (a rebuild) reads it back; a set that adds files to one resolved before
+        (the next month) probes only the earlier files' key hashes against the added
+        files'. Anything else resolves from scratch. (The keys name files by content, so
+        a build given the same file twice resolves from scratch and keeps nothing.)
+        """
+        keys = sorted({self.key(f) for f in files})
+        if len(keys) < len(files):  # the same file twice: its key names two file ids
+            run(con, query_block("resolve", "repeated_hashes"))
+            run(con, query_block("resolve", "superseded_records"))
+            return
+        resolved = self.folder / "resolved"
+        digest = set_digest(keys)
+        if (resolved / f"{digest}.json").exists():
             run(
                 con,
                 f"""
-                CREATE OR REPLACE {make} {table} AS
+                CREATE OR REPLACE TABLE superseded_records AS
                 SELECT k.file_id, s.* EXCLUDE (cache_key)
-                FROM read_parquet([{listed}], hive_partitioning = true) AS s
+                FROM read_parquet('{(resolved / f"{digest}.superseded.parquet").as_posix()}') AS s
                 JOIN stored_file_keys AS k ON k.cache_key = s.cache_key
                 """,
             )
+            return
+        earlier = self.largest_resolved_subset(set(keys))
+        if earlier is None:
+            run(con, query_block("resolve", "repeated_hashes"))
+        else:
+            earlier_keys = set(json.loads((resolved / f"{earlier}.json").read_text()))
+            self.read_kind(con, "derived", sorted(earlier_keys), "derived_earlier", "VIEW")
+            added = [key for key in keys if key not in earlier_keys]
+            self.read_kind(con, "derived", added, "derived_added", "VIEW")
+            repeated = (resolved / f"{earlier}.repeated.parquet").as_posix()
+            run(
+                con,
+                "CREATE OR REPLACE TABLE earlier_repeated_hashes AS "
+                f"SELECT key_hash FROM read_parquet('{repeated}')",
+            )
+            run(con, query_block("resolve", "repeated_hashes_added"))
+        run(con, query_block("resolve", "superseded_records"))
+        resolved.mkdir(parents=True, exist_ok=True)
+        run(
+            con,
+            f"COPY (SELECT key_hash FROM repeated_hashes ORDER BY key_hash) "
+            f"TO '{(resolved / f'{digest}.repeated.parquet').as_posix()}' (FORMAT parquet)",
+        )
+        run(
+            con,
+            "COPY (SELECT k.cache_key, s.* EXCLUDE (file_id) FROM superseded_records AS s "
+            "JOIN stored_file_keys AS k ON k.file_id = s.file_id "
+            "ORDER BY k.cache_key, s.row_number) "
+            f"TO '{(resolved / f'{digest}.superseded.parquet').as_posix()}' (FORMAT parquet)",
+        )
+        (resolved / f"{digest}.json").write_text(json.dumps(keys), encoding="utf-8")  # last
+
+    def largest_resolved_subset(self, keys: set[str]) -> str | None:
+        """The digest of the largest file set resolved before that `keys` contains."""
+        best, best_size = None, 0
+        for path in sorted((self.folder / "resolved").glob("*.json")):
+            earlier = json.loads(path.read_text(encoding="utf-8"))
+            if best_size < len(earlier) and set(earlier) <= keys:
+                best, best_size = path.stem, len(earlier)
+        return best
 
     def keys_frame(self, files: list[InputFile]) -> pl.DataFrame:
         return pl.DataFrame(
@@ -195,6 +282,10 @@ class RecordStore:
             },
             schema={"file_id": pl.Int32, "cache_key": pl.Utf8},
         )
+
+
+def set_digest(keys: list[str]) -> str:
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
 
 
 def reference_digest(*paths: Path) -> str:

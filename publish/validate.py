@@ -16,7 +16,7 @@ import polars as pl
 from publish.codes import SUBMISSION_COLUMNS
 from publish.db import frame, rows, run
 from publish.ingest import FILE_LEVEL_RULE, InputFile
-from publish.resources import query
+from publish.resources import query, query_block
 from publish.tidy import write_csv
 
 RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
@@ -47,9 +47,15 @@ def derive_records(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def resolve_resubmissions(con: duckdb.DuckDBPyConnection) -> None:
-    """Create `counted_cube` and `counted_waits`: the files' shares less the shares of
-    the records a later resubmission replaced (`superseded_records`)."""
-    run(con, query("resolve"))
+    """Find `superseded_records` among every file's derived records, then count."""
+    run(con, query_block("resolve", "repeated_hashes"))
+    run(con, query_block("resolve", "superseded_records"))
+    count_what_counts(con)
+
+
+def count_what_counts(con: duckdb.DuckDBPyConnection) -> None:
+    """Create `counted_cube` and `counted_waits`: the files' shares less the share of the
+    records a later resubmission replaced (`superseded_records`)."""
     sum_shares(con, "superseded_records", "superseded")
     run(con, query("counted"))
 

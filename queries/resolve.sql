@@ -1,4 +1,4 @@
--- Stage 3b, resolve resubmissions: what counts, as the sum of the files' shares.
+-- Stage 3b, resolve resubmissions: which accepted records a later one replaced.
 --
 -- A record counts unless a later accepted record has the same (site code, accession
 -- number): a resubmission replaces the earlier record, and a rejected resubmission
@@ -7,15 +7,32 @@
 -- name); within a file a key is never repeated (DIDS071 rejects both records).
 --
 -- Only keys seen more than once can be superseded, and they are few: they are found by
--- the 64-bit hash of the key kept with each record (the cheap part, one column), then
--- ranked by the key itself, so a hash collision costs a little work, never a wrong answer.
--- (recency is kept: the rows are whole derived records, for cube.sql.)
+-- the 64-bit hash of the key kept with each record (one column, the cheap part), then
+-- ranked by the key itself, so a hash collision costs a little work, never a wrong
+-- answer. Three blocks, run by publish/validate.py and publish/store.py.
 
+-- name: repeated_hashes
+-- Every file at once.
+CREATE OR REPLACE TABLE repeated_hashes AS
+SELECT key_hash FROM derived_records GROUP BY key_hash HAVING count(*) > 1;
+
+-- name: repeated_hashes_added
+-- Files added to a set resolved before (the record store): the hashes repeated among
+-- the earlier files (earlier_repeated_hashes), those of an added file seen in an
+-- earlier one, and those seen twice among the added files. The earlier files' records
+-- are only probed, one column, against the added ones.
+CREATE OR REPLACE TABLE repeated_hashes AS
+SELECT key_hash FROM earlier_repeated_hashes
+UNION
+SELECT key_hash FROM derived_earlier
+WHERE key_hash IN (SELECT key_hash FROM derived_added)
+UNION
+SELECT key_hash FROM derived_added GROUP BY key_hash HAVING count(*) > 1;
+
+-- name: superseded_records
+-- The whole derived record of each superseded one, for cube.sql (recency is kept).
 CREATE OR REPLACE TABLE superseded_records AS
-WITH repeated_hashes AS (
-    SELECT key_hash FROM derived_records GROUP BY key_hash HAVING count(*) > 1
-),
-ranked AS (
+WITH ranked AS (
     SELECT
         d.*,
         row_number() OVER (

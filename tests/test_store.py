@@ -77,3 +77,27 @@ def test_a_changed_submission_date_is_validated_again(tmp_path):
     build(files[:1], tmp_path / "a", "--submissions", manifest, "--store", store)
     later = build(files[:1], tmp_path / "b", "--submission-date", "2024-05-20", "--store", store)
     assert "0 file(s) reused, 1 new" in later.output
+
+
+def test_resubmissions_resolved_from_the_store_match_a_fresh_resolution(tmp_path):
+    """The store keeps each resolved set of files: the same set again, a larger one and an
+    unrelated one must all supersede exactly the records a store-less build does."""
+    *files, manifest = month_files(tmp_path / "in")
+    april, may, june, resubmission, _ = files
+    options = ("--submissions", manifest, "--period", "2024-06")
+    store = tmp_path / "store"
+    for name, chosen in (
+        ("april", [april]),
+        ("april-may", [april, may]),  # adds May to a resolved set
+        ("with-resubmission", [april, may, june, resubmission]),  # adds two more
+        ("no-may", [april, june, resubmission]),  # not a superset: resolved afresh
+        ("no-may-again", [april, june, resubmission]),  # read back
+    ):
+        build(chosen, tmp_path / name, *options, "--store", store)
+        fresh = tmp_path / f"{name}-fresh"
+        build(chosen, fresh, *options)
+        assert digests(tmp_path / name / IDENTIFIER) == digests(fresh / IDENTIFIER), name
+    for name in ("no-may", "no-may-again"):
+        manifest_inputs_ = manifest_inputs(tmp_path / name / IDENTIFIER)
+        by_file = {i["file"]: i["records_superseded"] for i in manifest_inputs_}
+        assert by_file == {"2024-04.csv": 1, "2024-06.csv": 0, "2024-06-resubmission.csv": 0}
