@@ -55,7 +55,7 @@ con = duckdb.connect()
 con.execute("SET memory_limit = '4GB'")
 result["cells"] = con.sql(
     "SELECT count(*) FROM (SELECT provider_code, modality, test_month, count(*) "
-    "FROM read_parquet('{store}/derived/*/*.parquet') GROUP BY ALL)").fetchall()[0][0]
+    "FROM read_parquet('{store}/derived/*.parquet') GROUP BY ALL)").fetchall()[0][0]
 """,
     "tables": """
 from publish.pipeline import build_session, compute_publication
@@ -176,6 +176,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks" / "data" / "work")
     parser.add_argument("--months", default="2024-04:2025-03")
     parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="Keep the work folder and the steps already measured in it (results.json).",
+    )
+    parser.add_argument(
         "--spark-months",
         default=None,
         help="Months built on Spark local mode and on DuckDB side by side (default: the "
@@ -204,33 +209,39 @@ def main() -> None:
             cwd=ROOT,
         )
         print(f"synth: {time.perf_counter() - started:.0f} s", flush=True)
-    shutil.rmtree(args.work, ignore_errors=True)
-    args.work.mkdir(parents=True)
+    saved = args.work / "results.json"
+    if not args.resume:
+        shutil.rmtree(args.work, ignore_errors=True)
+    args.work.mkdir(parents=True, exist_ok=True)
+    results = json.loads(saved.read_text()) if saved.exists() else {}
     all_files = month_files(args.data, months)
     common = {"data": args.data, "out": args.work / "out", "policy": "did"}
     store = args.work / "store"
-    results = {}
-    results["parse_floor"] = run_step("parse_floor", inputs=all_files, store=store, **common)
-    results["ingest"] = run_step("ingest", inputs=all_files, store=store, **common)
-    results["aggregate_floor"] = run_step(
-        "aggregate_floor", inputs=all_files, store=store, **common
-    )
-    results["tables"] = run_step("tables", inputs=all_files, store=store, **common)
-    results["build"] = run_step("build", inputs=all_files, store=store, **common)
-    results["pandas"] = run_step("pandas", inputs=all_files, store=store, **common)
     scratch_store = args.work / "scratch-store"
-    results["scratch_build"] = run_step("build", inputs=all_files, store=scratch_store, **common)
-    shutil.rmtree(scratch_store)
-    eleven = month_files(args.data, months[:-1])
-    run_step("build", inputs=eleven, store=scratch_store, **common)
-    results["add_month_build"] = run_step("build", inputs=all_files, store=scratch_store, **common)
+
+    def measure(name: str, step: str, inputs: list[str], **values) -> None:
+        if name not in results:
+            results[name] = run_step(step, inputs=inputs, **common | values)
+            saved.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+    measure("parse_floor", "parse_floor", all_files, store=store)
+    measure("ingest", "ingest", all_files, store=store)
+    measure("aggregate_floor", "aggregate_floor", all_files, store=store)
+    measure("tables", "tables", all_files, store=store)
+    measure("build", "build", all_files, store=store)
+    measure("pandas", "pandas", all_files, store=store)
+    if "scratch_build" not in results:
+        shutil.rmtree(scratch_store, ignore_errors=True)
+    measure("scratch_build", "build", all_files, store=scratch_store)
+    if "add_month_build" not in results:
+        shutil.rmtree(scratch_store, ignore_errors=True)
+        run_step("build", inputs=month_files(args.data, months[:-1]), store=scratch_store, **common)
+    measure("add_month_build", "build", all_files, store=scratch_store)
     if args.spark_months != "none":
         spark_months = parse_month_range(args.spark_months) if args.spark_months else months[-1:]
         spark_files = month_files(args.data, spark_months)
         for engine in ("duckdb", "spark"):
-            results[f"{engine}_engine"] = run_step(
-                "build", inputs=spark_files, store="", **common | {"engine": engine}
-            )
+            measure(f"{engine}_engine", "build", spark_files, store="", engine=engine)
         results["spark_months"] = spark_months
     write_results(results, all_files, months)
 
