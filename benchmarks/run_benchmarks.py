@@ -269,7 +269,7 @@ def write_results(results: dict, files: list[str], months: list[str]) -> None:
     names = {
         "parse_floor": "1. parse floor (DuckDB count of the CSV as text)",
         "ingest": "2. our ingest (read, validate, derive, store)",
-        "aggregate_floor": "3. aggregate floor (DuckDB count per site-code-month in the store)",
+        "aggregate_floor": "3. aggregate floor (DuckDB count per provider-modality-month in the store)",
         "tables": "4a. our tables, did policy, nothing written (from the store)",
         "build": "4b. our build, every output rendered (from the store)",
         "pandas": "5. plain pandas tables 1-3 from the store",

@@ -144,7 +144,9 @@ def ingest_and_validate(
         run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
         store.load(con, files, {f.file_id for f in new})
         store.resolve(con, files)
-        count_what_counts(con)
+        if not store.read_counted(con, files):
+            count_what_counts(con)
+            store.save_counted(con, files)
     return files
 
 

@@ -46,8 +46,8 @@ STORED_TABLES = {
     "outcomes": "record_outcomes",
     "flagged": "flagged_records",
 }
-# Read in place (a view over the Parquet files) rather than loaded into memory.
-READ_IN_PLACE = ("derived", "cube", "waits")
+# What counts for a resolved set of files (counted.sql), kept with its resolution.
+COUNTED_TABLES = ("counted_cube", "counted_waits")
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,8 @@ class RecordStore:
     def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]):
         """Make this build's tables from the store: every file's share, under its file id.
 
-        `input_files` lists every file; `record_outcomes` and `flagged_records` are
-        loaded (they are small); the others are views over the Parquet files, read by
-        column when a query needs them.
+        `input_files` lists every file; each kind is a view over the Parquet files,
+        read by column when (and only if) a query needs it.
         """
         self.batch_of.clear()
         for input_file in files:
@@ -177,8 +176,7 @@ class RecordStore:
             con.unregister("file_keys")
         for kind, table in STORED_TABLES.items():
             run(con, f"DROP TABLE IF EXISTS {table}")  # the last batch's, now in the store
-            make = "VIEW" if kind in READ_IN_PLACE else "TABLE"
-            self.read_kind(con, kind, list(keys["cache_key"]), table, make)
+            self.read_kind(con, kind, list(keys["cache_key"]), table, "VIEW")
 
     def read_kind(
         self, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str], name: str, make: str
@@ -264,6 +262,31 @@ class RecordStore:
             f"TO '{(resolved / f'{digest}.superseded.parquet').as_posix()}' (FORMAT parquet)",
         )
         (resolved / f"{digest}.json").write_text(json.dumps(keys), encoding="utf-8")  # last
+
+    def resolved_path(self, files: list[InputFile], suffix: str) -> Path | None:
+        """Where the store keeps a result for exactly this set of files, if it can."""
+        keys = sorted({self.key(f) for f in files})
+        if len(keys) < len(files):
+            return None
+        return self.folder / "resolved" / f"{set_digest(keys)}.{suffix}"
+
+    def read_counted(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> bool:
+        """`counted_cube` and `counted_waits` of this set of files, if kept: a rebuild of
+        the same files (another policy, a re-render) reads them back."""
+        paths = [self.resolved_path(files, f"{table}.parquet") for table in COUNTED_TABLES]
+        if not all(path is not None and path.exists() for path in paths):
+            return False
+        for table, path in zip(COUNTED_TABLES, paths, strict=True):
+            run(con, f"CREATE OR REPLACE TABLE {table} AS FROM read_parquet('{path.as_posix()}')")
+        return True
+
+    def save_counted(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
+        for table in COUNTED_TABLES:
+            path = self.resolved_path(files, f"{table}.parquet")
+            if path is not None and path.parent.exists():
+                partial = path.with_name(f".{path.name}.partial")  # whole, or not there
+                run(con, f"COPY {table} TO '{partial.as_posix()}' (FORMAT parquet)")
+                partial.replace(path)
 
     def largest_resolved_subset(self, keys: set[str]) -> str | None:
         """The digest of the largest file set resolved before that `keys` contains."""
