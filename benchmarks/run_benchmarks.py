@@ -261,7 +261,7 @@ def write_results(results: dict, files: list[str], months: list[str]) -> None:
         f"Input: {len(files)} CSV files, {records:,} records, months {months[0]} to {months[-1]} "
         "(`did-publish synth --scale national --seed 1`).",
         "Command: `python benchmarks/run_benchmarks.py`. Each step runs in its own process;",
-        "seconds are wall time of the process, memory its peak resident set.",
+        "seconds are wall time of the process, memory the peak resident memory of its whole process tree (Spark's JVM included), sampled every 0.1 s.",
         "",
         "| step | seconds | peak memory (MB) |",
         "|---|---:|---:|",

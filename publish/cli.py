@@ -62,11 +62,34 @@ def fail(message: str, code: int = 2) -> None:
 def unexpected_input_error(error: Exception) -> None:
     if os.environ.get("DID_PUBLISH_DEBUG"):
         raise error
+    shortage = resource_shortage(error)
+    if shortage:
+        fail(f"stopped: {shortage}; nothing was published.")
     fail(
         f"stopped by an unexpected {type(error).__module__}.{type(error).__name__} while "
         "reading or checking the inputs; nothing was published. Its text is not shown, as "
         "it may quote a submission record (set DID_PUBLISH_DEBUG=1 to see it)."
     )
+
+
+def resource_shortage(error: Exception) -> str | None:
+    """Out of memory or of disk space: the machine's limit, not a fault in the inputs."""
+    import errno
+
+    import duckdb
+
+    if isinstance(error, MemoryError | duckdb.OutOfMemoryException):
+        return (
+            "out of memory (DuckDB's memory_limit, default 3GB, can be set in the config "
+            "file; beyond it DuckDB spills to disk beside the output)"
+        )
+    no_space = isinstance(error, OSError) and error.errno == errno.ENOSPC
+    if no_space or (isinstance(error, duckdb.IOException) and "No space left" in str(error)):
+        return (
+            "out of disk space in the output folder (the build's work folder, where DuckDB "
+            "spills beyond its memory limit, is there too)"
+        )
+    return None
 
 
 def data_errors() -> tuple[type[Exception], ...]:
@@ -75,7 +98,9 @@ def data_errors() -> tuple[type[Exception], ...]:
     import duckdb
     import polars as pl
 
-    return (duckdb.Error, pl.exceptions.PolarsError, csv.Error, UnicodeError, OSError)
+    return (
+        duckdb.Error, pl.exceptions.PolarsError, csv.Error, UnicodeError, OSError, MemoryError
+    )  # fmt: skip
 
 
 def setup_logging() -> None:
