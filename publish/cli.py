@@ -80,8 +80,8 @@ def resource_shortage(error: Exception) -> str | None:
 
     if isinstance(error, MemoryError | duckdb.OutOfMemoryException):
         return (
-            "out of memory (DuckDB's memory_limit, default 3GB, can be set in the config "
-            "file; beyond it DuckDB spills to disk beside the output)"
+            "out of memory (DuckDB's memory_limit can be set in the config file; beyond "
+            "it DuckDB spills to disk beside the output)"
         )
     no_space = isinstance(error, OSError) and error.errno == errno.ENOSPC
     if no_space or (isinstance(error, duckdb.IOException) and "No space left" in str(error)):

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from pathlib import Path
 
-from publish.engines import ENGINES
+from publish.engines import check_engine
 from publish.ingest import InputError
 from publish.protect import POLICY_NAMES
 from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_SITES
@@ -50,8 +50,7 @@ class BuildConfig:
             raise InputError(f"--policy {self.policy!r}: choose one of {', '.join(POLICY_NAMES)}")
         if self.submissions is not None and self.submission_date is not None:
             raise InputError("give --submissions or --submission-date, not both")
-        if self.engine not in ENGINES:
-            raise InputError(f"--engine {self.engine!r}: choose duckdb or spark")
+        check_engine(self.engine)
         if self.engine != "spark" and (self.spark_master or self.spark_table or self.spark_conf):
             raise InputError("--spark-master, spark_table and spark_conf need --engine spark")
         if self.engine == "spark" and self.store is not None:

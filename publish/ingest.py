@@ -183,11 +183,29 @@ def create_ingest_tables(con: duckdb.DuckDBPyConnection) -> None:
         f"""
         CREATE OR REPLACE TABLE submission_records (
             file_id INTEGER NOT NULL, row_number BIGINT NOT NULL, {columns});
+        """,
+    )
+    create_input_files_table(con)
+
+
+def create_input_files_table(con: duckdb.DuckDBPyConnection) -> None:
+    run(
+        con,
+        """
         CREATE OR REPLACE TABLE input_files (
             file_id INTEGER PRIMARY KEY, source_file VARCHAR NOT NULL,
             submission_date DATE, file_order INTEGER NOT NULL);
         """,
     )
+
+
+def list_input_files(con: duckdb.DuckDBPyConnection, files: Sequence["InputFile"]) -> None:
+    """A row of `input_files` per file: its name, submission date and resubmission order."""
+    if files:
+        con.executemany(
+            "INSERT INTO input_files VALUES (?, ?, ?, ?)",
+            [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
+        )
 
 
 # Errors that reading a damaged file can raise from the libraries below us. A file that
@@ -249,11 +267,7 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
     quarantine_unusable_records(con, files)
     for input_file in files:
         finish_message(input_file)
-    if files:
-        con.executemany(
-            "INSERT INTO input_files VALUES (?, ?, ?, ?)",
-            [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
-        )
+    list_input_files(con, files)
 
 
 def guarded(con: duckdb.DuckDBPyConnection, input_file: InputFile, action):

@@ -34,7 +34,7 @@ import polars as pl
 
 from publish import __version__
 from publish.db import run
-from publish.ingest import InputFile, sha256_of
+from publish.ingest import InputFile, create_input_files_table, list_input_files, sha256_of
 from publish.resources import query_block
 
 STORED_FILE_FIELDS = ("status", "rule_code", "message", "records_received", "problems")
@@ -68,11 +68,12 @@ class RecordStore:
         stat = path.stat()
         seen = (stat.st_size, stat.st_mtime_ns)
         known = self.known_checksums()
-        entry = known.get(str(path.resolve()))
+        name = str(path.resolve())
+        entry = known.get(name)
         if entry is not None and tuple(entry[:2]) == seen:
             return entry[2]
         digest = sha256_of(path)
-        known[str(path.resolve())] = [*seen, digest]
+        known[name] = [*seen, digest]
         return digest
 
     def known_checksums(self) -> dict[str, list]:
@@ -154,19 +155,12 @@ class RecordStore:
             input_file.malformed_records = [
                 (row_number, fields) for row_number, fields in record["malformed_records"]
             ]
+        create_input_files_table(con)
+        list_input_files(con, files)
         run(
             con,
-            """
-            CREATE OR REPLACE TABLE input_files (
-                file_id INTEGER PRIMARY KEY, source_file VARCHAR NOT NULL,
-                submission_date DATE, file_order INTEGER NOT NULL);
-            CREATE OR REPLACE TABLE stored_file_keys (
-                file_id INTEGER NOT NULL, cache_key VARCHAR NOT NULL);
-            """,
-        )
-        con.executemany(
-            "INSERT INTO input_files VALUES (?, ?, ?, ?)",
-            [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
+            "CREATE OR REPLACE TABLE stored_file_keys "
+            "(file_id INTEGER NOT NULL, cache_key VARCHAR NOT NULL)",
         )
         keys = self.keys_frame(files)
         con.register("file_keys", keys)
@@ -215,13 +209,9 @@ class RecordStore:
         a build given the same file twice resolves from scratch and keeps nothing.)
         """
         keys = sorted({self.key(f) for f in files})
-        if len(keys) < len(files):  # the same file twice: its key names two file ids
-            run(con, query_block("resolve", "repeated_hashes"))
-            run(con, query_block("resolve", "superseded_records"))
-            return
         resolved = self.folder / "resolved"
-        digest = set_digest(keys)
-        if (resolved / f"{digest}.json").exists():
+        digest = self.set_name(files)
+        if digest is not None and (resolved / f"{digest}.json").exists():
             run(
                 con,
                 f"""
@@ -232,7 +222,7 @@ class RecordStore:
                 """,
             )
             return
-        earlier = self.largest_resolved_subset(set(keys))
+        earlier = self.largest_resolved_subset(set(keys)) if digest is not None else None
         if earlier is None:
             run(con, query_block("resolve", "repeated_hashes"))
         else:
@@ -248,6 +238,8 @@ class RecordStore:
             )
             run(con, query_block("resolve", "repeated_hashes_added"))
         run(con, query_block("resolve", "superseded_records"))
+        if digest is None:
+            return
         resolved.mkdir(parents=True, exist_ok=True)
         run(
             con,
@@ -263,12 +255,19 @@ class RecordStore:
         )
         (resolved / f"{digest}.json").write_text(json.dumps(keys), encoding="utf-8")  # last
 
+    def set_name(self, files: list[InputFile]) -> str | None:
+        """The name results for exactly this set of files are kept under, if it has one.
+
+        Keys name files by content, so a build given the same file twice has none: one
+        key would stand for two file ids.
+        """
+        keys = sorted({self.key(f) for f in files})
+        return set_digest(keys) if len(keys) == len(files) else None
+
     def resolved_path(self, files: list[InputFile], suffix: str) -> Path | None:
         """Where the store keeps a result for exactly this set of files, if it can."""
-        keys = sorted({self.key(f) for f in files})
-        if len(keys) < len(files):
-            return None
-        return self.folder / "resolved" / f"{set_digest(keys)}.{suffix}"
+        name = self.set_name(files)
+        return None if name is None else self.folder / "resolved" / f"{name}.{suffix}"
 
     def read_counted(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> bool:
         """`counted_cube` and `counted_waits` of this set of files, if kept: a rebuild of

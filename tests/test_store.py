@@ -101,3 +101,31 @@ def test_resubmissions_resolved_from_the_store_match_a_fresh_resolution(tmp_path
         manifest_inputs_ = manifest_inputs(tmp_path / name / IDENTIFIER)
         by_file = {i["file"]: i["records_superseded"] for i in manifest_inputs_}
         assert by_file == {"2024-04.csv": 1, "2024-06.csv": 0, "2024-06-resubmission.csv": 0}
+
+
+def test_the_same_file_twice_is_resolved_without_the_store_mixing_them_up(tmp_path):
+    """Two files with the same bytes and submission date share a store key: each must
+    still count as its own file (the later copy, by name, supersedes every record of the
+    earlier: "2024-04-copy.csv" sorts before "2024-04.csv")."""
+    *files, manifest = month_files(tmp_path / "in")
+    april = files[0]
+    copy = april.with_name("2024-04-copy.csv")
+    copy.write_bytes(april.read_bytes())
+    chosen = [april, copy, files[1]]
+    options = ("--submission-date", "2024-07-20", "--period", "2024-06")
+    store = tmp_path / "store"
+    for name in ("first", "again"):
+        build(chosen, tmp_path / name, *options, "--store", store)
+    build(chosen, tmp_path / "fresh", *options)
+    identifier = "did-2024-25-provisional-2024-06"
+    for name in ("first", "again"):
+        assert digests(tmp_path / name / identifier) == digests(tmp_path / "fresh" / identifier)
+    by_file = {
+        i["file"]: (i["records_accepted"], i["records_superseded"])
+        for i in manifest_inputs(tmp_path / "again" / identifier)
+    }
+    accepted = by_file["2024-04.csv"][0]
+    assert accepted > 0
+    assert by_file["2024-04-copy.csv"] == (accepted, accepted)  # all replaced
+    assert by_file["2024-04.csv"] == (accepted, 0)
+    assert not list((store / "resolved").glob("*.json"))  # nothing kept for this set

@@ -63,6 +63,7 @@ from publish.ingest import (  # noqa: E402
     create_ingest_tables,
     finish_message,
     guarded,
+    list_input_files,
     load_csv_record_by_record,
     order_files,
     quarantine_unusable_records,
@@ -624,11 +625,7 @@ class SparkIngest:
         quarantine_unusable_records(self.con, files)
         for input_file in files:
             finish_message(input_file)
-        if files:
-            self.con.executemany(
-                "INSERT INTO input_files VALUES (?, ?, ?, ?)",
-                [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
-            )
+        list_input_files(self.con, files)
 
     def table(
         self, name: str, submission_dates: dict[str, date], default_submission_date: date | None
