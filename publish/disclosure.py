@@ -31,9 +31,16 @@ from dataclasses import dataclass
 import highspy
 import numpy as np
 import polars as pl
+from highspy._core import _Highs  # the core class, without the wrapper's banner
 
-from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS
-from publish.tables import CELL_KEY_COLUMNS, TABLE10_SETTING_GROUPS, TIDY_COLUMNS
+from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, WARNING_RULE_CODES
+from publish.tables import (
+    ALL_MONTHS,
+    CELL_KEY_COLUMNS,
+    QUALITY_TABLE,
+    TABLE10_SETTING_GROUPS,
+    TIDY_COLUMNS,
+)
 
 # The columns that name a cell (the tidy CSV's primary key).
 KEY_COLUMNS: tuple[str, ...] = CELL_KEY_COLUMNS
@@ -62,8 +69,16 @@ RELATION_KINDS: tuple[str, ...] = (
     "table10_settings",
     "subset",
     "bands",
+    # the data-quality report's (quality_equality_pairs): one kind per family, since a
+    # relation is numbered by its kind and total, and a total may head several
+    "quality_geography",
+    "quality_months",
+    "quality_accounts",
+    "quality_table1",
+    "quality_subset",
 )
-_EQUALITY_KINDS = frozenset(RELATION_KINDS[:5])
+_QUALITY_EQUALITY_KINDS = RELATION_KINDS[7:11]
+_EQUALITY_KINDS = frozenset((*RELATION_KINDS[:5], *_QUALITY_EQUALITY_KINDS))
 
 # Bounds within this of a whole number count as that number (LP tolerances).
 _TOLERANCE = 1e-6
@@ -221,11 +236,14 @@ def _pairs(total: pl.DataFrame, part: pl.DataFrame, on: list[str], kind: str) ->
     )
 
 
-def build_relations(frame: pl.DataFrame) -> Relations:
+def build_relations(frame: pl.DataFrame, quality_link: bool = True) -> Relations:
     """The relations between the count figures of `frame` (any frame with KEY_COLUMNS).
 
     Works the same on the unprotected cells and on the published tidy CSV, so that the
-    suppression and the audit reason over one set of relations.
+    suppression and the audit reason over one set of relations. `quality_link=False`
+    leaves out the data-quality report's link to table 1 (`quality_equality_pairs`): the
+    audit of a rounding policy does so, since under rounding nothing is exact and the
+    link joins every modality into one linear programme too large to solve in a build.
 
     >>> empty = pl.DataFrame(schema={c: pl.Utf8 for c in KEY_COLUMNS})
     >>> r = build_relations(empty)
@@ -261,9 +279,10 @@ def build_relations(frame: pl.DataFrame) -> Relations:
             _time_pairs(counts),
             _settings_pairs(counts),
             *_table10_pairs(counts),
+            quality_equality_pairs(counts, quality_link),
         ]
     ).unique()
-    subsets = _subset_pairs(counts).unique()
+    subsets = pl.concat([_subset_pairs(counts), quality_subset_pairs(counts)]).unique()
     bands = _band_pairs(counts).unique()
     system, kind = _assemble(equalities, subsets, bands)
     ratio_cells, ratio_indptr, ratio_index, ratio_is_median = _ratio_links(keyed, counts)
@@ -358,6 +377,96 @@ def _subset_pairs(counts: pl.DataFrame) -> pl.DataFrame:
             _pairs(table(1).rename({"modality": "t1_modality"}), t4_all, by_modality, "subset"),
             _pairs(t4_all, t4_gp, on, "subset"),
             _pairs(t11_gp.rename({"modality": "t1_modality"}), t4_gp, by_modality, "subset"),
+        ]
+    )
+
+
+# The data-quality report's counts (table QUALITY_TABLE, publish.quality): what an
+# attacker knows of them holds by construction of the report, whatever the data.
+_RECEIVED, _ACCEPTED, _REJECTED = (
+    "count_records_received",
+    "count_records_accepted",
+    "count_records_rejected",
+)
+_WARNED, _COUNTED = "count_records_warned", "count_records_counted"
+
+
+def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl.DataFrame:
+    """Equalities of the data-quality report, and its link to table 1.
+
+    - England = the sum of its providers (the site not known among them), per month and
+      measure; England over all months = the sum of its months (and "not known");
+    - records received = accepted + rejected, in every row;
+    - a provider-month's records counted in the tables (accepted less superseded) = the
+      sum of its table 1 cells over modalities.
+    """
+    quality = counts.filter(pl.col("table") == QUALITY_TABLE)
+    if quality.height == 0:
+        return _pairs(quality, quality, ["table"], "quality_geography")
+    level = pl.col("geography_level")
+    provider, england = quality.filter(level == "provider"), quality.filter(level == "england")
+    all_months = pl.col("period") == ALL_MONTHS
+    measure = pl.col("measure")
+    row = ["table", *_GEO, "period"]
+    table1 = counts.filter(
+        (pl.col("table") == 1)
+        & (level == "provider")
+        & (pl.col("measure") == "activity_count")
+        & ~pl.col("period").str.contains("/", literal=True)
+    )
+    counted = provider.filter(measure == _COUNTED)
+    if not table1_link:
+        counted = counted.clear()
+    return pl.concat(
+        [
+            _pairs(england, provider, ["table", "period", "measure"], "quality_geography"),
+            _pairs(
+                england.filter(all_months),
+                england.filter(~all_months),
+                ["table", "geography_level", "measure"],
+                "quality_months",
+            ),
+            _pairs(
+                quality.filter(measure == _RECEIVED),
+                quality.filter(measure.is_in([_ACCEPTED, _REJECTED])),
+                row,
+                "quality_accounts",
+            ),
+            _pairs(counted, table1, ["region_code", "provider_code", "period"], "quality_table1"),
+        ]
+    )
+
+
+def quality_subset_pairs(counts: pl.DataFrame) -> pl.DataFrame:
+    """(whole, part) pairs of the data-quality report, in every row: warned and counted
+    <= accepted; a rejection rule's records <= rejected; a warning rule's <= received
+    (a warning rule counts rejected records too)."""
+    quality = counts.filter(pl.col("table") == QUALITY_TABLE)
+    row = ["table", *_GEO, "period"]
+    measure = pl.col("measure")
+    rule = measure.str.strip_prefix("count_rule_")
+    is_rule = measure.str.starts_with("count_rule_")
+    warning = rule.is_in(list(WARNING_RULE_CODES))
+    return pl.concat(
+        [
+            _pairs(
+                quality.filter(measure == _ACCEPTED),
+                quality.filter(measure.is_in([_WARNED, _COUNTED])),
+                row,
+                "quality_subset",
+            ),
+            _pairs(
+                quality.filter(measure == _REJECTED),
+                quality.filter(is_rule & ~warning),
+                row,
+                "quality_subset",
+            ),
+            _pairs(
+                quality.filter(measure == _RECEIVED),
+                quality.filter(is_rule & warning),
+                row,
+                "quality_subset",
+            ),
         ]
     )
 
@@ -726,8 +835,13 @@ class _ComponentLP:
 
 
 def _new_highs() -> highspy.Highs:
-    highs = highspy.Highs()
+    """A silent HiGHS. `highspy.Highs()` enables its Python callbacks in its constructor,
+    and that writes HiGHS's copyright banner to stdout before any option can be set; the
+    core class it wraps (all this module calls) writes nothing until asked, and logging
+    is off before anything else."""
+    highs = _Highs()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("log_to_console", False)
     highs.setOptionValue("presolve", "off")
     # After a change of objective the last basis is still feasible: primal simplex goes
     # on from it in a few iterations, where dual simplex would start nearly afresh.

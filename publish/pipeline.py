@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -18,7 +18,7 @@ import polars as pl
 
 from publish import db
 from publish.aggregate import aggregate_tables
-from publish.audit import audit_publication
+from publish.audit import AUDIT_FILE, AuditReport, audit_publication
 from publish.config import BuildConfig
 from publish.db import frame, run, scalar
 from publish.engines import require_spark
@@ -31,14 +31,24 @@ from publish.ingest import (
     read_submissions_manifest,
     register_files,
 )
-from publish.manifest import build_manifest, write_manifest
+from publish.manifest import build_manifest, build_restricted_manifest, write_manifest
 from publish.progress import Progress
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
-from publish.quality import write_quality_report
+from publish.quality import (
+    AuditSummary,
+    QualityReport,
+    build_quality_report,
+    quality_cells,
+    write_quality_csvs,
+    write_quality_pages,
+    write_quality_report,
+    write_restricted_files,
+)
 from publish.reference import ReferenceFiles, load_reference_data
 from publish.site import write_site
 from publish.store import STORED_TABLES, RecordStore, reference_digest
+from publish.tables import QUALITY_TABLE
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import (
     FileOutcome,
@@ -209,62 +219,78 @@ def build_publication(config: BuildConfig) -> BuildResult:
 
 def compute_publication(
     con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
-) -> tuple[Publication, list[InputFile], dict[int, FileOutcome]]:
-    """Everything up to the protected tables, nothing written."""
+) -> tuple[Publication, list[InputFile], dict[int, FileOutcome], QualityReport]:
+    """Everything up to the protected tables and data-quality report, nothing written.
+
+    The report's counts are cells of the publication: one call of `protect_cells`
+    protects them with the tables (under `strict`, jointly: they are linked to table 1).
+    """
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
     month = latest_month(con, config)
-    cells = aggregate_tables(con, months_of_year_to_date(month))
+    cells = pl.concat(
+        [aggregate_tables(con, months_of_year_to_date(month)), quality_cells(con, files, outcomes)]
+    )
     protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
         status=config.status,
         policy=config.policy,
-        tidy=to_tidy(protected),
+        tidy=to_tidy(protected.filter(~is_quality)),
         published_on=config.published_on,
     )
-    return publication, files, outcomes
+    report = build_quality_report(
+        con, files, protected.filter(is_quality), config.policy, config.k, publication.months
+    )
+    return publication, files, outcomes, report
 
 
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
-    publication, files, outcomes = compute_publication(con, config, work_dir)
+    publication, files, outcomes, report = compute_publication(con, config, work_dir)
 
-    audit_summaries: list[str] = []
+    audits: list[AuditReport] = []
 
     def write_publication(folder: Path) -> None:
         render(publication, folder, config)
-        write_quality_report(
-            con,
-            files,
-            outcomes,
-            folder,
-            config.policy,
-            months=publication.months,
-            published_on=publication.published_on,
-        )
+        write_quality_csvs(report, folder)
+        manifest_path = folder / "manifest.json"
         write_manifest(
-            folder / "manifest.json",
-            build_manifest(publication.identifier, config, files, outcomes, folder),
+            manifest_path,
+            build_manifest(publication.identifier, config, files, report.totals, folder),
         )
-        # The build audits its own output (PUBLICATION.md section 4); under strict a
-        # failed audit stops the build and the previous publication stays in place.
+        # The build audits its own output (PUBLICATION.md section 4): every figure of the
+        # tables and of the quality report; under strict a failed audit stops the build
+        # and the previous publication stays in place.
         audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
-        audit_summaries.append(audit.summary)
+        audits.append(audit)
         if config.policy == "strict" and not audit.passed:
             raise DisclosureAuditFailed(audit.summary)
+        summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
+        write_quality_pages(replace(report, audit=summary), folder, publication.published_on)
+        write_manifest(
+            manifest_path,
+            build_manifest(publication.identifier, config, files, report.totals, folder),
+        )
+
+    def write_restricted_folder(folder: Path) -> None:
+        write_restricted(con, files, folder)
+        write_restricted_files(files, outcomes, folder)
         write_manifest(
             folder / "manifest.json",
-            build_manifest(publication.identifier, config, files, outcomes, folder),
+            build_restricted_manifest(publication.identifier, files, outcomes),
         )
+        # the audit's cell-by-cell bounds: what a suppressed count can be (restricted)
+        audits[-1].cells.write_csv(folder / AUDIT_FILE)
 
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
     # The publication first: a build that fails leaves the previous pair untouched.
     write_atomically(publication_dir, write_publication)
-    write_atomically(restricted_dir, lambda folder: write_restricted(con, files, folder))
+    write_atomically(restricted_dir, write_restricted_folder)
     return BuildResult(
-        publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
+        publication, publication_dir, restricted_dir, files, outcomes, audits[-1].summary
     )
 
 
@@ -329,14 +355,21 @@ def validate_only(config: BuildConfig) -> ValidationResult:
         files = ingest_and_validate(con, config, work_dir)
         outcomes = file_outcomes(con, files)
         folder = config.out_dir / "validation"
-        write_atomically(
-            config.out_dir / "validation.restricted",
-            lambda restricted: write_restricted(con, files, restricted),
+        cells = add_names(quality_cells(con, files, outcomes), provider_names(con))
+        report = build_quality_report(
+            con, files, protect_cells(cells, config.policy, config.k), config.policy, config.k
         )
-        write_atomically(
-            folder,
-            lambda target: write_quality_report(con, files, outcomes, target, config.policy),
-        )
+
+        def write_restricted_folder(restricted: Path) -> None:
+            write_restricted(con, files, restricted)
+            write_restricted_files(files, outcomes, restricted)
+            write_manifest(
+                restricted / "manifest.json",
+                build_restricted_manifest("validation", files, outcomes),
+            )
+
+        write_atomically(config.out_dir / "validation.restricted", write_restricted_folder)
+        write_atomically(folder, lambda target: write_quality_report(report, target))
     return ValidationResult(
         folder,
         files,

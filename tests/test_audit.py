@@ -88,9 +88,15 @@ def test_primary_suppression_alone_fails_the_audit(tmp_path, capsys):
     counts[1, 0, :, 0] = [15, 25, 35]
     cells = linked_cells(counts, ["Y56", "Y56"])
     directory = write_publication(primary_only(cells), tmp_path, "strict")
+    restricted = tmp_path / f"{IDENTIFIER}.restricted"
+    restricted.mkdir()
     assert main_audit(directory) == 1
-    assert "FAILED" in capsys.readouterr().out
-    audit = pl.read_csv(directory / "quality" / "disclosure-audit.csv", infer_schema=False)
+    out = capsys.readouterr().out
+    assert "FAILED" in out and "an outsider can work out 1 exactly" in out
+    assert "table 1: 1 exact" in out and "table all tables: 1 any" in out
+    # the bounds go to the restricted folder beside the publication, never into it
+    assert not list(directory.rglob("disclosure-audit*.csv"))
+    audit = pl.read_csv(restricted / "disclosure-audit.csv", infer_schema=False)
     assert tuple(audit.columns) == AUDIT_COLUMNS
     assert audit.rows() == [
         (
@@ -127,8 +133,12 @@ def test_did_reports_recoverable_cells_as_a_figure(tmp_path):
     cell = "t1|provider|Y56|P00|Computerized Axial Tomography|All|{}|activity_count"
     assert lowest[cell.format("2024-04/2024-06")] == "2"
     assert lowest[cell.format("2024-04")] == lowest[cell.format("2024-06")] == "1"
-    assert report.exact == 5 and "5 exactly recoverable" in report.summary
+    assert report.exact == 5
+    assert "an outsider can work out 5 of them exactly" in report.summary
+    assert "NHS England's rule allows it; --policy strict prevents it" in report.summary
     assert main_audit(directory) == 0
+    # no restricted folder given or beside it: the bounds are written nowhere
+    assert not list(tmp_path.rglob("disclosure-audit*.csv"))
 
 
 def test_did_rounding_protects_a_lone_suppressed_count(tmp_path):
