@@ -93,6 +93,7 @@ class RecordStore:
         parts = [
             input_file.sha256,
             input_file.submission_date.isoformat() if input_file.submission_date else "",
+            input_file.member or "",  # members of one zip share its checksum
             self.reference_digest,
             __version__,
             duckdb.__version__,  # the stored key hashes are DuckDB's hash()

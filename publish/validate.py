@@ -6,7 +6,6 @@ folder: the quarantine of rejected records and the list of accepted records that
 a warning rule, each with its rule codes and the 18 columns exactly as received.
 """
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from publish.codes import SUBMISSION_COLUMNS
 from publish.db import frame, rows, run
 from publish.ingest import FILE_LEVEL_RULE, InputFile
 from publish.resources import query, query_block
+from publish.submission_files import copy_as_received
 from publish.tidy import write_csv
 
 RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
@@ -169,7 +169,7 @@ def write_restricted(
         copies = restricted_dir / "rejected_files"
         copies.mkdir(exist_ok=True)
         for input_file in rejected_files:
-            shutil.copyfile(input_file.path, copies / input_file.name)
+            copy_as_received(input_file.path, input_file.member, copies / input_file.name)
     rejected_files_list = pl.DataFrame(
         {
             "source_file": [f.name for f in rejected_files],

@@ -17,7 +17,8 @@ WITH trimmed AS (
         nullif(trim(r."NHS_NUMBER"), '') AS nhs_number,
         nullif(trim(r."NHS_NUMBER_STATUS_IND"), '') AS nhs_number_status,
         nullif(trim(r."PERSON_BIRTH_DATE"), '') AS birth_date_text,
-        upper(nullif(trim(r."ETHNIC_CATEGORY"), '')) AS ethnic_category,
+        -- Codes as given (INPUT.md): an ethnic category `a` is not `A` (DIDS012).
+        nullif(trim(r."ETHNIC_CATEGORY"), '') AS ethnic_category,
         nullif(trim(r."PERSON_GENDER_CODE"), '') AS gender_code,
         nullif(trim(r."POSTCODE"), '') AS postcode,
         nullif(trim(r."PRACTICE_CODE"), '') AS practice_code,
