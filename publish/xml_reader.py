@@ -240,7 +240,7 @@ def read_xml_records(stream: IO[bytes], file_id: int) -> Iterator[pl.DataFrame]:
         for _, element in events:
             parent = element.getparent()
             if root is None:
-                root = parent if parent is not None else element
+                root = element.getroottree().getroot()
                 reader.check_root(root)
             if parent is not root:
                 raise reader.unknown(parent, local_name(parent.getparent().tag))
