@@ -169,7 +169,7 @@ def write_restricted(
         copies = restricted_dir / "rejected_files"
         copies.mkdir(exist_ok=True)
         for input_file in rejected_files:
-            copy_as_received(input_file.path, input_file.member, copies / input_file.name)
+            copy_as_received(input_file.path, input_file.member, copies)
     rejected_files_list = pl.DataFrame(
         {
             "source_file": [f.name for f in rejected_files],
