@@ -517,3 +517,4 @@ def test_a_rejected_zip_member_is_copied_inside_the_restricted_folder(tmp_path):
     assert copy.read_bytes() == b"<DIDS"
     listed = pl.read_csv(out / "validation.restricted" / "rejected_files.csv")
     assert listed["source_file"].to_list() == ["month.zip/../../escaped.xml"]
+
