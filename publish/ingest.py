@@ -30,6 +30,7 @@ import hashlib
 import io
 import logging
 import re
+import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -39,7 +40,7 @@ import duckdb
 import polars as pl
 
 from publish.codes import SUBMISSION_COLUMNS
-from publish.db import rows, run, scalar
+from publish.db import quote_literal, rows, run, scalar
 
 log = logging.getLogger("did_publish")
 
@@ -85,6 +86,15 @@ class InputFile:
     problems: list[str] = field(default_factory=list)
     # Read back from the record store rather than parsed and validated again.
     from_store: bool = False
+    # Its path relative to the INPUT it came from (FoundFile), for the manifest.
+    shown_as: str = ""
+    # The bytes hashed (sha256 is of exactly these), and the lines among them.
+    bytes_read: int = 0
+    lines: int = 0
+    # The day of the build: it stands in for a missing submission date in the rules
+    # "not after the submission date" (DIDS051, DIDS066): a record cannot be from the
+    # future of the day it is published.
+    build_date: date | None = None
 
     @property
     def name(self) -> str:
@@ -92,40 +102,127 @@ class InputFile:
 
     @property
     def size(self) -> int:
-        """Bytes on disk: what ingest batches are measured in."""
-        return self.path.stat().st_size
+        """Bytes hashed: what ingest batches are measured in."""
+        return self.bytes_read
+
+    def check_unchanged(self) -> None:
+        """Refuse a file that changed after it was hashed: the manifest's SHA-256 must be
+        of the bytes read."""
+        if self.status == "rejected" and self.rule_code is None:
+            return  # never read (not a regular file)
+        try:
+            size = self.path.stat().st_size
+        except OSError as error:
+            raise InputError(f"{self.path}: cannot be read ({error.strerror or 'error'})") from None
+        if size != self.bytes_read:
+            raise InputError(
+                f"{self.path}: changed while the build read it ({self.bytes_read:,} bytes "
+                f"hashed, {size:,} now); build again once the file is complete"
+            )
 
 
-def discover_input_files(inputs: Iterable[Path]) -> list[Path]:
-    """Files named on the command line, and the submission files inside named folders.
+@dataclass(frozen=True)
+class FoundFile:
+    """A file to read, and how the manifest names it: its path relative to the INPUT
+    folder it came from (`april/a.csv`), or its name when given as a file."""
 
-    A folder is searched recursively for CSV and Parquet files; a submissions manifest
-    (header `file,submission_date`) found there is not a submission and is skipped.
+    path: Path
+    shown_as: str
+    given: Path | None = None  # the INPUT folder it was found in (a file's own folder)
+
+
+def unreadable_type(path: Path) -> str | None:
+    """Why a file's type cannot be read, or None when it can: the one place that says
+    which types are readable. An unknown type is rejected whole with this reason (never
+    skipped), so every file of an input folder is read or listed."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES + PARQUET_SUFFIXES:
+        return None
+    if suffix in (".xml", ".gz", ".zip"):
+        return f"unsupported type ({suffix}): not read by this version"
+    shown = suffix or "no file extension"
+    return f"unsupported type ({shown}): submissions are CSV (.csv, .txt) or Parquet (.parquet)"
+
+
+def not_regular_file(path: Path) -> str | None:
+    """Why `path` is not a regular file that can be read (a FIFO would hang a reader)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return f"cannot be read ({error.strerror or 'error'})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "not a regular file (a named pipe)"
+    return "not a regular file"
+
+
+def is_inside(path: Path, folders: Sequence[Path]) -> Path | None:
+    """The folder of `folders` that holds `path`, if any."""
+    resolved = path.resolve()
+    for folder in folders:
+        if resolved == folder or folder in resolved.parents:
+            return folder
+    return None
+
+
+def discover_input_files(inputs: Iterable[Path], excluded: Sequence[Path] = ()) -> list[FoundFile]:
+    """Files named on the command line, and every file inside named folders.
+
+    A folder is searched recursively; every file found is returned, whatever its type
+    (an unreadable type or a file that is not regular is rejected whole later, with its
+    reason). Not returned: a submissions manifest (header `file,submission_date`), and
+    anything inside `excluded`, the build's own output, store and work folders, which
+    would otherwise be read as submissions by the next build; each exclusion is said
+    once.
     """
-    found: list[Path] = []
+    excluded = [folder.resolve() for folder in excluded]
+    found: dict[Path, FoundFile] = {}
+    said: set[Path] = set()
     for path in inputs:
         try:
             if path.is_dir():
                 for candidate in sorted(path.rglob("*")):
-                    is_submission = candidate.suffix.lower() in CSV_SUFFIXES + PARQUET_SUFFIXES
-                    if (
-                        candidate.is_file()
-                        and is_submission
-                        and not is_submissions_manifest(candidate)
-                    ):
-                        found.append(candidate)
-            elif path.exists():
-                found.append(path)
+                    if candidate.is_dir():
+                        continue
+                    holder = is_inside(candidate, excluded)
+                    if holder is not None:
+                        if holder not in said:
+                            log.info(
+                                "%s: the build's own output or store, not read as input", holder
+                            )
+                            said.add(holder)
+                        continue
+                    if candidate.is_file() and is_submissions_manifest(candidate):
+                        continue
+                    shown = candidate.relative_to(path).as_posix()
+                    found.setdefault(candidate, FoundFile(candidate, shown, path))
+            elif path.exists() or path.is_symlink():
+                found.setdefault(path, FoundFile(path, path.name, path.parent))
             else:
                 raise InputError(f"{path}: no such file or folder")
         except OSError as error:
             raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
-    unique = sorted(set(found), key=lambda p: (p.name, str(p)))
-    return unique
+    return sorted(distinct_names(found.values()), key=lambda f: (f.path.name, f.shown_as))
+
+
+def distinct_names(found: Iterable[FoundFile]) -> list[FoundFile]:
+    """Files two INPUTs both name alike (`a.csv` of `in1/` and of `in2/`) are named with
+    their INPUT as given in front (`in1/a.csv`, `in2/a.csv`)."""
+    found = list(found)
+    counts: dict[str, int] = {}
+    for item in found:
+        counts[item.shown_as] = counts.get(item.shown_as, 0) + 1
+    return [
+        item
+        if counts[item.shown_as] == 1 or item.given is None
+        else FoundFile(item.path, (item.given / item.shown_as).as_posix(), item.given)
+        for item in found
+    ]
 
 
 def is_submissions_manifest(path: Path) -> bool:
-    if path.suffix.lower() != ".csv":
+    if path.suffix.lower() != ".csv" or not_regular_file(path):
         return False
     with path.open("rb") as handle:
         first_line = handle.readline(200).decode("utf-8-sig", errors="replace")
@@ -155,15 +252,34 @@ def read_submissions_manifest(path: Path) -> dict[str, date]:
     return dates
 
 
-def sha256_of(path: Path) -> str:
+@dataclass(frozen=True)
+class FileDigest:
+    """One pass over a file's bytes: their SHA-256, how many, and the lines among them
+    (what DuckDB's count of records is checked against)."""
+
+    sha256: str
+    size: int
+    lines: int
+
+
+def digest_of(path: Path) -> FileDigest:
     digest = hashlib.sha256()
+    size = newlines = 0
+    last = b"\n"
     try:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+                size += len(block)
+                newlines += block.count(b"\n")
+                last = block[-1:]
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
-    return digest.hexdigest()
+    return FileDigest(digest.hexdigest(), size, newlines + (last != b"\n"))
+
+
+def sha256_of(path: Path) -> str:
+    return digest_of(path).sha256
 
 
 def order_files(files: list[InputFile]) -> None:
@@ -194,7 +310,7 @@ def create_input_files_table(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TABLE input_files (
             file_id INTEGER PRIMARY KEY, source_file VARCHAR NOT NULL,
-            submission_date DATE, file_order INTEGER NOT NULL);
+            submission_date DATE, file_order INTEGER NOT NULL, build_date DATE);
         """,
     )
 
@@ -203,8 +319,8 @@ def list_input_files(con: duckdb.DuckDBPyConnection, files: Sequence["InputFile"
     """A row of `input_files` per file: its name, submission date and resubmission order."""
     if files:
         con.executemany(
-            "INSERT INTO input_files VALUES (?, ?, ?, ?)",
-            [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
+            "INSERT INTO input_files VALUES (?, ?, ?, ?, ?)",
+            [(f.file_id, f.name, f.submission_date, f.file_order, f.build_date) for f in files],
         )
 
 
@@ -215,23 +331,41 @@ READ_ERRORS = (duckdb.Error, pl.exceptions.PolarsError, csv.Error, UnicodeError,
 
 
 def register_files(
-    paths: Sequence[Path],
+    paths: Sequence[Path | FoundFile],
     submission_dates: dict[str, date] | None = None,
     default_submission_date: date | None = None,
     first_file_id: int = 1,
-    checksum: Callable[[Path], str] = sha256_of,
+    checksum: Callable[[Path], FileDigest] = digest_of,
+    build_date: date | None = None,
 ) -> list[InputFile]:
-    """An InputFile per path, with its checksum, submission date and resubmission order."""
+    """An InputFile per path, with its checksum, submission date and resubmission order.
+
+    A path that is not a regular file, or of a type that cannot be read, is rejected
+    whole here, unread (a named pipe would hang the reader)."""
     submission_dates = submission_dates or {}
-    files = [
-        InputFile(
+    files = []
+    for index, given in enumerate(paths):
+        found = given if isinstance(given, FoundFile) else FoundFile(given, given.name)
+        path = found.path
+        input_file = InputFile(
             file_id=first_file_id + index,
             path=path,
-            sha256=checksum(path),
+            sha256="",
             submission_date=submission_dates.get(path.name, default_submission_date),
+            shown_as=found.shown_as,
+            build_date=build_date or date.today(),
         )
-        for index, path in enumerate(paths)
-    ]
+        irregular = not_regular_file(path)
+        if irregular:
+            reject_file(input_file, irregular)
+        else:
+            digest = checksum(path)
+            input_file.sha256, input_file.bytes_read = digest.sha256, digest.size
+            input_file.lines = digest.lines
+            unreadable = unreadable_type(path)
+            if unreadable:
+                reject_file(input_file, unreadable, FILE_LEVEL_RULE)
+        files.append(input_file)
     order_files(files)
     return files
 
@@ -254,6 +388,8 @@ def load_files(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
     create_ingest_tables(con)
     csv_batches: dict[CsvLayout, list[InputFile]] = {}
     for input_file in files:
+        if input_file.status == "rejected":  # rejected unread at registration
+            continue
         if input_file.path.suffix.lower() in PARQUET_SUFFIXES:
             guarded(con, input_file, lambda f: load_parquet(con, f))
         else:
@@ -591,7 +727,9 @@ def sniff_csv_layout(input_file: InputFile) -> CsvLayout | None:
 
 def read_csv_call(layout: CsvLayout, files_parameter: str) -> str:
     """DuckDB's strict CSV reader for the layout: every column text, nothing guessed."""
-    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.column_names) + "}"
+    columns = (
+        "{" + ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in layout.column_names) + "}"
+    )
     return (
         f"read_csv({files_parameter}, header = {str(layout.has_header).lower()}, "
         f"columns = {columns}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
@@ -654,7 +792,23 @@ def load_csv_batch(
         con.unregister("batch_files")
     for input_file in batch:
         input_file.records_received = counts.get(input_file.file_id, 0)
+        if not count_is_whole(input_file, layout):
+            run(con, "DELETE FROM submission_records WHERE file_id = ?", [input_file.file_id])
+            guarded(con, input_file, lambda f: load_csv_record_by_record(con, f, layout))
     return True
+
+
+def count_is_whole(input_file: InputFile, layout: CsvLayout) -> bool:
+    """DuckDB's count of a file's records matches its lines (less a header).
+
+    DuckDB's reader can drop a record silently (a line of tens of megabytes: seen with
+    DuckDB 2.0). A file whose count falls short of its lines is read again by the
+    project's own reader, which counts and quarantines every record; blank lines or a
+    quoted line break send a good file there too, at the cost of speed only.
+    """
+    if not input_file.lines:
+        return True
+    return input_file.records_received == input_file.lines - int(layout.has_header)
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile, layout: CsvLayout) -> None:
@@ -674,6 +828,9 @@ def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile, layout: CsvL
         load_csv_record_by_record(con, input_file, layout)
         return
     input_file.records_received = inserted[0][0]  # DuckDB returns the rows inserted
+    if not count_is_whole(input_file, layout):
+        run(con, "DELETE FROM submission_records WHERE file_id = ?", [input_file.file_id])
+        load_csv_record_by_record(con, input_file, layout)
 
 
 def load_csv_record_by_record(

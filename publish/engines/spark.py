@@ -483,6 +483,8 @@ class SparkIngest:
         csv_batches: dict[CsvLayout, list[InputFile]] = {}
         parts: list[DataFrame] = []
         for input_file in files:
+            if input_file.status == "rejected":  # rejected unread at registration
+                continue
             if input_file.path.suffix.lower() in PARQUET_SUFFIXES:
                 part = guarded(self.con, input_file, self.parquet)
                 if part is not None:
