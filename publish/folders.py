@@ -13,8 +13,9 @@ publication replaces the old one.
   (`.did-work-<pid>-*`, `.<name>.building-<pid>`, `.<name>.previous-<pid>`); the next
   build removes those whose process is gone, and says so.
 
-`DID_PUBLISH_KILL_AT=<point>` makes the build kill itself (SIGKILL) at a named point:
-the tests use it to check what a hard kill leaves behind.
+`DID_PUBLISH_KILL_AT=<point>` makes the build kill itself (SIGKILL) at a named point,
+`DID_PUBLISH_INTERRUPT_AT=<point>` interrupt itself (SIGINT, as Ctrl-C does): the tests
+use them to check what a hard kill or a Ctrl-C leaves behind.
 """
 
 import ctypes
@@ -47,7 +48,10 @@ AT_FDCWD = -100
 
 
 def kill_point(name: str) -> None:
-    """Die here with SIGKILL when DID_PUBLISH_KILL_AT names this point (tests only)."""
+    """Die here with SIGKILL when DID_PUBLISH_KILL_AT names this point, or be
+    interrupted as by Ctrl-C when DID_PUBLISH_INTERRUPT_AT does (tests only)."""
+    if os.environ.get("DID_PUBLISH_INTERRUPT_AT") == name:
+        os.kill(os.getpid(), signal.SIGINT)
     if os.environ.get("DID_PUBLISH_KILL_AT") == name:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -118,7 +122,7 @@ def remove_stale_folders(out_dir: Path) -> list[Path]:
                 removed.append(path)
                 break
     if removed:
-        log.info(
+        log.warning(
             "removed %d folder(s) left by a build that was stopped: %s",
             len(removed),
             ", ".join(path.name for path in removed),
@@ -144,19 +148,19 @@ def exchange(first: Path, second: Path) -> bool:
     raise OSError(error, os.strerror(error), str(first))
 
 
-def swap_into_place(staging: Path, target: Path) -> None:
+def swap_into_place(staging: Path, target: Path, point: str = "swap") -> None:
     """Put the complete folder `staging` at `target`; the old one is removed after.
 
     With an exchange, `target` always names a complete folder (old, then new). Without
     one (or when there is no old folder), renames: the old is moved aside first.
     """
     if target.exists() and exchange(staging, target):
-        kill_point("after-exchange")
+        kill_point(f"after-exchange-{point}")
         shutil.rmtree(staging, ignore_errors=True)  # it now holds the old folder
         return
     retired = target.parent / f".{target.name}.previous-{os.getpid()}"
     if target.exists():
         target.rename(retired)
-        kill_point("between-renames")
+        kill_point(f"between-renames-{point}")
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)

@@ -296,6 +296,12 @@ def compute_publication(
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
+    if not any(outcome.accepted for outcome in outcomes.values()):
+        said = [f.message for f in files if f.message][:5]
+        raise InputError(
+            "no record was accepted: nothing to publish (see the quarantine)"
+            + "".join(f"\n  {message}" for message in said)
+        )
     month = latest_month(con, config)
     cells = aggregate_tables(con, months_of_year_to_date(month))
     protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
@@ -358,9 +364,9 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         restricted_digest.append(folder_digest(restricted_staging))
         with staged(publication_dir, write_publication) as publication_staging:
             kill_point("before-swaps")
-            swap_into_place(restricted_staging, restricted_dir)
+            swap_into_place(restricted_staging, restricted_dir, "restricted")
             kill_point("between-swaps")
-            swap_into_place(publication_staging, publication_dir)
+            swap_into_place(publication_staging, publication_dir, "publication")
     return BuildResult(
         publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
     )

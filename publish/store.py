@@ -300,7 +300,7 @@ class RecordStore:
                 run(con, f"COPY {table} TO $path (FORMAT parquet)", {"path": partial.as_posix()})
                 partial.replace(path)
                 seal(path)
-                make_private(path)
+        make_private(self.folder / "resolved")
 
     def largest_resolved_subset(self, keys: set[str]) -> str | None:
         """The digest of the largest file set resolved before that `keys` contains."""

@@ -172,7 +172,7 @@ def write_restricted(
     for input_file in rejected_files:
         # By its path under the INPUT it came from: two `a.csv` of two folders both kept.
         # A file that is not a regular one (a named pipe) is not read, so not copied.
-        copy = Path("rejected_files") / (input_file.shown_as or input_file.name)
+        copy = Path("rejected_files") / inside(input_file.shown_as or input_file.name)
         if input_file.bytes_read or input_file.sha256:
             (restricted_dir / copy).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(input_file.path, restricted_dir / copy)
@@ -196,6 +196,13 @@ def write_restricted(
         },
     )
     write_csv(rejected_files_list, restricted_dir / "rejected_files.csv")
+
+
+def inside(shown_as: str) -> Path:
+    """A file's name under the INPUT it came from, as a path that stays inside the
+    folder it is copied to (no root, no `..`)."""
+    parts = [part if part != ".." else "_" for part in Path(shown_as).parts]
+    return Path(*[part for part in parts if part not in ("/", "") and not part.endswith(":\\")])
 
 
 def write_spreadsheet_safe(quarantine: pl.DataFrame, restricted_dir: Path) -> None:
