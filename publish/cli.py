@@ -252,13 +252,20 @@ def synth(
     ),
     scale: Annotated[str, typer.Option("--scale", help="demo or national.")] = "demo",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv or xml (NHS England's DIDS-v1-0 message).")
+    ] = "csv",
 ) -> None:
     """Write synthetic submission files in the national DID layout."""
     from publish.synth import generate_submissions
 
     if scale not in ("demo", "national"):
         fail(f"--scale {scale!r}: choose demo or national")
-    result = generate_submissions(out, parse_month_range(months), scale=scale, seed=seed)
+    if file_format not in ("csv", "xml"):
+        fail(f"--format {file_format!r}: choose csv or xml")
+    result = generate_submissions(
+        out, parse_month_range(months), scale=scale, seed=seed, file_format=file_format
+    )
     typer.echo(
         f"Wrote {len(result.files)} files, {result.records_written} records, to {out} "
         f"(submission dates in {result.submissions_path.name})."

@@ -73,6 +73,7 @@ class RecordStore:
             ""
             if input_file.submission_date or not input_file.build_date
             else f"built {input_file.build_date.isoformat()}",
+            input_file.member or "",  # members of one zip share its checksum
             self.reference_digest,
             __version__,
             duckdb.__version__,  # the stored key hashes are DuckDB's hash()

@@ -6,7 +6,6 @@ folder: the quarantine of rejected records and the list of accepted records that
 a warning rule, each with its rule codes and the 18 columns exactly as received.
 """
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ from publish.codes import SUBMISSION_COLUMNS
 from publish.db import frame, rows, run
 from publish.ingest import FILE_LEVEL_RULE, InputFile
 from publish.resources import query, query_block
+from publish.submission_files import copy_as_received
 from publish.tidy import write_csv
 
 RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
@@ -174,8 +174,7 @@ def write_restricted(
         # A file that is not a regular one (a named pipe) is not read, so not copied.
         copy = Path("rejected_files") / inside(input_file.shown_as or input_file.name)
         if input_file.bytes_read or input_file.sha256:
-            (restricted_dir / copy).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(input_file.path, restricted_dir / copy)
+            copy_as_received(input_file.path, input_file.member, restricted_dir / copy)
             copied.append(copy.as_posix())
         else:
             copied.append("")

@@ -19,7 +19,8 @@ WITH trimmed AS (
         nullif(trim_blank(r."NHS_NUMBER"), '') AS nhs_number,
         nullif(trim_blank(r."NHS_NUMBER_STATUS_IND"), '') AS nhs_number_status,
         nullif(trim_blank(r."PERSON_BIRTH_DATE"), '') AS birth_date_text,
-        upper(nullif(trim_blank(r."ETHNIC_CATEGORY"), '')) AS ethnic_category,
+        -- Codes as given (INPUT.md): an ethnic category `a` is not `A` (DIDS012).
+        nullif(trim_blank(r."ETHNIC_CATEGORY"), '') AS ethnic_category,
         nullif(trim_blank(r."PERSON_GENDER_CODE"), '') AS gender_code,
         nullif(trim_blank(r."POSTCODE"), '') AS postcode,
         nullif(trim_blank(r."PRACTICE_CODE"), '') AS practice_code,

@@ -38,6 +38,10 @@ CASES = [
     ("birth after test", {"PERSON_BIRTH_DATE": "2024-05-01"}, "DIDS006", "rejected"),
     ("birth on 1900-01-01", {"PERSON_BIRTH_DATE": "1900-01-01"}, "DIDS009", "rejected"),
     ("ethnic not in list", {"ETHNIC_CATEGORY": "I"}, "DIDS012", "rejected"),
+    # Codes are compared as given (NHS England rejects `a`); only NICIP is case-insensitive.
+    ("ethnic in lower case", {"ETHNIC_CATEGORY": "a"}, "DIDS012", "rejected"),
+    ("status without its zero", {"NHS_NUMBER_STATUS_IND": "1"}, "DIDS003", "rejected"),
+    ("setting without its zero", {"PATIENT_SOURCE_SETTING": "3"}, "DIDS021", "rejected"),
     ("gender not in list", {"PERSON_GENDER_CODE": "02"}, "DIDS014", "rejected"),
     ("setting missing", {"PATIENT_SOURCE_SETTING": ""}, "DIDS020", "rejected"),
     ("setting not 01-07", {"PATIENT_SOURCE_SETTING": "08"}, "DIDS021", "rejected"),
