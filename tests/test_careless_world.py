@@ -97,19 +97,24 @@ def reference_options() -> list[str | Path]:
 # --------------------------------------------------------------------------- discovery
 
 
-def test_every_file_of_a_folder_is_read_or_rejected_whole_with_its_reason(tmp_path):
+def test_every_file_of_a_folder_is_read_or_rejected_whole_with_its_reason(tmp_path, caplog):
+    import gzip
+
     folder = tmp_path / "in"
     write_submission(folder / "a.csv", [record() for _ in range(3)])
-    for name in ("b.csv.gz", "c.zip", "d.xml", "notes.docx", "README"):
-        (folder / name).write_bytes(b"not read as CSV\n")
+    packed = write_submission(tmp_path / "b.csv", [record() for _ in range(2)])
+    (folder / "b.csv.gz").write_bytes(gzip.compress(packed.read_bytes()))
+    (folder / "c.xml").write_bytes(b"<not-closed>")
+    for name in ("notes.docx", "README"):
+        (folder / name).write_bytes(b"not a submission\n")
     result = build([folder], tmp_path / "out")
     inputs = accounted(tmp_path / "out")
-    assert set(inputs) == {"a.csv", "b.csv.gz", "c.zip", "d.xml", "notes.docx", "README"}
+    assert set(inputs) == {"a.csv", "b.csv.gz", "c.xml", "notes.docx", "README"}
     assert inputs["a.csv"]["records_accepted"] == 3
-    for name in ("b.csv.gz", "c.zip", "d.xml", "notes.docx", "README"):
+    assert inputs["b.csv.gz"]["records_accepted"] == 2
+    assert inputs["c.xml"]["status"] == "rejected"  # damaged: rejected with its reason
+    for name in ("notes.docx", "README"):
         entry = inputs[name]
-        # h4 (issue 19) makes .gz, .zip and .xml readable; until then they are rejected
-        # with the reason, never skipped.
         assert entry["status"] == "rejected", name
         assert "unsupported type" in entry["message"], entry["message"]
         assert f"{name}: rejected: unsupported type" in result.output
