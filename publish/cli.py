@@ -92,6 +92,20 @@ def resource_shortage(error: Exception) -> str | None:
     return None
 
 
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line, exit 130; the build's staging folders are already removed."""
+    fail("interrupted; nothing was published, the previous publication is unchanged", INTERRUPTED)
+
+
+def interruptions() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    return (KeyboardInterrupt, duckdb.InterruptException)
+
+
 def data_errors() -> tuple[type[Exception], ...]:
     import csv
 
@@ -185,6 +199,8 @@ def build(
             result = build_publication(build_config)
     except InputError as error:
         fail(str(error))
+    except interruptions():
+        interrupted()
     except data_errors() as error:
         unexpected_input_error(error)
     totals = {
@@ -286,6 +302,8 @@ def validate(
         result = validate_only(load_config(None, overrides))
     except InputError as error:
         fail(str(error))
+    except interruptions():
+        interrupted()
     except data_errors() as error:
         unexpected_input_error(error)
     report_problem_files(result.files)

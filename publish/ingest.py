@@ -30,6 +30,7 @@ import hashlib
 import io
 import logging
 import re
+import stat
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ import duckdb
 import polars as pl
 
 from publish.codes import SUBMISSION_COLUMNS
-from publish.db import rows, run, scalar
+from publish.db import quote_literal, rows, run, scalar
 from publish.submission_files import (
     DAMAGED_STREAM_ERRORS,
     SubmissionType,
@@ -94,6 +95,15 @@ class InputFile:
     problems: list[str] = field(default_factory=list)
     # Read back from the record store rather than parsed and validated again.
     from_store: bool = False
+    # Its path relative to the INPUT it came from (FoundFile), for the manifest.
+    shown_as: str = ""
+    # The bytes hashed (sha256 is of exactly these), and the lines among them.
+    bytes_read: int = 0
+    lines: int = 0
+    # The day of the build: it stands in for a missing submission date in the rules
+    # "not after the submission date" (DIDS051, DIDS066): a record cannot be from the
+    # future of the day it is published.
+    build_date: date | None = None
     # The member of a zip archive at `path` this submission is, if it is one.
     member: str | None = None
 
@@ -118,45 +128,134 @@ class InputFile:
 
     @property
     def size(self) -> int:
-        """Bytes on disk (a zip member: its size unpacked): what ingest batches are
-        measured in."""
+        """Bytes read: what ingest batches are measured in (a zip member: its size
+        unpacked)."""
         if self.member is not None:
             with zipfile.ZipFile(self.path) as archive:
                 return archive.getinfo(self.member).file_size
-        return self.path.stat().st_size
+        return self.bytes_read
+
+    def check_unchanged(self) -> None:
+        """Refuse a file that changed after it was hashed: the manifest's SHA-256 must be
+        of the bytes read."""
+        if not self.sha256:
+            return  # never read (not a regular file)
+        try:
+            size = self.path.stat().st_size
+        except OSError as error:
+            raise InputError(f"{self.path}: cannot be read ({error.strerror or 'error'})") from None
+        if size != self.bytes_read:
+            raise InputError(
+                f"{self.path}: changed while the build read it ({self.bytes_read:,} bytes "
+                f"hashed, {size:,} now); build again once the file is complete"
+            )
 
 
-def discover_input_files(inputs: Iterable[Path]) -> list[Path]:
-    """Files named on the command line, and the submission files inside named folders.
+@dataclass(frozen=True)
+class FoundFile:
+    """A file to read, and how the manifest names it: its path relative to the INPUT
+    folder it came from (`april/a.csv`), or its name when given as a file."""
 
-    A folder is searched recursively for submission files (by name:
-    `publish.submission_files.submission_type`); a submissions manifest (header
-    `file,submission_date`) found there is not a submission and is skipped.
+    path: Path
+    shown_as: str
+    given: Path | None = None  # the INPUT folder it was found in (a file's own folder)
+    in_folder: bool = False  # found in a folder, rather than named on the command line
+
+
+def unreadable_type(found: FoundFile) -> str | None:
+    """Why a file found in an input folder is not read, or None when it is. Which types
+    are read is `publish.submission_files.submission_type`; a file of another type is
+    rejected whole with this reason (never skipped), so every file of an input folder
+    is read or listed. (A file named on the command line is read as CSV whatever its
+    name.)"""
+    if not found.in_folder or is_submission_name(found.path.name):
+        return None
+    suffixes = "".join(found.path.suffixes[-2:]).lower() or "no file extension"
+    return (
+        f"unsupported type ({suffixes}): submissions are CSV (.csv, .txt), Parquet "
+        "(.parquet, .pq) or XML (.xml), each possibly .gz, or a .zip of them"
+    )
+
+
+def not_regular_file(path: Path) -> str | None:
+    """Why `path` is not a regular file that can be read (a FIFO would hang a reader)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        return f"cannot be read ({error.strerror or 'error'})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "not a regular file (a named pipe)"
+    return "not a regular file"
+
+
+def is_inside(path: Path, folders: Sequence[Path]) -> Path | None:
+    """The folder of `folders` that holds `path`, if any."""
+    resolved = path.resolve()
+    for folder in folders:
+        if resolved == folder or folder in resolved.parents:
+            return folder
+    return None
+
+
+def discover_input_files(inputs: Iterable[Path], excluded: Sequence[Path] = ()) -> list[FoundFile]:
+    """Files named on the command line, and every file inside named folders.
+
+    A folder is searched recursively; every file found is returned, whatever its type
+    (an unreadable type or a file that is not regular is rejected whole later, with its
+    reason). Not returned: a submissions manifest (header `file,submission_date`), and
+    anything inside `excluded`, the build's own output, store and work folders, which
+    would otherwise be read as submissions by the next build; each exclusion is said
+    once.
     """
-    found: list[Path] = []
+    excluded = [folder.resolve() for folder in excluded]
+    found: dict[Path, FoundFile] = {}
+    said: set[Path] = set()
     for path in inputs:
         try:
             if path.is_dir():
                 for candidate in sorted(path.rglob("*")):
-                    is_submission = is_submission_name(candidate.name)
-                    if (
-                        candidate.is_file()
-                        and is_submission
-                        and not is_submissions_manifest(candidate)
-                    ):
-                        found.append(candidate)
-            elif path.exists():
-                found.append(path)
+                    if candidate.is_dir():
+                        continue
+                    holder = is_inside(candidate, excluded)
+                    if holder is not None:
+                        if holder not in said:
+                            log.info(
+                                "%s: the build's own output or store, not read as input", holder
+                            )
+                            said.add(holder)
+                        continue
+                    if candidate.is_file() and is_submissions_manifest(candidate):
+                        continue
+                    shown = candidate.relative_to(path).as_posix()
+                    found.setdefault(candidate, FoundFile(candidate, shown, path, True))
+            elif path.exists() or path.is_symlink():
+                found.setdefault(path, FoundFile(path, path.name, path.parent))
             else:
                 raise InputError(f"{path}: no such file or folder")
         except OSError as error:
             raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
-    unique = sorted(set(found), key=lambda p: (p.name, str(p)))
-    return unique
+    return sorted(distinct_names(found.values()), key=lambda f: (f.path.name, f.shown_as))
+
+
+def distinct_names(found: Iterable[FoundFile]) -> list[FoundFile]:
+    """Files two INPUTs both name alike (`a.csv` of `in1/` and of `in2/`) are named with
+    their INPUT as given in front (`in1/a.csv`, `in2/a.csv`)."""
+    found = list(found)
+    counts: dict[str, int] = {}
+    for item in found:
+        counts[item.shown_as] = counts.get(item.shown_as, 0) + 1
+    return [
+        item
+        if counts[item.shown_as] == 1 or item.given is None
+        else FoundFile(item.path, (item.given / item.shown_as).as_posix(), item.given)
+        for item in found
+    ]
 
 
 def is_submissions_manifest(path: Path) -> bool:
-    if path.suffix.lower() != ".csv":
+    if path.suffix.lower() != ".csv" or not_regular_file(path):
         return False
     with path.open("rb") as handle:
         first_line = handle.readline(200).decode("utf-8-sig", errors="replace")
@@ -186,15 +285,34 @@ def read_submissions_manifest(path: Path) -> dict[str, date]:
     return dates
 
 
-def sha256_of(path: Path) -> str:
+@dataclass(frozen=True)
+class FileDigest:
+    """One pass over a file's bytes: their SHA-256, how many, and the lines among them
+    (what DuckDB's count of records is checked against)."""
+
+    sha256: str
+    size: int
+    lines: int
+
+
+def digest_of(path: Path) -> FileDigest:
     digest = hashlib.sha256()
+    size = newlines = 0
+    last = b"\n"
     try:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+                size += len(block)
+                newlines += block.count(b"\n")
+                last = block[-1:]
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
-    return digest.hexdigest()
+    return FileDigest(digest.hexdigest(), size, newlines + (last != b"\n"))
+
+
+def sha256_of(path: Path) -> str:
+    return digest_of(path).sha256
 
 
 def order_files(files: list[InputFile]) -> None:
@@ -225,7 +343,7 @@ def create_input_files_table(con: duckdb.DuckDBPyConnection) -> None:
         """
         CREATE OR REPLACE TABLE input_files (
             file_id INTEGER PRIMARY KEY, source_file VARCHAR NOT NULL,
-            submission_date DATE, file_order INTEGER NOT NULL);
+            submission_date DATE, file_order INTEGER NOT NULL, build_date DATE);
         """,
     )
 
@@ -234,8 +352,8 @@ def list_input_files(con: duckdb.DuckDBPyConnection, files: Sequence["InputFile"
     """A row of `input_files` per file: its name, submission date and resubmission order."""
     if files:
         con.executemany(
-            "INSERT INTO input_files VALUES (?, ?, ?, ?)",
-            [(f.file_id, f.name, f.submission_date, f.file_order) for f in files],
+            "INSERT INTO input_files VALUES (?, ?, ?, ?, ?)",
+            [(f.file_id, f.name, f.submission_date, f.file_order, f.build_date) for f in files],
         )
 
 
@@ -253,37 +371,51 @@ READ_ERRORS = (
 
 
 def register_files(
-    paths: Sequence[Path],
+    paths: Sequence[Path | FoundFile],
     submission_dates: dict[str, date] | None = None,
     default_submission_date: date | None = None,
     first_file_id: int = 1,
-    checksum: Callable[[Path], str] = sha256_of,
+    checksum: Callable[[Path], FileDigest] | None = None,
+    build_date: date | None = None,
 ) -> list[InputFile]:
     """An InputFile per submission, with its checksum, submission date and resubmission
     order: one per path, or one per member of a zip archive (each with the archive's
-    checksum: the file as received). A damaged archive is one file, rejected whole."""
+    checksum: the file as received). A damaged archive is one file, rejected whole.
+
+    A path that is not a regular file, or a file of a folder whose type is not read, is
+    rejected whole here, unread (a named pipe would hang the reader)."""
     submission_dates = submission_dates or {}
     files: list[InputFile] = []
-    for path in paths:
-        digest = checksum(path)
+    for given in paths:
+        found = given if isinstance(given, FoundFile) else FoundFile(given, given.name)
+        path = found.path
+        problem = not_regular_file(path)
+        digest = FileDigest("", 0, 0) if problem else (checksum or digest_of)(path)
         members: list[str | None] = [None]
-        problem = None
-        if type_or_csv(path.name).format == "zip":
+        rule_code = None if problem else FILE_LEVEL_RULE
+        problem = problem or unreadable_type(found)
+        if problem is None and type_or_csv(path.name).format == "zip":
             listing = list_archive(path)
             members, problem = (listing.members or [None]), listing.problem
         for member in members:
             input_file = InputFile(
                 file_id=first_file_id + len(files),
                 path=path,
-                sha256=digest,
+                sha256=digest.sha256,
                 submission_date=None,
                 member=member,
+                shown_as=found.shown_as if member is None else f"{found.shown_as}/{member}",
+                bytes_read=digest.size,
+                build_date=build_date or date.today(),
             )
+            # The lines of a plain CSV file, for the check of DuckDB's count.
+            plain = member is None and input_file.type.format == "csv" and not input_file.type.gzip
+            input_file.lines = digest.lines if plain else 0
             input_file.submission_date = submission_date_of(
                 input_file, submission_dates, default_submission_date
             )
             if problem is not None:
-                reject_file(input_file, problem, FILE_LEVEL_RULE)
+                reject_file(input_file, problem, rule_code)
             elif member is not None and input_file.type.format == "zip":
                 reject_file(input_file, "a zip inside a zip is not read", FILE_LEVEL_RULE)
             files.append(input_file)
@@ -678,7 +810,9 @@ def sniff_csv_layout(input_file: InputFile) -> CsvLayout | None:
 
 def read_csv_call(layout: CsvLayout, files_parameter: str) -> str:
     """DuckDB's strict CSV reader for the layout: every column text, nothing guessed."""
-    columns = "{" + ", ".join(f"'{name}': 'VARCHAR'" for name in layout.column_names) + "}"
+    columns = (
+        "{" + ", ".join(f"{quote_literal(name)}: 'VARCHAR'" for name in layout.column_names) + "}"
+    )
     return (
         f"read_csv({files_parameter}, header = {str(layout.has_header).lower()}, "
         f"columns = {columns}, auto_detect = false, delim = ',', quote = '\"', escape = '\"', "
@@ -741,7 +875,23 @@ def load_csv_batch(
         con.unregister("batch_files")
     for input_file in batch:
         input_file.records_received = counts.get(input_file.file_id, 0)
+        if not count_is_whole(input_file, layout):
+            run(con, "DELETE FROM submission_records WHERE file_id = ?", [input_file.file_id])
+            guarded(con, input_file, lambda f: load_csv_record_by_record(con, f, layout))
     return True
+
+
+def count_is_whole(input_file: InputFile, layout: CsvLayout) -> bool:
+    """DuckDB's count of a file's records matches its lines (less a header).
+
+    DuckDB's reader can drop a record silently (a line of tens of megabytes: seen with
+    DuckDB 2.0). A file whose count falls short of its lines is read again by the
+    project's own reader, which counts and quarantines every record; blank lines or a
+    quoted line break send a good file there too, at the cost of speed only.
+    """
+    if not input_file.lines:
+        return True
+    return input_file.records_received == input_file.lines - int(layout.has_header)
 
 
 def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile, layout: CsvLayout) -> None:
@@ -761,6 +911,9 @@ def load_csv(con: duckdb.DuckDBPyConnection, input_file: InputFile, layout: CsvL
         load_csv_record_by_record(con, input_file, layout)
         return
     input_file.records_received = inserted[0][0]  # DuckDB returns the rows inserted
+    if not count_is_whole(input_file, layout):
+        run(con, "DELETE FROM submission_records WHERE file_id = ?", [input_file.file_id])
+        load_csv_record_by_record(con, input_file, layout)
 
 
 def load_csv_record_by_record(

@@ -126,23 +126,13 @@ def _no_archive() -> Iterator[None]:
     yield None
 
 
-def copy_as_received(path: Path, member: str | None, folder: Path) -> Path:
-    """A copy of the submission as it was received, in `folder`, named as the file is
-    (`archive.zip/member.csv`; a member's bytes as stored in the archive, unpacked by
-    the zip but not by any gzip of its own). A member name cannot climb out of `folder`
-    (`../`, an absolute path): only its plain parts are used."""
-    if member is None:
-        target = folder / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-        return target
-    parts = [
-        part
-        for part in PurePosixPath(member.replace("\\", "/")).parts
-        if part not in ("..", "/", ".")
-    ]
-    target = folder.joinpath(path.name, *(parts or ["member"]))
+def copy_as_received(path: Path, member: str | None, target: Path) -> None:
+    """A copy of the submission as it was received (a zip member: its bytes as stored
+    in the archive, uncompressed by the zip but not by any gzip of its own). The caller
+    makes `target` safe (`publish.validate.inside`: a member `../x` stays inside)."""
     target.parent.mkdir(parents=True, exist_ok=True)
+    if member is None:
+        shutil.copyfile(path, target)
+        return
     with zipfile.ZipFile(path) as archive, archive.open(member) as source, target.open("wb") as out:
         shutil.copyfileobj(source, out)
-    return target
