@@ -200,12 +200,12 @@ def test_two_rejected_files_of_one_name_from_two_folders_are_both_kept(tmp_path)
 
 def test_a_record_too_large_for_the_reader_is_quarantined_and_counted(tmp_path):
     path = write_submission(tmp_path / "a.csv", [record() for _ in range(3)])
-    with path.open("a") as handle:  # a 50 MB line: DuckDB 2.0 drops it silently
-        handle.write("x" * (50 * 1024 * 1024) + "\n")
-        handle.write(",".join(record()[name] for name in SUBMISSION_COLUMNS) + "\n")
+    huge = record(REFERRER="x" * (50 * 1024 * 1024))  # DuckDB 2.0 drops it silently
+    with path.open("a") as handle:
+        handle.write(",".join(huge[name] for name in SUBMISSION_COLUMNS) + "\n")
     build([path], tmp_path / "out")
     entry = accounted(tmp_path / "out")["a.csv"]
-    assert (entry["records_received"], entry["records_accepted"]) == (5, 4)
+    assert (entry["records_received"], entry["records_accepted"]) == (4, 3)
     quarantine = quarantine_of(tmp_path / "out")
     assert quarantine["rule_codes"].to_list() == ["DIDS075"]
     assert quarantine["row_number"].to_list() == ["4"]
