@@ -19,12 +19,14 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import polars as pl
 import pytest
 
 import publish
 import publish.ingest as ingest
+from publish import db
 from publish.codes import SUBMISSION_COLUMNS
 from publish.publication import financial_year_of
 from tests.conftest import (
@@ -605,3 +607,15 @@ def test_the_quarantine_workbook_holds_every_value_as_text(tmp_path):
     assert cells and all(cell.data_type == "s" for cell in cells if cell.value is not None)
     values = [cell.value for cell in cells]
     assert '=HYPERLINK("http://example.invalid","x")' in values and "+1+1" in values
+
+
+@pytest.mark.parametrize(
+    "error", [duckdb.InterruptException("INTERRUPT"), RuntimeError("Query interrupted")]
+)
+def test_a_query_stopped_by_ctrl_c_stops_the_build_rather_than_rejecting_a_file(error):
+    """DuckDB reports Ctrl-C as a DuckDB error (or a bare RuntimeError): ingest would
+    take it for a damaged file and go on. Every query runs through db.interruptible."""
+    with pytest.raises(KeyboardInterrupt), db.interruptible():
+        raise error
+    with pytest.raises(RuntimeError), db.interruptible():
+        raise RuntimeError("another error")
