@@ -19,12 +19,14 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import openpyxl
 import polars as pl
 import pytest
 
 import publish
 import publish.ingest as ingest
+from publish import db
 from publish.codes import SUBMISSION_COLUMNS
 from publish.publication import financial_year_of
 from tests.conftest import (
@@ -200,12 +202,12 @@ def test_two_rejected_files_of_one_name_from_two_folders_are_both_kept(tmp_path)
 
 def test_a_record_too_large_for_the_reader_is_quarantined_and_counted(tmp_path):
     path = write_submission(tmp_path / "a.csv", [record() for _ in range(3)])
-    with path.open("a") as handle:  # a 50 MB line: DuckDB 2.0 drops it silently
-        handle.write("x" * (50 * 1024 * 1024) + "\n")
-        handle.write(",".join(record()[name] for name in SUBMISSION_COLUMNS) + "\n")
+    huge = record(REFERRER="x" * (50 * 1024 * 1024))  # DuckDB 2.0 drops it silently
+    with path.open("a") as handle:
+        handle.write(",".join(huge[name] for name in SUBMISSION_COLUMNS) + "\n")
     build([path], tmp_path / "out")
     entry = accounted(tmp_path / "out")["a.csv"]
-    assert (entry["records_received"], entry["records_accepted"]) == (5, 4)
+    assert (entry["records_received"], entry["records_accepted"]) == (4, 3)
     quarantine = quarantine_of(tmp_path / "out")
     assert quarantine["rule_codes"].to_list() == ["DIDS075"]
     assert quarantine["row_number"].to_list() == ["4"]
@@ -605,3 +607,15 @@ def test_the_quarantine_workbook_holds_every_value_as_text(tmp_path):
     assert cells and all(cell.data_type == "s" for cell in cells if cell.value is not None)
     values = [cell.value for cell in cells]
     assert '=HYPERLINK("http://example.invalid","x")' in values and "+1+1" in values
+
+
+@pytest.mark.parametrize(
+    "error", [duckdb.InterruptException("INTERRUPT"), RuntimeError("Query interrupted")]
+)
+def test_a_query_stopped_by_ctrl_c_stops_the_build_rather_than_rejecting_a_file(error):
+    """DuckDB reports Ctrl-C as a DuckDB error (or a bare RuntimeError): ingest would
+    take it for a damaged file and go on. Every query runs through db.interruptible."""
+    with pytest.raises(KeyboardInterrupt), db.interruptible():
+        raise error
+    with pytest.raises(RuntimeError), db.interruptible():
+        raise RuntimeError("another error")
