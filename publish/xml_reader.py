@@ -225,8 +225,9 @@ class _Reader:
         return frame
 
 
-def read_xml_records(stream: IO[bytes], file_id: int) -> Iterator[pl.DataFrame]:
-    """The records of a DIDS-v1-0 file in chunks; `MalformedXml` if it cannot be read.
+def read_xml_records(stream: IO[bytes] | str, file_id: int) -> Iterator[pl.DataFrame]:
+    """The records of a DIDS-v1-0 file (a stream, or a file's path) in chunks;
+    `MalformedXml` if it cannot be read.
 
     Entities are not resolved and nothing is fetched from the network: a submission is
     data, never instructions to the parser.
