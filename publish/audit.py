@@ -172,9 +172,8 @@ def audit_publication(
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
     marker = tidy["marker"].to_numpy().astype(str)
-    # the quality report's link to table 1 only where shown counts are exact (strict):
-    # see build_relations
-    relations = build_relations(tidy, quality_link=policy == "strict")
+    # without the quality report's link to table 1: see build_relations
+    relations = build_relations(tidy)
     is_count = relations.cell_figure >= 0
     figure = relations.cell_figure[is_count]
 

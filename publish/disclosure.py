@@ -236,14 +236,18 @@ def _pairs(total: pl.DataFrame, part: pl.DataFrame, on: list[str], kind: str) ->
     )
 
 
-def build_relations(frame: pl.DataFrame, quality_link: bool = True) -> Relations:
+def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relations:
     """The relations between the count figures of `frame` (any frame with KEY_COLUMNS).
 
     Works the same on the unprotected cells and on the published tidy CSV, so that the
-    suppression and the audit reason over one set of relations. `quality_link=False`
-    leaves out the data-quality report's link to table 1 (`quality_equality_pairs`): the
-    audit of a rounding policy does so, since under rounding nothing is exact and the
-    link joins every modality into one linear programme too large to solve in a build.
+    suppression and the audit reason over one set of relations. `quality_link=True` adds
+    the data-quality report's link to table 1 (`quality_equality_pairs`: a provider-
+    month's records counted = the sum of its table 1 cells). It is off by default: the
+    link joins every modality into one linear programme that HiGHS does not solve in a
+    build's time (the demo: 55,000 figures under `did`; under `strict`, more than 15
+    minutes), so `protect.protect_cells` hides instead, under `strict`, every provider-
+    month total of the report whose table 1 cells include a suppressed one
+    (`hide_linked_quality_totals`), which leaves the link nothing to solve for.
 
     >>> empty = pl.DataFrame(schema={c: pl.Utf8 for c in KEY_COLUMNS})
     >>> r = build_relations(empty)

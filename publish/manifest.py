@@ -27,6 +27,7 @@ def build_manifest(
     files: list[InputFile],
     totals: dict[str, int | None],
     publication_dir: Path,
+    restricted_folder_sha256: str | None = None,
 ) -> dict:
     """The public manifest: input files by name and SHA-256 only (a file's size or record
     count would be a provider-month's count), and England's record totals as the policy
@@ -35,7 +36,7 @@ def build_manifest(
 
     inputs = [
         {
-            "file": input_file.name,
+            "file": input_file.shown_as or input_file.name,
             "sha256": input_file.sha256,
             "submission_date": (
                 input_file.submission_date.isoformat() if input_file.submission_date else None
@@ -61,6 +62,9 @@ def build_manifest(
         "inputs": inputs,
         "outputs": outputs,
         "build_time": datetime.now(UTC).isoformat(timespec="seconds"),
+        # The restricted folder this publication belongs to (pipeline.folder_digest):
+        # a publication and a restricted folder from two builds are told apart.
+        "restricted_folder_sha256": restricted_folder_sha256,
     }
 
 
@@ -74,7 +78,7 @@ def build_restricted_manifest(
         outcome = outcomes[input_file.file_id]
         inputs.append(
             {
-                "file": input_file.name,
+                "file": input_file.shown_as or input_file.name,
                 "sha256": input_file.sha256,
                 "size_bytes": file_size(input_file),
                 "submission_date": (

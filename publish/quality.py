@@ -504,7 +504,8 @@ def files_report(files: list[InputFile]) -> pl.DataFrame:
             "source_file": f.name,
             "status": f.status,
             "submission_date": f.submission_date.isoformat() if f.submission_date else "",
-            # DIDS049, DIDS051, DIDS055 and DIDS066 need the file's submission date.
+            # DIDS049 and DIDS055 need the file's submission date (DIDS051 and DIDS066
+            # fall back on the build date).
             "submission_date_rules_applied": "yes" if f.submission_date else "no",
             "message": public_message(f),
         }
@@ -716,8 +717,9 @@ def cover_paragraphs(report: QualityReport) -> list[tuple[str, str]]:
         paragraphs.append(
             (
                 "text",
-                "Files without a submission date (see the table of files): rules DIDS049, "
-                "DIDS051, DIDS055 and DIDS066 were not applied to their records.",
+                "Files without a submission date (see the table of files): rules DIDS049 "
+                "and DIDS055 were not applied to their records, and DIDS051 and DIDS066 "
+                "compared their dates with the build date.",
             )
         )
     return paragraphs
