@@ -47,12 +47,19 @@ def manifest_of(out: Path, identifier: str = APRIL) -> dict:
 
 
 def accounted(out: Path, identifier: str = APRIL) -> dict[str, dict]:
-    """The manifest's inputs by name, each checked: received = accepted + rejected."""
-    inputs = {entry["file"]: entry for entry in manifest_of(out, identifier)["inputs"]}
+    """The inputs by name, each checked: received = accepted + rejected (per-file counts
+    from the restricted manifest where there is one, else from the public manifest)."""
+    restricted = out / f"{identifier}.restricted" / "manifest.json"
+    public = manifest_of(out, identifier)
+    inputs = {entry["file"]: entry for entry in public["inputs"]}
+    if restricted.exists():
+        counted = json.loads(restricted.read_text(encoding="utf-8"))
+        for entry in counted.get("inputs", counted.get("files", [])):
+            inputs.setdefault(entry["file"], {}).update(entry)
     for name, entry in inputs.items():
         received = entry["records_received"]
         assert received == entry["records_accepted"] + entry["records_rejected"], name
-    totals = manifest_of(out, identifier)["totals"]
+    totals = public["totals"]
     assert totals["received"] == totals["accepted"] + totals["rejected"]
     return inputs
 
