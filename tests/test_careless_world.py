@@ -574,24 +574,29 @@ def test_a_changed_input_with_size_and_mtime_kept_is_read_again(tmp_path, stored
     assert public_digest(tmp_path / "again" / APRIL) == public_digest(tmp_path / "clean" / APRIL)
 
 
-@pytest.mark.parametrize("damage", ["tripled", "truncated", "deleted"])
+@pytest.mark.parametrize("damage", ["tripled", "truncated", "deleted", "record"])
 def test_a_damaged_store_file_is_named_and_made_again(tmp_path, stored, damage, caplog):
     inputs, store, first = stored
-    cube = sorted((store / "cube").glob("*.parquet"))[0]
+    damaged = sorted((store / "cube").glob("*.parquet"))[0]
     if damage == "tripled":
-        frame = pl.read_parquet(cube)
-        frame.with_columns(pl.col("n") * 3).write_parquet(cube)
+        frame = pl.read_parquet(damaged)
+        frame.with_columns(pl.col("n") * 3).write_parquet(damaged)
     elif damage == "truncated":
-        cube.write_bytes(cube.read_bytes()[:100])
-    else:
-        cube.unlink()
+        damaged.write_bytes(damaged.read_bytes()[:100])
+    elif damage == "deleted":
+        damaged.unlink()
+    else:  # a file's record: its count of records received changed
+        damaged = sorted((store / "files").glob("*.json"))[0]
+        record = json.loads(damaged.read_text())
+        record["records_received"] *= 3
+        damaged.write_text(json.dumps(record))
     for counted in (store / "resolved").glob("*.counted_cube.parquet"):
         frame = pl.read_parquet(counted)
         frame.with_columns(pl.col("n") * 3).write_parquet(counted)
     build([inputs], tmp_path / "again", "--store", store)
-    assert f"record store: {cube}" in caplog.text  # the damaged file is named
+    assert f"record store: {damaged}" in caplog.text  # the damaged file is named
     assert public_digest(tmp_path / "again" / APRIL) == first
-    accounted(tmp_path / "again")
+    assert accounted(tmp_path / "again") == accounted(tmp_path / "first")
 
 
 # --------------------------------------------------------------------------- quarantine
