@@ -25,6 +25,7 @@ Messages name the file, the record (and line) and the field, never a value: a
 submission line can hold an NHS number.
 """
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -994,8 +995,12 @@ def streamed_records(input_file: InputFile) -> Iterator[pl.DataFrame]:
     kind = input_file.type.format
     if kind == "xml":
         input_file.records_received = 0
-        with input_file.open() as stream:
-            for chunk in read_xml_records(stream, input_file.file_id):
+        with contextlib.ExitStack() as opened:
+            # A plain file by its name: libxml2 reads it itself, about a quarter faster
+            # than through a Python stream.
+            plain = input_file.member is None and not input_file.type.gzip
+            source = str(input_file.path) if plain else opened.enter_context(input_file.open())
+            for chunk in read_xml_records(source, input_file.file_id):
                 input_file.records_received += chunk.height
                 yield chunk
     elif kind == "parquet":
