@@ -273,6 +273,13 @@ def test_a_test_date_of_9999_12_31_gets_a_rule_code(tmp_path):
     assert "DIDS051" in quarantine_of(tmp_path / "out")["rule_codes"][0]
 
 
+def test_a_test_date_of_9999_12_31_submitted_then_is_a_clear_error(tmp_path):
+    far = record(DIAGNOSTIC_TEST_DATE="9999-12-31", SERVICE_REPORT_DATE="")
+    path = write_submission(tmp_path / "a.csv", [far])
+    result = build([path], tmp_path / "out", "--submission-date", "9999-12-31", expect=2)
+    assert "latest accepted month, 9999-12, is past 9998-12" in result.output
+
+
 def test_a_test_date_after_today_with_a_later_submission_date_is_warned(tmp_path, caplog):
     soon = (date.today() + timedelta(days=62)).replace(day=1)
     path = write_submission(
@@ -577,24 +584,29 @@ def test_a_changed_input_with_size_and_mtime_kept_is_read_again(tmp_path, stored
     assert public_digest(tmp_path / "again" / APRIL) == public_digest(tmp_path / "clean" / APRIL)
 
 
-@pytest.mark.parametrize("damage", ["tripled", "truncated", "deleted"])
+@pytest.mark.parametrize("damage", ["tripled", "truncated", "deleted", "record"])
 def test_a_damaged_store_file_is_named_and_made_again(tmp_path, stored, damage, caplog):
     inputs, store, first = stored
-    cube = sorted((store / "cube").glob("*.parquet"))[0]
+    damaged = sorted((store / "cube").glob("*.parquet"))[0]
     if damage == "tripled":
-        frame = pl.read_parquet(cube)
-        frame.with_columns(pl.col("n") * 3).write_parquet(cube)
+        frame = pl.read_parquet(damaged)
+        frame.with_columns(pl.col("n") * 3).write_parquet(damaged)
     elif damage == "truncated":
-        cube.write_bytes(cube.read_bytes()[:100])
-    else:
-        cube.unlink()
+        damaged.write_bytes(damaged.read_bytes()[:100])
+    elif damage == "deleted":
+        damaged.unlink()
+    else:  # a file's record: its count of records received changed
+        damaged = sorted((store / "files").glob("*.json"))[0]
+        record = json.loads(damaged.read_text())
+        record["records_received"] *= 3
+        damaged.write_text(json.dumps(record))
     for counted in (store / "resolved").glob("*.counted_cube.parquet"):
         frame = pl.read_parquet(counted)
         frame.with_columns(pl.col("n") * 3).write_parquet(counted)
     build([inputs], tmp_path / "again", "--store", store)
-    assert f"record store: {cube}" in caplog.text  # the damaged file is named
+    assert f"record store: {damaged}" in caplog.text  # the damaged file is named
     assert public_digest(tmp_path / "again" / APRIL) == first
-    accounted(tmp_path / "again")
+    assert accounted(tmp_path / "again") == accounted(tmp_path / "first")
 
 
 # --------------------------------------------------------------------------- quarantine
