@@ -44,7 +44,7 @@ def quarter_inputs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def strict_quarter(quarter_inputs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("attacker-strict")
-    run_cli("build", quarter_inputs, "--policy", "strict", "--out", out, "--quiet")
+    run_cli("build", quarter_inputs, "--policy", "strict", "--out", out)
     return _publication(out)
 
 
@@ -52,7 +52,7 @@ def strict_quarter(quarter_inputs, tmp_path_factory) -> Path:
 def unprotected_quarter(quarter_inputs, tmp_path_factory) -> Path:
     """The same data under `did`: counts of 1-2 suppressed, nothing added to protect them."""
     out = tmp_path_factory.mktemp("attacker-did")
-    run_cli("build", quarter_inputs, "--out", out, "--quiet")
+    run_cli("build", quarter_inputs, "--out", out)
     return _publication(out)
 
 

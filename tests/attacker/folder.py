@@ -118,9 +118,14 @@ class Attack:
 
 
 def attack(
-    folder: Path, sources: tuple[str, ...] = ("tidy", "quality", "manifest", "audit")
+    folder: Path,
+    sources: tuple[str, ...] = ("tidy", "quality", "manifest", "audit"),
+    exactness: bool = True,
 ) -> Attack:
-    """Read `folder` (sources: which parts to read) and bound every suppressed count."""
+    """Read `folder` (sources: which parts to read) and bound every suppressed count.
+
+    Without `exactness` a narrowed small count is not also asked whether it is exact.
+    """
     folder = Path(folder)
     manifest = _read_json(folder / "manifest.json")
     policy, k = _policy(manifest)
@@ -150,7 +155,7 @@ def attack(
                 reader.audit_bounds(frame)
                 files_read.append(str(path.relative_to(folder)) + " (bounds)")
     reader.link_quality_to_tables()
-    return reader.attack(folder, k, files_read)
+    return reader.attack(folder, k, files_read, exactness)
 
 
 def _read_json(path: Path) -> dict | None:
@@ -650,7 +655,7 @@ class _Reader:
 
     # --- the attack -----------------------------------------------------------------------
 
-    def attack(self, folder: Path, k: int, files_read: list[str]) -> Attack:
+    def attack(self, folder: Path, k: int, files_read: list[str], exactness: bool) -> Attack:
         model = self.model
         targets = np.array(sorted(self.targets), dtype=np.int64)
         if self.policy == "strict":
@@ -663,7 +668,12 @@ class _Reader:
             floors, goals = np.full(targets.size, low), np.full(targets.size, high)
         small_below = k if self.policy == "strict" else INF
         found = model.solve(
-            targets, goals, floors, small_below=small_below, optional_sources=OPTIONAL_SOURCES
+            targets,
+            goals,
+            floors,
+            small_below=small_below,
+            optional_sources=OPTIONAL_SOURCES,
+            exactness=exactness,
         )
         lower, upper = found.lower, found.upper
         outside = (lower > floors) | (upper < goals)

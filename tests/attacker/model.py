@@ -183,16 +183,19 @@ class Model:
         floors: np.ndarray,
         small_below: float = INF,
         optional_sources: Sequence[str] = (),
+        exactness: bool = True,
     ) -> Bounds:
         """Decide each target figure against its protection interval [floor, goal].
 
         A target reached down to its floor and up to its goal by solutions is protected;
         for the others the bound beyond the interval is proven, and whether the figure is
         exact. `small_below`: for a narrowed target, whether its lowest value is below
-        this is settled too (a count certainly k or more is held to less).
+        this is settled too (a count certainly k or more is held to less). Without
+        `exactness`, a small target once proven narrowed is not asked whether it is
+        exact too (it fails either way): quicker on a leaking publication.
         """
         targets = np.asarray(targets, dtype=np.int64)
-        solver = _Solver(self, optional_sources, small_below)
+        solver = _Solver(self, optional_sources, small_below, exactness)
         return solver.run(targets, np.asarray(goals, float), np.asarray(floors, float))
 
 
@@ -200,7 +203,10 @@ _FIELDS = ("lo", "hi", "below", "above", "lo_min", "hi_max")
 
 
 class _Solver:
-    def __init__(self, model: Model, optional_sources: Sequence[str], small_below: float) -> None:
+    def __init__(
+        self, model: Model, optional_sources: Sequence[str], small_below: float, exactness: bool
+    ) -> None:
+        self.exactness = exactness
         self.model = model
         self.n = len(model)
         self.lower = model.lower
@@ -355,7 +361,15 @@ class _Solver:
         if box is None:
             return None
         box_lo, box_hi = box
-        state = _Settled(is_target[cols], box_lo, box_hi, goal[cols], floor[cols], self.small_below)
+        state = _Settled(
+            is_target[cols],
+            box_lo,
+            box_hi,
+            goal[cols],
+            floor[cols],
+            self.small_below,
+            self.exactness,
+        )
         if not rows or k == 1:
             state.lo_min[:] = state.hi_max[:] = True
             state.below, state.above = box_lo.copy(), box_hi.copy()
@@ -557,8 +571,10 @@ class _Settled:
         goal: np.ndarray,
         floor: np.ndarray,
         small_below: float,
+        exactness: bool = True,
     ) -> None:
         k = len(interest)
+        self.exactness = exactness
         self.interest = interest
         self.lo, self.hi = box_lo.copy(), box_hi.copy()
         self.want_up = np.minimum(goal, box_hi)
@@ -617,11 +633,12 @@ class _Settled:
         """Narrowed: still to tell exact (a second value) and small (lowest below k)."""
         narrowed = self.interest & self._narrowed() & ~self.lo_min
         unknown_small = (self.below >= self.small_below) & (self.lo < self.small_below)
-        return narrowed & (~self._second_value() | unknown_small)
+        ask_exact = self.exactness | self._large()
+        return narrowed & ((~self._second_value() & ask_exact) | unknown_small)
 
     def _open_narrowed_high(self) -> np.ndarray:
         narrowed = self.interest & self._narrowed() & ~self.hi_max
-        return narrowed & ~self._second_value()
+        return narrowed & ~self._second_value() & (self.exactness | self._large())
 
     def open_side(self, j: int, maximize: bool) -> bool:
         if maximize:
