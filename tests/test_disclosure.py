@@ -358,7 +358,8 @@ def test_relations_of_tables_4_9_and_10():
         "table10_known": 1,
         "table10_settings": 1,
         "settings": 1,
-        "subset": 2,
+        "subset": 1,
+        "groups": 1,
         "bands": 1,
     }
     value = np.zeros(relations.n_figures)
