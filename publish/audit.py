@@ -90,6 +90,16 @@ def read_policy(publication_dir: Path) -> tuple[str, int | None]:
     return policy, (int(k) if k is not None else None)
 
 
+def built_without_secondary_suppression(publication_dir: Path) -> bool:
+    """Whether the manifest says the build skipped strict's secondary suppression."""
+    manifest_path = publication_dir / "manifest.json"
+    if not manifest_path.exists():
+        return False
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    return config.get("secondary_suppression") is False
+
+
 def attacker_bounds(
     policy: str, geography_level: np.ndarray, marker: np.ndarray, value: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -144,6 +154,7 @@ def audit_publication(
     if not csv_path.exists():
         raise FileNotFoundError(f"{csv_path}: no published tidy CSV")
     policy, manifest_k = read_policy(publication_dir)
+    unprotected = built_without_secondary_suppression(publication_dir)
     k = k or manifest_k or DEFAULT_K
     tidy = pl.read_csv(csv_path, infer_schema=False).with_columns(
         pl.all().fill_null(""),
@@ -258,6 +269,11 @@ def audit_publication(
         + (" (figures, not failures)" if policy != "strict" else "")
         + f": {'passed' if passed else 'FAILED'}."
     )
+    if unprotected:
+        summary = (
+            "NOT PROTECTED: built with secondary_suppression = false (primary suppression "
+            "alone, for testing). " + summary
+        )
     return AuditReport(
         policy=policy,
         k=k if policy == "strict" else None,

@@ -26,6 +26,9 @@ class BuildConfig:
     status: str = "provisional"
     policy: str = "did"
     k: int = 10  # strict policy threshold
+    # strict only; false publishes primary suppression alone, NOT protected (for
+    # testing the audit and attackers): the audit still runs, fails, and is reported
+    secondary_suppression: bool = True
     sites: Path = DEFAULT_SITES
     imaging_codes: Path = DEFAULT_IMAGING_CODES
     submissions: Path | None = None
@@ -55,6 +58,12 @@ class BuildConfig:
             raise InputError("--spark-master, spark_table and spark_conf need --engine spark")
         if self.engine == "spark" and self.store is not None:
             raise InputError("--store works with the DuckDB engine only")
+        if not isinstance(self.secondary_suppression, bool):
+            raise InputError(
+                f"secondary_suppression = {self.secondary_suppression!r}: expected true or false"
+            )
+        if not self.secondary_suppression and self.policy != "strict":
+            raise InputError("secondary_suppression = false applies to --policy strict only")
         if self.k < 2:
             raise InputError(f"k = {self.k}: the strict threshold must be at least 2")
         return self

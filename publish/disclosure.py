@@ -25,6 +25,7 @@ Counts are whole numbers and never negative: bounds are rounded inwards to integ
 from __future__ import annotations
 
 import heapq
+import os
 import warnings
 from dataclasses import dataclass
 
@@ -645,7 +646,9 @@ def percentage_rows(percentages: Percentages) -> LinearSystem:
         ):
             coef = {int(d): -float(ratio) for d in den}
             coef[num] = coef.get(num, 0.0) + 1.0
-            keys = sorted(coef)
+            keys = [key for key in sorted(coef) if abs(coef[key]) > 1e-12]
+            if not keys:
+                continue
             rows_index.append(np.array(keys, dtype=np.int64))
             rows_coef.append(np.array([coef[key] for key in keys]))
             lower.append(low)
@@ -856,8 +859,9 @@ def _implied_bounds(
         term_lower = system.row_lower[rows] - others_most  # coef * x >= term_lower
     term_upper = np.nan_to_num(term_upper, nan=np.inf)
     term_lower = np.nan_to_num(term_lower, nan=-np.inf)
-    implied_upper = np.where(positive, term_upper / coef, term_lower / coef)
-    implied_lower = np.where(positive, term_lower / coef, term_upper / coef)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        implied_upper = np.where(positive, term_upper / coef, term_lower / coef)
+        implied_lower = np.where(positive, term_lower / coef, term_upper / coef)
     return implied_lower, implied_upper
 
 
@@ -1473,6 +1477,20 @@ def _protect(
                 changed.append(partner)
                 widened[rows_of[rows_indptr[partner] : rows_indptr[partner + 1]]] = True
         if not changed:
+            if os.environ.get("DID_DEBUG_STRICT"):
+                print(
+                    "stuck:",
+                    [
+                        (
+                            figure_label(relations.figures.row(int(f), named=True)),
+                            lower[f],
+                            upper[f],
+                            trivial[f],
+                        )
+                        for f in failing[:30]
+                    ],
+                    len(failing),
+                )
             break
         changed.extend(secondary.close_singletons())
         changed_arr = np.asarray(changed)

@@ -64,6 +64,12 @@ class BuildResult:
     audit_summary: str = ""
 
 
+NOT_PROTECTED = (
+    "WARNING: secondary_suppression = false: this publication is NOT protected "
+    "(primary suppression alone, for testing the audit and attackers; do not release it)."
+)
+
+
 class DisclosureAuditFailed(Exception):
     """The strict policy's audit found a cell that can be recovered or narrowed."""
 
@@ -216,7 +222,12 @@ def compute_publication(
     outcomes = file_outcomes(con, files)
     month = latest_month(con, config)
     cells = aggregate_tables(con, months_of_year_to_date(month))
-    protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    protected = protect_cells(
+        add_names(cells, provider_names(con)),
+        config.policy,
+        config.k,
+        secondary_suppression=config.secondary_suppression,
+    )
     publication = Publication(
         latest_month=month,
         status=config.status,
@@ -250,8 +261,11 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         # The build audits its own output (PUBLICATION.md section 4); under strict a
         # failed audit stops the build and the previous publication stays in place.
         audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
-        audit_summaries.append(audit.summary)
-        if config.policy == "strict" and not audit.passed:
+        summary = audit.summary
+        if not config.secondary_suppression:
+            summary = f"{NOT_PROTECTED} {summary}"
+        audit_summaries.append(summary)
+        if config.policy == "strict" and not audit.passed and config.secondary_suppression:
             raise DisclosureAuditFailed(audit.summary)
         write_manifest(
             folder / "manifest.json",
