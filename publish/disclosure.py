@@ -67,6 +67,9 @@ RELATION_KINDS: tuple[str, ...] = (
 )
 _EQUALITY_KINDS = frozenset(RELATION_KINDS[:5])
 
+# How often an exact secondary count may be shown again before it stays suppressed.
+_SHOW_AGAIN_TIMES = 3
+
 # Bounds within this of a whole number count as that number (LP tolerances).
 _TOLERANCE = 1e-6
 
@@ -1436,7 +1439,13 @@ def _protect(
         failing = which[status != "ok"]
         if failing.size == 0:
             if verified:
+                if os.environ.get("DID_DEBUG_STRICT"):
+                    import time
+
+                    print("before removal", time.perf_counter(), suppressed.sum(), flush=True)
                 _remove_unneeded(check, primary, suppressed, value)
+                if os.environ.get("DID_DEBUG_STRICT"):
+                    print("after removal", time.perf_counter(), suppressed.sum(), flush=True)
                 return suppressed
             # the whole pattern once more, nothing taken from earlier rounds
             verified, wide[:] = True, False
@@ -1445,10 +1454,10 @@ def _protect(
         verified = False
         exact = status[status != "ok"] == "exact"
         changed: list[int] = []
-        # An exact secondary count protects nothing: show it again (once, so that the
-        # loop ends; if it is needed again later it stays). Only once nothing else
+        # An exact secondary count protects nothing: show it again (at most
+        # _SHOW_AGAIN_TIMES times, so that the loop ends; then it stays). Only once nothing else
         # fails: showing a figure may narrow its whole component again.
-        show_again = exact & ~primary[failing] & ~secondary.withdrawn[failing]
+        show_again = exact & ~primary[failing] & (secondary.withdrawn[failing] < _SHOW_AGAIN_TIMES)
         if show_again.all():
             shown = failing[show_again]
             for figure in shown:
@@ -1558,6 +1567,25 @@ class _Check:
             trivial_lower=trivial[which],
         )
 
+    def passes_locally(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
+        """Whether `figures` pass over the relations that hold them alone (a
+        relaxation of `passes`: fewer relations, wider intervals)."""
+        system = self.relations.system
+        n = len(self.value)
+        rows_indptr, rows_of = _transpose_cached(self, system, n)
+        rows = np.unique(rows_of[_ranges(rows_indptr[figures], rows_indptr[figures + 1])])
+        local = system.select_rows(rows)
+        box_lower, box_upper = self.box(suppressed)
+        found = feasible_intervals(
+            local, box_lower, box_upper, figures, enough_width=max(self.width, 1)
+        )
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+        lower[figures], upper[figures] = integer_interval(
+            found.lower[figures], found.upper[figures]
+        )
+        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
+        return bool((self.status(figures, lower, upper, trivial) == "ok").all())
+
     def passes(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
         """Whether every suppressed figure of `figures`' components passes."""
         label = self.components(suppressed)
@@ -1577,20 +1605,65 @@ def _remove_unneeded(
     suppressed: np.ndarray,
     value: np.ndarray,
 ) -> None:
-    """Each secondary figure, largest value first, shown again if the audit of its
-    component still passes without it (later additions can make earlier ones
-    unneeded). Only that component is solved again."""
+    """Each secondary figure, largest value first, shown again if the audit still
+    passes without it (later additions can make earlier ones unneeded).
+
+    Each trial solves only the neighbourhood of the figure: the suppressed figures
+    within two relations of it, over every relation that holds them (a relaxation: a
+    trial may wrongly pass). The changed components are then checked whole; the
+    figures shown again near a failing one are suppressed again, and, should that not
+    be enough, every figure shown again in a failing component, which restores a
+    pattern that passed.
+    """
     system = check.relations.system
-    rows_of = _transpose(system, len(value))
+    n = len(value)
+    rows = _transpose(system, n)
+    before = check.components(suppressed)
     candidates = np.flatnonzero(suppressed & ~primary)
+    shown: list[int] = []
     for figure in candidates[np.lexsort((candidates, -value[candidates]))].tolist():
         suppressed[figure] = False
-        # the component it leaves: every suppressed figure it shared a relation with
-        around = _neighbours(system, rows_of, np.array([figure]))
-        around = around[suppressed[around]]
-        if around.size == 0 or check.passes(suppressed, around):
+        near = _neighbours(system, rows, np.array([figure]))
+        near = np.unique(near[suppressed[near]])
+        if near.size:
+            further = _neighbours(system, rows, near)
+            near = np.unique(np.concatenate([near, further[suppressed[further]]]))
+        if near.size == 0 or check.passes_locally(suppressed, near):
+            shown.append(figure)
             continue
         suppressed[figure] = True
+    shown_arr = np.asarray(shown, dtype=np.int64)
+    for attempt in range(4):
+        if shown_arr.size == 0:
+            return
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+        touched = np.zeros(n, dtype=bool)
+        touched[before[shown_arr]] = True
+        targets = np.flatnonzero(suppressed & touched[before])
+        trivial = check.intervals(suppressed, targets, lower, upper)
+        failing = targets[check.status(targets, lower, upper, trivial) != "ok"]
+        if failing.size == 0:
+            return
+        if attempt < 3:
+            around = np.zeros(n, dtype=bool)
+            hops = _neighbours(system, rows, failing)
+            around[hops] = True
+            around[_neighbours(system, rows, np.unique(hops))] = True
+            back = around[shown_arr]
+        else:
+            back = np.isin(before[shown_arr], before[failing])
+        if not back.any():
+            back = np.isin(before[shown_arr], before[failing])
+        suppressed[shown_arr[back]] = True
+        shown_arr = shown_arr[~back]
+
+
+def _transpose_cached(owner: object, system: LinearSystem, n: int) -> tuple[np.ndarray, np.ndarray]:
+    cached = getattr(owner, "_rows_of", None)
+    if cached is None:
+        cached = _transpose(system, n)
+        owner._rows_of = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _transpose(system: LinearSystem, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1628,7 +1701,7 @@ class _Secondary:
         # every relation, subsets included: where partners for a narrow figure are sought
         self.system, self.system_rows_of = system, system_rows_of
         self.eligible = eligible
-        self.withdrawn = np.zeros_like(eligible)
+        self.withdrawn = np.zeros(eligible.shape, dtype=np.int64)  # times shown again
         self.suppressed = suppressed  # shared with the caller, updated in place
         self.unknowns = np.bincount(eq.entry_row, suppressed[eq.index].astype(np.int64), eq.n_rows)
         self.queue = [int(r) for r in np.flatnonzero(self.unknowns == 1)]
@@ -1649,7 +1722,7 @@ class _Secondary:
 
     def withdraw(self, figure: int) -> None:
         self.suppressed[figure] = False
-        self.withdrawn[figure] = True
+        self.withdrawn[figure] += 1
         for row in self.rows_of(figure):
             self.unknowns[row] -= 1
             if self.unknowns[row] == 1:
