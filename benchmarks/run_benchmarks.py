@@ -13,7 +13,12 @@ CSV per provider-month as submitted) and times, in one run and each in a fresh p
    output rendered (CSV, datapackage, workbook, HTML, quality report, manifest);
 5. plain pandas tables 1-3 from the same store (benchmarks/pandas_tables.py);
 6. adding the last month to a store holding the other eleven, then rebuilding, against
-   the same build from an empty store.
+   the same build from an empty store;
+7. the DuckDB and Spark engines side by side on one month;
+8. XML against CSV: ingest (read, validate, derive, store) of the same national month
+   written both ways (`did-publish synth --format xml`, same seed: the same records),
+   records per second and peak memory of each. `--only xml` runs this step alone and
+   writes `benchmarks/RESULTS-xml.md`.
 
 Writes benchmarks/RESULTS.md with the figures and the machine.
 """
@@ -48,6 +53,7 @@ with build_session(config) as (con, work_dir):
     files = ingest_and_validate(con, config, work_dir)
     result["files"] = len(files)
     result["records"] = con.sql("SELECT sum(n) FROM counted_cube").fetchall()[0][0]
+    result["received"] = sum(f.records_received for f in files)
 """,
     "aggregate_floor": """
 import duckdb
@@ -164,10 +170,98 @@ def watch_memory(process: subprocess.Popen) -> float:
     return peak
 
 
-def month_files(data: Path, months: list[str]) -> list[str]:
+def month_files(data: Path, months: list[str], suffix: str = ".csv") -> list[str]:
     return sorted(
-        str(p) for p in data.glob("*.csv") if p.name != "submissions.csv" and p.stem[-7:] in months
+        str(p)
+        for p in data.glob(f"*{suffix}")
+        if p.name != "submissions.csv" and p.stem[-7:] in months
     )
+
+
+def synthesise(out: Path, months: str, file_format: str = "csv") -> None:
+    """The national synthetic data, once (seed 1: the same records in either format)."""
+    if (out / "submissions.csv").exists():
+        return
+    started = time.perf_counter()
+    subprocess.run(
+        [
+            str(Path(sys.executable).parent / "did-publish"),
+            "synth",
+            "--out",
+            str(out),
+            "--months",
+            months,
+            "--scale",
+            "national",
+            "--seed",
+            "1",
+            "--format",
+            file_format,
+        ],
+        check=True,
+        cwd=ROOT,
+    )
+    print(f"synth {file_format}: {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def xml_against_csv(args, measure, work: Path) -> list[str]:
+    """Step 8: the same month ingested from CSV and from XML, each into a new store."""
+    from publish.cli import parse_month_range
+
+    months = parse_month_range(args.xml_months)
+    span = f"{months[0]}:{months[-1]}"
+    csv_data = args.data.with_name(f"{args.data.name}-csv-{months[0]}_{months[-1]}")
+    xml_data = args.data.with_name(f"{args.data.name}-xml-{months[0]}_{months[-1]}")
+    if (args.data / "submissions.csv").exists():
+        csv_data = args.data  # the year already generated holds the month
+    else:
+        synthesise(csv_data, span, "csv")
+    synthesise(xml_data, span, "xml")
+    for file_format, data in (("csv", csv_data), ("xml", xml_data)):
+        store = work / f"{file_format}-month-store"
+        if f"{file_format}_month_ingest" not in measure.results:
+            shutil.rmtree(store, ignore_errors=True)
+        measure(
+            f"{file_format}_month_ingest",
+            "ingest",
+            month_files(data, months, f".{file_format}"),
+            store=store,
+            data=data,
+        )
+    return xml_lines(measure.results, months, csv_data, xml_data)
+
+
+def xml_lines(results: dict, months: list[str], csv_data: Path, xml_data: Path) -> list[str]:
+    def size(data: Path, suffix: str) -> float:
+        return sum(Path(p).stat().st_size for p in month_files(data, months, suffix)) / 2**30
+
+    rows = []
+    for file_format, data in (("CSV", csv_data), ("XML", xml_data)):
+        result = results[f"{file_format.lower()}_month_ingest"]
+        received = result["received"]
+        rows.append(
+            (file_format, size(data, f".{file_format.lower()}"), received, result["wall_seconds"],
+             received / result["wall_seconds"], result["peak_rss_mb"])
+        )  # fmt: skip
+    ratio = rows[1][4] / rows[0][4]
+    span = f"{months[0]} to {months[-1]}"
+    return [
+        f"### 8. XML against CSV: ingest of the same national month ({span})",
+        "",
+        "Read, validate, derive and store, each into a new record store, in one process each.",
+        "",
+        "| input | GB on disk | records received | seconds | records per second | peak memory (MB) |",
+        "|---|---:|---:|---:|---:|---:|",
+        *[
+            f"| {name} | {gb:.2f} | {n:,} | {sec:.1f} | {rate:,.0f} | {mem:.0f} |"
+            for name, gb, n, sec, rate, mem in rows
+        ],
+        "",
+        "| goal | measured | target | met |",
+        "|---|---:|---:|---|",
+        f"| XML at least 1/3 of CSV's records per second | {ratio:.2f} | 0.33 | "
+        f"{'yes' if ratio >= 1 / 3 else 'no'} |",
+    ]
 
 
 def main() -> None:
@@ -186,29 +280,45 @@ def main() -> None:
         help="Months built on Spark local mode and on DuckDB side by side (default: the "
         "last month; 'none' to leave Spark out). A year on Spark local mode takes an hour.",
     )
+    parser.add_argument(
+        "--xml-months",
+        default=None,
+        help="Months ingested from XML and from CSV side by side (default: the last month; "
+        "'none' to leave it out). A national month of XML is about 3.5 GB.",
+    )
+    parser.add_argument(
+        "--only",
+        choices=["xml"],
+        default=None,
+        help="Run only step 8 (XML against CSV) and write benchmarks/RESULTS-xml.md.",
+    )
     args = parser.parse_args()
     from publish.cli import parse_month_range
 
     months = parse_month_range(args.months)
-    if not (args.data / "submissions.csv").exists():
-        started = time.perf_counter()
-        subprocess.run(
-            [
-                str(Path(sys.executable).parent / "did-publish"),
-                "synth",
-                "--out",
-                str(args.data),
-                "--months",
-                args.months,
-                "--scale",
-                "national",
-                "--seed",
-                "1",
-            ],
-            check=True,
-            cwd=ROOT,
-        )
-        print(f"synth: {time.perf_counter() - started:.0f} s", flush=True)
+    args.xml_months = args.xml_months or months[-1]
+    if args.only == "xml":
+        work = args.work.with_name(f"{args.work.name}-xml")
+        saved = work / "results.json"
+        if not args.resume:
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True, exist_ok=True)
+        results = json.loads(saved.read_text()) if saved.exists() else {}
+
+        def measure_alone(name: str, step: str, inputs: list[str], **values) -> None:
+            if name not in results:
+                results[name] = run_step(
+                    step, inputs=inputs, **{"out": work / "out", "policy": "did"} | values
+                )
+                saved.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+        measure_alone.results = results
+        lines = xml_against_csv(args, measure_alone, work)
+        text = "\n".join(["# Benchmark results: XML against CSV", "", machine_line(), "", *lines])
+        (ROOT / "benchmarks" / "RESULTS-xml.md").write_text(text + "\n", encoding="utf-8")
+        print(text)
+        return
+    synthesise(args.data, args.months)
     saved = args.work / "results.json"
     if not args.resume:
         shutil.rmtree(args.work, ignore_errors=True)
@@ -223,6 +333,8 @@ def main() -> None:
         if name not in results:
             results[name] = run_step(step, inputs=inputs, **common | values)
             saved.write_text(json.dumps(results, indent=1), encoding="utf-8")
+
+    measure.results = results
 
     measure("parse_floor", "parse_floor", all_files, store=store)
     measure("ingest", "ingest", all_files, store=store)
@@ -243,11 +355,24 @@ def main() -> None:
         for engine in ("duckdb", "spark"):
             measure(f"{engine}_engine", "build", spark_files, store="", engine=engine)
         results["spark_months"] = spark_months
-    write_results(results, all_files, months)
+    extra = [] if args.xml_months == "none" else xml_against_csv(args, measure, args.work)
+    write_results(results, all_files, months, extra)
 
 
-def write_results(results: dict, files: list[str], months: list[str]) -> None:
+def machine_line() -> str:
+    load = os.getloadavg()
+    return (
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"Python {platform.python_version()}; load average at the end {load[0]:.1f}."
+    )
+
+
+def write_results(
+    results: dict, files: list[str], months: list[str], extra: list[str] | None = None
+) -> None:
     spark_months = results.pop("spark_months", None)
+    results = {k: v for k, v in results.items() if not k.endswith("_month_ingest")}
     r = {k: v["wall_seconds"] for k, v in results.items()}
     mem = {k: v["peak_rss_mb"] for k, v in results.items()}
     records = results["parse_floor"]["rows"]
@@ -310,6 +435,8 @@ def write_results(results: dict, files: list[str], months: list[str]) -> None:
         else:
             met = value <= target
             lines.append(f"| {label} | {value:.2f} | {target} | {'yes' if met else 'no'} |")
+    if extra:
+        lines += ["", *extra]
     (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

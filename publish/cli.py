@@ -92,6 +92,20 @@ def resource_shortage(error: Exception) -> str | None:
     return None
 
 
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def interrupted() -> None:
+    """Ctrl-C: one line, exit 130; the build's staging folders are already removed."""
+    fail("interrupted; nothing was published, the previous publication is unchanged", INTERRUPTED)
+
+
+def interruptions() -> tuple[type[BaseException], ...]:
+    import duckdb
+
+    return (KeyboardInterrupt, duckdb.InterruptException)
+
+
 def data_errors() -> tuple[type[Exception], ...]:
     import csv
 
@@ -185,6 +199,8 @@ def build(
             result = build_publication(build_config)
     except InputError as error:
         fail(str(error))
+    except interruptions():
+        interrupted()
     except data_errors() as error:
         unexpected_input_error(error)
     totals = {
@@ -242,13 +258,20 @@ def synth(
     ),
     scale: Annotated[str, typer.Option("--scale", help="demo or national.")] = "demo",
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv or xml (NHS England's DIDS-v1-0 message).")
+    ] = "csv",
 ) -> None:
     """Write synthetic submission files in the national DID layout."""
     from publish.synth import generate_submissions
 
     if scale not in ("demo", "national"):
         fail(f"--scale {scale!r}: choose demo or national")
-    result = generate_submissions(out, parse_month_range(months), scale=scale, seed=seed)
+    if file_format not in ("csv", "xml"):
+        fail(f"--format {file_format!r}: choose csv or xml")
+    result = generate_submissions(
+        out, parse_month_range(months), scale=scale, seed=seed, file_format=file_format
+    )
     typer.echo(
         f"Wrote {len(result.files)} files, {result.records_written} records, to {out} "
         f"(submission dates in {result.submissions_path.name})."
@@ -285,6 +308,8 @@ def validate(
         result = validate_only(load_config(None, overrides))
     except InputError as error:
         fail(str(error))
+    except interruptions():
+        interrupted()
     except data_errors() as error:
         unexpected_input_error(error)
     report_problem_files(result.files)

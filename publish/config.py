@@ -7,10 +7,25 @@ publication says exactly how it was made.
 
 import re
 import tomllib
-from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date
+from dataclasses import asdict, dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
+from typing import Annotated, Literal
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+
+from publish.db import MEMORY_LIMIT
 from publish.engines import check_engine
 from publish.ingest import InputError
 from publish.protect import POLICY_NAMES
@@ -66,6 +81,10 @@ class BuildConfig:
             raise InputError("secondary_suppression = false applies to --policy strict only")
         if self.k < 2:
             raise InputError(f"k = {self.k}: the strict threshold must be at least 2")
+        if not MEMORY_LIMIT.fullmatch(self.memory_limit):
+            raise InputError(
+                f"memory_limit = {self.memory_limit!r}: expected {EXPECTED['memory_limit']}"
+            )
         return self
 
     def for_manifest(self) -> dict:
@@ -84,29 +103,120 @@ class BuildConfig:
 PATH_KEYS = {"sites", "imaging_codes", "submissions", "out_dir", "publication_text", "store"}
 DATE_KEYS = {"submission_date", "published_on"}
 
+# What each setting of the config file expects, in the words of its error message.
+EXPECTED = {
+    "inputs": "a list of file or folder paths (or one path as text)",
+    "period": 'a month as text, YYYY-MM (e.g. "2024-11")',
+    "status": '"provisional" or "final"',
+    "policy": f"one of {', '.join(repr(name) for name in POLICY_NAMES)}".replace("'", '"'),
+    "k": "a whole number of at least 2",
+    "submission_date": "a date, YYYY-MM-DD",
+    "published_on": "a date, YYYY-MM-DD",
+    "memory_limit": 'a memory size as text, such as "3GB" or "512MB"',
+    "engine": '"duckdb" or "spark"',
+    "spark_master": "a Spark master URL as text",
+    "spark_table": "a Spark table name as text",
+    "spark_conf": "a table of Spark settings (name = text, number or true/false)",
+    "extra": "a table of settings",
+} | {key: "a file or folder path as text" for key in PATH_KEYS}
+
+Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+MemoryLimit = Annotated[str, StringConstraints(pattern=f"^{MEMORY_LIMIT.pattern}$")]
+
+
+class ConfigFile(BaseModel):
+    """The `[build]` table of a config file, checked before any value is used.
+
+    Types are strict: `period = 202411` (a number) or `sites = 5` is refused, not
+    converted. `inputs` takes a list of paths, or one path as text (taken as a list of
+    one). `memory_limit` must look like a size; it reaches DuckDB as a bound value.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    inputs: list[StrictStr] | StrictStr | None = None
+    period: Month | None = None
+    status: Literal["provisional", "final"] | None = None
+    policy: Literal[POLICY_NAMES] | None = None  # type: ignore[valid-type]
+    k: Annotated[StrictInt, Field(ge=2)] | None = None
+    sites: StrictStr | None = None
+    imaging_codes: StrictStr | None = None
+    submissions: StrictStr | None = None
+    submission_date: date | None = None
+    out_dir: StrictStr | None = None
+    publication_text: StrictStr | None = None
+    published_on: date | None = None
+    memory_limit: MemoryLimit | None = None
+    store: StrictStr | None = None
+    engine: Literal["duckdb", "spark"] | None = None
+    spark_master: StrictStr | None = None
+    spark_table: StrictStr | None = None
+    spark_conf: dict[StrictStr, StrictStr | StrictInt | StrictFloat | StrictBool] | None = None
+    extra: dict | None = None
+
+    @field_validator("submission_date", "published_on", mode="before")
+    @classmethod
+    def iso_date(cls, value: object) -> object:
+        """A TOML date, or text in ISO form ("2024-12-05"); nothing else."""
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise ValueError("not a date") from None
+        if isinstance(value, datetime) or not isinstance(value, date):
+            raise ValueError("not a date")
+        return value
+
+
+def config_errors(path: Path, error: ValidationError) -> str:
+    """One line per wrong setting: its name, the value given and what it expects."""
+    lines = []
+    for problem in error.errors():
+        key = str(problem["loc"][0]) if problem["loc"] else "?"
+        if problem["type"] == "extra_forbidden":
+            lines.append(f"{path}: unknown setting {key!r}")
+            continue
+        given = problem.get("input")
+        shown = repr(given) if len(repr(given)) <= 60 else repr(given)[:57] + "..."
+        line = f"{path}: {key} = {shown}: expected {EXPECTED.get(key, 'another value')}"
+        if line not in lines:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def read_config_file(path: Path) -> dict:
+    """The settings of a TOML config file, checked, with paths made absolute."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a folder, not a config file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: not a valid TOML file ({error})") from None
+    data = data.get("build", data)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: build: expected a table of settings")
+    try:
+        checked = ConfigFile.model_validate(data)
+    except ValidationError as error:
+        raise InputError(config_errors(path, error)) from None
+    values: dict = {}
+    for key in checked.model_fields_set:
+        value = getattr(checked, key)
+        if value is None:
+            continue
+        if key in PATH_KEYS:
+            value = (path.parent / value).resolve()
+        elif key == "inputs":
+            listed = [value] if isinstance(value, str) else value
+            value = tuple((path.parent / v).resolve() for v in listed)
+        values[key] = value
+    return values
+
 
 def load_config(path: Path | None, overrides: dict) -> BuildConfig:
     """Defaults, then the TOML file (relative paths from its folder), then the overrides."""
-    values: dict = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"{path}: no such config file") from None
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-            raise InputError(f"{path}: not a valid TOML file ({error})") from None
-        data = data.get("build", data)
-        known = {f.name for f in fields(BuildConfig)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise InputError(f"{path}: unknown setting(s) {', '.join(unknown)}")
-        for key, value in data.items():
-            if key in PATH_KEYS:
-                value = (path.parent / value).resolve()
-            elif key in DATE_KEYS:
-                value = value if isinstance(value, date) else date.fromisoformat(str(value))
-            elif key == "inputs":
-                value = tuple((path.parent / v).resolve() for v in value)
-            values[key] = value
+    values: dict = read_config_file(path) if path is not None else {}
     values |= {key: value for key, value in overrides.items() if value is not None}
     return replace(BuildConfig(), **values).check()

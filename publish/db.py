@@ -4,6 +4,7 @@ DuckDB 2 keeps a result open on the connection until it is read to the end; read
 every result through these functions keeps the connection free for the next statement.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +20,24 @@ def connect(memory_limit: str = "3GB", spill_dir: Path | None = None) -> duckdb.
     build reports its progress itself (`publish.progress`).
     """
     con = duckdb.connect()
-    run(con, f"SET memory_limit = '{memory_limit}'")
+    # Settings and paths are bound values, never SQL text: a setting from a config file
+    # cannot become a statement, and a path with a quote in it is only a path.
+    run(con, "SET memory_limit = ?", [check_memory_limit(memory_limit)])
     run(con, "SET preserve_insertion_order = true")
     run(con, "SET enable_progress_bar = false")
     if spill_dir is not None:
-        run(con, f"SET temp_directory = '{spill_dir.as_posix()}'")
+        run(con, "SET temp_directory = ?", [spill_dir.as_posix()])
     return con
+
+
+MEMORY_LIMIT = re.compile(r"[1-9][0-9]*(\.[0-9]+)?\s?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def check_memory_limit(value: str) -> str:
+    """A DuckDB memory size such as `3GB` or `512MiB`; anything else is refused."""
+    if not isinstance(value, str) or not MEMORY_LIMIT.fullmatch(value):
+        raise ValueError("memory_limit: expected a size such as 3GB or 512MB")
+    return value
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
@@ -46,3 +59,12 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
 
 def register_frame(con: duckdb.DuckDBPyConnection, name: str, data: pl.DataFrame) -> None:
     con.register(name, data)
+
+
+def quote_literal(text: str) -> str:
+    """`text` as one SQL string literal, for the few statements DuckDB cannot prepare
+    (a view's definition): quotes doubled, a NUL refused. Everywhere else a value is a
+    bound parameter."""
+    if "\x00" in text:
+        raise ValueError("a NUL character cannot be part of an SQL value")
+    return "'" + text.replace("'", "''") + "'"

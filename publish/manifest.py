@@ -25,13 +25,14 @@ def build_manifest(
     files: list[InputFile],
     outcomes: dict[int, FileOutcome],
     publication_dir: Path,
+    restricted_folder_sha256: str | None = None,
 ) -> dict:
     inputs = []
     for input_file in sorted(files, key=lambda f: f.file_order):
         outcome = outcomes[input_file.file_id]
         inputs.append(
             {
-                "file": input_file.name,
+                "file": input_file.shown_as or input_file.name,
                 "sha256": input_file.sha256,
                 "submission_date": (
                     input_file.submission_date.isoformat() if input_file.submission_date else None
@@ -64,6 +65,9 @@ def build_manifest(
         "inputs": inputs,
         "outputs": outputs,
         "build_time": datetime.now(UTC).isoformat(timespec="seconds"),
+        # The restricted folder this publication belongs to (pipeline.folder_digest):
+        # a publication and a restricted folder from two builds are told apart.
+        "restricted_folder_sha256": restricted_folder_sha256,
     }
 
 

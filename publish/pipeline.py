@@ -4,6 +4,7 @@ ingest -> validate -> derive -> aggregate -> protect -> render -> write manifest
 Each stage is a module of its own; this file only puts them in order.
 """
 
+import hashlib
 import logging
 import os
 import shutil
@@ -11,6 +12,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -20,8 +22,16 @@ from publish import db
 from publish.aggregate import aggregate_tables
 from publish.audit import audit_publication
 from publish.config import BuildConfig
-from publish.db import frame, run, scalar
+from publish.db import frame, rows, run, scalar
 from publish.engines import require_spark
+from publish.folders import (
+    kill_point,
+    locked,
+    make_private,
+    private_folder,
+    remove_stale_folders,
+    swap_into_place,
+)
 from publish.ingest import (
     InputError,
     InputFile,
@@ -31,7 +41,7 @@ from publish.ingest import (
     read_submissions_manifest,
     register_files,
 )
-from publish.manifest import build_manifest, write_manifest
+from publish.manifest import build_manifest, sha256_file, write_manifest
 from publish.progress import Progress
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
@@ -85,17 +95,32 @@ def build_session(config: BuildConfig) -> Iterator[tuple[duckdb.DuckDBPyConnecti
     """A connection and a private working folder beside the output, both gone after.
 
     The folder holds DuckDB's spill files and, without `--store`, the build's own record
-    store: record-level data stays beside the restricted folder, never in the current
-    directory or a shared temporary one.
+    store: record-level data stays beside the restricted folder (0700, like it), never
+    in the current directory or a shared temporary one. The build holds the lock of its
+    `--out` and `--store` folders throughout, and first removes what builds that were
+    killed left there.
     """
     config.out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".did-work-", dir=config.out_dir) as folder:
-        work_dir = Path(folder)
-        con = connect(config, work_dir)
-        try:
-            yield con, work_dir
-        finally:
-            con.close()
+    with locked(config.out_dir, "output folder"), store_lock(config):
+        remove_stale_folders(config.out_dir)
+        prefix = f".did-work-{os.getpid()}-"
+        with tempfile.TemporaryDirectory(prefix=prefix, dir=config.out_dir) as folder:
+            work_dir = private_folder(Path(folder))
+            con = connect(config, work_dir)
+            try:
+                yield con, work_dir
+            finally:
+                con.close()
+
+
+@contextmanager
+def store_lock(config: BuildConfig) -> Iterator[None]:
+    if config.store is None:
+        yield
+        return
+    private_folder(config.store)
+    with locked(config.store, "record store"):
+        yield
 
 
 def connect(config: BuildConfig, work_dir: Path) -> duckdb.DuckDBPyConnection:
@@ -120,14 +145,19 @@ def ingest_and_validate(
     submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
     if config.submissions is None and config.submission_date is None:
         log.warning(
-            "no submission dates given: rules DIDS049, DIDS051, DIDS055 and DIDS066 not applied"
+            "no submission dates given: rules DIDS049 and DIDS055 not applied; DIDS051 and "
+            "DIDS066 compare with the build date (%s)",
+            date.today().isoformat(),
         )
     if config.spark_table:  # the records are in a Spark table, not in files
         files = con.load_table(config.spark_table, submission_dates, config.submission_date)
         return check_and_derive(con, files)
-    paths = discover_input_files(config.inputs)
+    own_folders = [config.out_dir, work_dir] + ([config.store] if config.store else [])
+    paths = discover_input_files(config.inputs, excluded=own_folders)
     if not paths:
         raise InputError("no submission files found in the inputs given")
+    if config.submissions is not None:
+        warn_unlisted(paths, submission_dates, config.submissions)
     if config.engine == "spark":  # Spark keeps its tables; no store, no batches
         files = register_files(paths, submission_dates, config.submission_date)
         con.load_files(files)
@@ -135,18 +165,20 @@ def ingest_and_validate(
     store = RecordStore(
         config.store or work_dir / "store", reference_digest(config.sites, config.imaging_codes)
     )
-    files = register_files(paths, submission_dates, config.submission_date, checksum=store.checksum)
-    store.save_checksums()
+    files = register_files(paths, submission_dates, config.submission_date)
     stored, new = store.split(files)
     make_empty_tables(con)
     with Progress(len(files), sum(f.size for f in new)) as progress:
         progress.reused(len(stored))
         for batch in batches(new, INGEST_BATCH_BYTES):
             load_files(con, batch)
+            for input_file in batch:
+                input_file.check_unchanged()
             validate_records(con)
             derive_records(con)
             store.save(con, batch)
             progress.ingested(batch)
+            kill_point("ingest")
         run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
         store.load(con, files, {f.file_id for f in new})
         store.resolve(con, files)
@@ -154,6 +186,24 @@ def ingest_and_validate(
             count_what_counts(con)
             store.save_counted(con, files)
     return files
+
+
+def warn_unlisted(paths, submission_dates: dict, manifest: Path) -> None:
+    """Name on the console the files the submissions manifest does not list."""
+    unlisted = sorted(
+        {found.shown_as for found in paths if found.path.name not in submission_dates}
+    )
+    if unlisted:
+        listed = ", ".join(unlisted[:10]) + (
+            f" and {len(unlisted) - 10} more" if len(unlisted) > 10 else ""
+        )
+        log.warning(
+            "%d file(s) not in %s, so without a submission date (DIDS049, DIDS051, DIDS055 "
+            "and DIDS066 not applied to them): %s",
+            len(unlisted),
+            manifest.name,
+            listed,
+        )
 
 
 def check_and_derive(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> list[InputFile]:
@@ -188,12 +238,44 @@ def batches(files: list[InputFile], limit: int) -> Iterator[list[InputFile]]:
 
 
 def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
-    if config.period:
-        return config.period
-    month = scalar(con, "SELECT max(test_month) FROM counted_cube")
-    if month is None:
+    """--period, or the latest month of the accepted records; a period with no accepted
+    record in its financial year to date is refused (nothing of the data would show)."""
+    first, last = rows(con, "SELECT min(test_month), max(test_month) FROM counted_cube")[0]
+    if last is None:
         raise InputError("no record was accepted: nothing to publish (see the quarantine)")
-    return month
+    warn_future_records(con)
+    if not config.period:
+        return last
+    months = months_of_year_to_date(config.period)
+    shown = scalar(
+        con,
+        "SELECT count(*) FROM counted_cube WHERE test_month IN (SELECT unnest($months))",
+        {"months": list(months)},
+    )
+    if not shown:
+        raise InputError(
+            f"--period {config.period}: no accepted record in {months[0]} to {months[-1]}; "
+            f"the accepted records are from {first} to {last}"
+        )
+    if config.period > last:
+        log.warning("--period %s: later than the latest accepted record (%s)", config.period, last)
+    return config.period
+
+
+def warn_future_records(con: duckdb.DuckDBPyConnection) -> None:
+    """Accepted records with a test month after this month (their submission date is
+    later still): said on the console, as a date in the future is rarely right."""
+    this_month = date.today().strftime("%Y-%m")
+    future = scalar(
+        con, "SELECT sum(n) FROM counted_cube WHERE test_month > $month", {"month": this_month}
+    )
+    if future:
+        log.warning(
+            "%d accepted record(s) have a test date after this month (%s): check the "
+            "submission dates",
+            future,
+            this_month,
+        )
 
 
 def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -220,6 +302,12 @@ def compute_publication(
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
+    if not any(outcome.accepted for outcome in outcomes.values()):
+        said = [f.message for f in files if f.message][:5]
+        raise InputError(
+            "no record was accepted: nothing to publish (see the quarantine)"
+            + "".join(f"\n  {message}" for message in said)
+        )
     month = latest_month(con, config)
     cells = aggregate_tables(con, months_of_year_to_date(month))
     protected = protect_cells(
@@ -240,11 +328,13 @@ def compute_publication(
 
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
     publication, files, outcomes = compute_publication(con, config, work_dir)
+    restricted_digest: list[str] = []  # of the restricted folder written for this build
 
     audit_summaries: list[str] = []
 
     def write_publication(folder: Path) -> None:
         render(publication, folder, config)
+        kill_point("render")
         write_quality_report(
             con,
             files,
@@ -269,14 +359,28 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
             raise DisclosureAuditFailed(audit.summary)
         write_manifest(
             folder / "manifest.json",
-            build_manifest(publication.identifier, config, files, outcomes, folder),
+            build_manifest(
+                publication.identifier, config, files, outcomes, folder, restricted_digest[0]
+            ),
         )
 
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
-    # The publication first: a build that fails leaves the previous pair untouched.
-    write_atomically(publication_dir, write_publication)
-    write_atomically(restricted_dir, lambda folder: write_restricted(con, files, folder))
+
+    # Both folders are written whole before either is swapped in, the restricted one
+    # first: a publication is never visible without its restricted folder, and its
+    # manifest holds the digest of the restricted folder it belongs to
+    # (`restricted_folder_sha256`), so a pair from two builds is told apart. A build that
+    # fails leaves the previous pair untouched.
+    with staged(
+        restricted_dir, lambda folder: write_restricted(con, files, folder), private=True
+    ) as restricted_staging:
+        restricted_digest.append(folder_digest(restricted_staging))
+        with staged(publication_dir, write_publication) as publication_staging:
+            kill_point("before-swaps")
+            swap_into_place(restricted_staging, restricted_dir, "restricted")
+            kill_point("between-swaps")
+            swap_into_place(publication_staging, publication_dir, "publication")
     return BuildResult(
         publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
     )
@@ -305,26 +409,44 @@ def render(publication: Publication, folder: Path, config: BuildConfig) -> None:
     )
 
 
-def write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Write a folder beside `target`, then swap it into place only once complete.
+@contextmanager
+def staged(target: Path, write: Callable[[Path], None], private: bool = False) -> Iterator[Path]:
+    """A complete new folder for `target`, written beside it under a hidden name.
 
-    A build that fails or is interrupted leaves the previous publication untouched; the
-    half-written folder is removed (or, after a hard kill, ignored: it has a dot name).
+    The caller swaps it into place (`swap_into_place`); if anything fails first, it is
+    removed (after a hard kill, the next build removes it: it has a dot name and the
+    build's process id). `private`: 0700 / 0600, for record-level data.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.parent / f".{target.name}.building-{os.getpid()}"
-    retired = target.parent / f".{target.name}.previous-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
+    if private:
+        private_folder(staging)
     try:
         write(staging)
+        if private:
+            make_private(staging)
+        yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if target.exists():
-        target.rename(retired)
-    staging.rename(target)
-    shutil.rmtree(retired, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)  # swapped: it holds the old folder, if any
+
+
+def write_atomically(target: Path, write: Callable[[Path], None], private: bool = False) -> None:
+    """Write a folder beside `target`, then swap it into place only once complete."""
+    with staged(target, write, private) as staging:
+        swap_into_place(staging, target)
+
+
+def folder_digest(folder: Path) -> str:
+    """One SHA-256 for a folder: of each file's relative path and SHA-256, in order."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(folder).as_posix()} {sha256_file(path)}\n".encode())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -346,6 +468,7 @@ def validate_only(config: BuildConfig) -> ValidationResult:
         write_atomically(
             config.out_dir / "validation.restricted",
             lambda restricted: write_restricted(con, files, restricted),
+            private=True,
         )
         write_atomically(
             folder,

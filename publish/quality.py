@@ -373,7 +373,8 @@ def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl
             "source_file": f.name,
             "status": f.status,
             "submission_date": f.submission_date.isoformat() if f.submission_date else "",
-            # DIDS049, DIDS051, DIDS055 and DIDS066 need the file's submission date.
+            # DIDS049 and DIDS055 need the file's submission date (DIDS051 and DIDS066
+            # fall back on the build date).
             "submission_date_rules_applied": "yes" if f.submission_date else "no",
             "records_received": outcomes[f.file_id].received,
             "records_accepted": outcomes[f.file_id].accepted,
@@ -521,8 +522,9 @@ def cover_paragraphs(report: QualityReport) -> list[tuple[str, str]]:
         paragraphs.append(
             (
                 "text",
-                f"{not_applied} file(s) had no submission date: rules DIDS049, DIDS051, "
-                "DIDS055 and DIDS066 were not applied to their records.",
+                f"{not_applied} file(s) had no submission date: rules DIDS049 and DIDS055 "
+                "were not applied to their records, and DIDS051 and DIDS066 compared their "
+                "dates with the build date.",
             )
         )
     return paragraphs

@@ -26,6 +26,7 @@ restricted folder is kept.
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +34,12 @@ import duckdb
 import polars as pl
 
 from publish import __version__
-from publish.db import run
+from publish.db import quote_literal, run
+from publish.folders import make_private, private_folder
 from publish.ingest import InputFile, create_input_files_table, list_input_files, sha256_of
 from publish.resources import query_block
+
+log = logging.getLogger("did_publish")
 
 STORED_FILE_FIELDS = ("status", "rule_code", "message", "records_received", "problems")
 # Per-file tables kept in the store: store folder name -> table of derive.sql.
@@ -54,45 +58,22 @@ COUNTED_TABLES = ("counted_cube", "counted_waits")
 class RecordStore:
     folder: Path
     reference_digest: str  # sha256 of the reference data the records were validated with
-    _checksums: dict[str, list] | None = field(default=None, compare=False, repr=False)
     batch_of: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    # Batches whose stored files were checked this build: name -> intact or not.
+    checked_batches: dict[str, bool] = field(default_factory=dict, compare=False, repr=False)
 
-    def checksum(self, path: Path) -> str:
-        """The file's SHA-256, remembered by path, size and modification time.
-
-        A month's build reads back a year of files; hashing 6 GB again to learn that
-        eleven months are unchanged would cost more than the rest of the build. As git
-        does, a file whose size and modification time (to the nanosecond) are those
-        recorded with its digest is taken as unchanged.
-        """
-        stat = path.stat()
-        seen = (stat.st_size, stat.st_mtime_ns)
-        known = self.known_checksums()
-        name = str(path.resolve())
-        entry = known.get(name)
-        if entry is not None and tuple(entry[:2]) == seen:
-            return entry[2]
-        digest = sha256_of(path)
-        known[name] = [*seen, digest]
-        return digest
-
-    def known_checksums(self) -> dict[str, list]:
-        if self._checksums is None:
-            path = self.folder / "checksums.json"
-            loaded = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-            object.__setattr__(self, "_checksums", loaded)
-        return self._checksums
-
-    def save_checksums(self) -> None:
-        if self._checksums is not None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            path = self.folder / "checksums.json"
-            path.write_text(json.dumps(self._checksums, sort_keys=True), encoding="utf-8")
+    def __post_init__(self) -> None:
+        private_folder(self.folder)
 
     def key(self, input_file: InputFile) -> str:
         parts = [
             input_file.sha256,
             input_file.submission_date.isoformat() if input_file.submission_date else "",
+            # Without a submission date, DIDS051 and DIDS066 compare with the build date.
+            ""
+            if input_file.submission_date or not input_file.build_date
+            else f"built {input_file.build_date.isoformat()}",
+            input_file.member or "",  # members of one zip share its checksum
             self.reference_digest,
             __version__,
             duckdb.__version__,  # the stored key hashes are DuckDB's hash()
@@ -104,9 +85,24 @@ class RecordStore:
 
     def split(self, files: list[InputFile]) -> tuple[list[InputFile], list[InputFile]]:
         """(files already in the store, files to ingest and validate)."""
-        stored = [f for f in files if self.file_record(f).exists()]
+        stored = [f for f in files if self.intact(f)]
         stored_ids = {f.file_id for f in stored}
         return stored, [f for f in files if f.file_id not in stored_ids]
+
+    def intact(self, input_file: InputFile) -> bool:
+        """The file is in the store and every stored file its share is read from is as
+        written (SHA-256 checked); a damaged or missing one is named, and the files of
+        its batch are read again."""
+        record_path = self.file_record(input_file)
+        if not record_path.exists():
+            return False
+        if not verified(record_path):
+            return False
+        batch = json.loads(record_path.read_text(encoding="utf-8"))["batch"]
+        if batch not in self.checked_batches:
+            paths = [self.folder / kind / f"{batch}.parquet" for kind in STORED_TABLES]
+            self.checked_batches[batch] = all(verified(path) for path in paths)
+        return self.checked_batches[batch]
 
     def save(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
         """Keep the share of the files of a batch just derived: one Parquet file per kind
@@ -122,13 +118,14 @@ class RecordStore:
         try:
             for kind, table in STORED_TABLES.items():
                 (self.folder / kind).mkdir(exist_ok=True)
+                path = self.folder / kind / f"{batch}.parquet"
                 run(
                     con,
                     f"COPY (SELECT k.cache_key, t.* EXCLUDE (file_id) FROM {table} AS t "
-                    "JOIN file_keys AS k USING (file_id)) "
-                    f"TO '{(self.folder / kind / f'{batch}.parquet').as_posix()}' "
-                    "(FORMAT parquet)",
+                    "JOIN file_keys AS k USING (file_id)) TO $path (FORMAT parquet)",
+                    {"path": path.as_posix()},
                 )
+                seal(path)
         finally:
             con.unregister("file_keys")
         for input_file in files:  # last: a file counts as stored once its records are
@@ -136,6 +133,8 @@ class RecordStore:
             record["malformed_records"] = input_file.malformed_records
             record["batch"] = batch
             self.file_record(input_file).write_text(json.dumps(record), encoding="utf-8")
+            seal(self.file_record(input_file))
+        make_private(self.folder)
 
     def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]):
         """Make this build's tables from the store: every file's share, under its file id.
@@ -187,7 +186,9 @@ class RecordStore:
         if not batches:
             run(con, f"CREATE OR REPLACE {make} {name} AS FROM {STORED_TABLES[kind]}_empty")
             return
-        listed = ", ".join(f"'{(self.folder / kind / f'{b}.parquet').as_posix()}'" for b in batches)
+        listed = ", ".join(
+            quote_literal((self.folder / kind / f"{b}.parquet").as_posix()) for b in batches
+        )
         run(
             con,
             f"""
@@ -211,15 +212,17 @@ class RecordStore:
         keys = sorted({self.key(f) for f in files})
         resolved = self.folder / "resolved"
         digest = self.set_name(files)
-        if digest is not None and (resolved / f"{digest}.json").exists():
+        exact = [resolved / f"{digest}.{suffix}" for suffix in ("json", "superseded.parquet")]
+        if digest is not None and exact[0].exists() and all(verified(path) for path in exact):
             run(
                 con,
-                f"""
+                """
                 CREATE OR REPLACE TABLE superseded_records AS
                 SELECT k.file_id, s.* EXCLUDE (cache_key)
-                FROM read_parquet('{(resolved / f"{digest}.superseded.parquet").as_posix()}') AS s
+                FROM read_parquet($path) AS s
                 JOIN stored_file_keys AS k ON k.cache_key = s.cache_key
                 """,
+                {"path": (resolved / f"{digest}.superseded.parquet").as_posix()},
             )
             return
         earlier = self.largest_resolved_subset(set(keys)) if digest is not None else None
@@ -230,11 +233,11 @@ class RecordStore:
             self.read_kind(con, "derived", sorted(earlier_keys), "derived_earlier", "VIEW")
             added = [key for key in keys if key not in earlier_keys]
             self.read_kind(con, "derived", added, "derived_added", "VIEW")
-            repeated = (resolved / f"{earlier}.repeated.parquet").as_posix()
             run(
                 con,
                 "CREATE OR REPLACE TABLE earlier_repeated_hashes AS "
-                f"SELECT key_hash FROM read_parquet('{repeated}')",
+                "SELECT key_hash FROM read_parquet($path)",
+                {"path": (resolved / f"{earlier}.repeated.parquet").as_posix()},
             )
             run(con, query_block("resolve", "repeated_hashes_added"))
         run(con, query_block("resolve", "superseded_records"))
@@ -243,17 +246,22 @@ class RecordStore:
         resolved.mkdir(parents=True, exist_ok=True)
         run(
             con,
-            f"COPY (SELECT key_hash FROM repeated_hashes ORDER BY key_hash) "
-            f"TO '{(resolved / f'{digest}.repeated.parquet').as_posix()}' (FORMAT parquet)",
+            "COPY (SELECT key_hash FROM repeated_hashes ORDER BY key_hash) "
+            "TO $path (FORMAT parquet)",
+            {"path": (resolved / f"{digest}.repeated.parquet").as_posix()},
         )
+        seal(resolved / f"{digest}.repeated.parquet")
         run(
             con,
             "COPY (SELECT k.cache_key, s.* EXCLUDE (file_id) FROM superseded_records AS s "
             "JOIN stored_file_keys AS k ON k.file_id = s.file_id "
-            "ORDER BY k.cache_key, s.row_number) "
-            f"TO '{(resolved / f'{digest}.superseded.parquet').as_posix()}' (FORMAT parquet)",
+            "ORDER BY k.cache_key, s.row_number) TO $path (FORMAT parquet)",
+            {"path": (resolved / f"{digest}.superseded.parquet").as_posix()},
         )
+        seal(resolved / f"{digest}.superseded.parquet")
         (resolved / f"{digest}.json").write_text(json.dumps(keys), encoding="utf-8")  # last
+        seal(resolved / f"{digest}.json")
+        make_private(resolved)
 
     def set_name(self, files: list[InputFile]) -> str | None:
         """The name results for exactly this set of files are kept under, if it has one.
@@ -275,8 +283,14 @@ class RecordStore:
         paths = [self.resolved_path(files, f"{table}.parquet") for table in COUNTED_TABLES]
         if not all(path is not None and path.exists() for path in paths):
             return False
+        if not all(verified(path) for path in paths):
+            return False
         for table, path in zip(COUNTED_TABLES, paths, strict=True):
-            run(con, f"CREATE OR REPLACE TABLE {table} AS FROM read_parquet('{path.as_posix()}')")
+            run(
+                con,
+                f"CREATE OR REPLACE TABLE {table} AS FROM read_parquet($path)",
+                {"path": path.as_posix()},
+            )
         return True
 
     def save_counted(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
@@ -284,13 +298,20 @@ class RecordStore:
             path = self.resolved_path(files, f"{table}.parquet")
             if path is not None and path.parent.exists():
                 partial = path.with_name(f".{path.name}.partial")  # whole, or not there
-                run(con, f"COPY {table} TO '{partial.as_posix()}' (FORMAT parquet)")
+                run(con, f"COPY {table} TO $path (FORMAT parquet)", {"path": partial.as_posix()})
                 partial.replace(path)
+                seal(path)
+        make_private(self.folder / "resolved")
 
     def largest_resolved_subset(self, keys: set[str]) -> str | None:
         """The digest of the largest file set resolved before that `keys` contains."""
         best, best_size = None, 0
         for path in sorted((self.folder / "resolved").glob("*.json")):
+            if path.name.endswith(".sha256.json"):
+                continue
+            repeated = path.with_name(f"{path.stem}.repeated.parquet")
+            if not (verified(path) and verified(repeated)):
+                continue
             earlier = json.loads(path.read_text(encoding="utf-8"))
             if best_size < len(earlier) and set(earlier) <= keys:
                 best, best_size = path.stem, len(earlier)
@@ -304,6 +325,33 @@ class RecordStore:
             },
             schema={"file_id": pl.Int32, "cache_key": pl.Utf8},
         )
+
+
+def seal_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.sha256")
+
+
+def seal(path: Path) -> None:
+    """Keep the SHA-256 of a file just written to the store, beside it."""
+    seal_path(path).write_text(sha256_of(path) + "\n", encoding="utf-8")
+
+
+def verified(path: Path) -> bool:
+    """The stored file is there and its bytes are those written; if not, it is named
+    (the build reads what it needs again, so the figures are never from a damaged file)."""
+    seal_file = seal_path(path)
+    if not path.exists():
+        log.warning("record store: %s is missing; what it held is made again", path)
+        return False
+    expected = seal_file.read_text(encoding="utf-8").strip() if seal_file.exists() else None
+    if expected != sha256_of(path):
+        log.warning(
+            "record store: %s has changed since it was written (its SHA-256 differs); "
+            "what it held is made again",
+            path,
+        )
+        return False
+    return True
 
 
 def set_digest(keys: list[str]) -> str:

@@ -9,7 +9,9 @@ profile of the same calendar month.
 
 Files: `<provider>-<region>-<YYYY-MM>.csv` (header, the 18 INPUT.md columns, UTF-8,
 LF), sorted by test date, plus `submissions.csv` (submitted on the 15th of the next
-month). Months with no published data for a provider have no file, as in the tables.
+month). With `file_format="xml"` the same records are written as NHS England's XML
+message, `<provider>-<region>-<YYYY-MM>.xml` (one `DIDSRecord` per record), so that the
+two ingest paths can be compared record for record. Months with no published data for a provider have no file, as in the tables.
 
 Every record is valid except a known, small share (about 0.5%) made to break exactly
 one rejection rule each (`INVALID_RULES`: DIDS001, 006, 012, 021, 034, 048, 057, 059,
@@ -48,6 +50,7 @@ DEFAULT_SITES = REFERENCE_DATA_DIR / "sites.csv"
 DEFAULT_IMAGING_CODES = REFERENCE_DATA_DIR / "imaging_codes.csv"
 
 SCALES = ("demo", "national")
+FILE_FORMATS = ("csv", "xml")
 DEMO_DIVISOR = 300
 SUBMISSION_DAY = 15  # files are submitted on the 15th of the month after the tests
 
@@ -175,6 +178,7 @@ def generate_submissions(
     seed: int = 0,
     sites_path: Path | None = None,
     imaging_codes_path: Path | None = None,
+    file_format: str = "csv",
 ) -> SynthResult:
     """Write one submission CSV per provider, region and month, and `submissions.csv`.
 
@@ -184,6 +188,9 @@ def generate_submissions(
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {', '.join(SCALES)}, not {scale!r}")
+    if file_format not in FILE_FORMATS:
+        raise ValueError(f"file_format must be one of {', '.join(FILE_FORMATS)}")
+    write_grouped = write_grouped_xml if file_format == "xml" else write_grouped_csv
     month_starts = [parse_month(month) for month in dict.fromkeys(months)]
     if not month_starts:
         raise ValueError("no months to generate")
@@ -212,7 +219,9 @@ def generate_submissions(
             )
             for rule, count in broken.items():
                 invalid_records[rule] += count
-            for file_name, rows in write_grouped_csv(records, "file_name", out_dir):
+            if file_format == "xml":
+                records = records.with_columns(pl.col("file_name").str.replace(r"\.csv$", ".xml"))
+            for file_name, rows in write_grouped(records, "file_name", out_dir):
                 files.append(out_dir / file_name)
                 submission_dates.append((file_name, submitted.isoformat()))
                 records_written += rows
@@ -253,6 +262,77 @@ def write_grouped_csv(
         (out_dir / names[start]).write_bytes(
             header + content[line_starts[start] : line_starts[end]]
         )
+        written.append((names[start], end - start))
+    return written
+
+
+def write_grouped_xml(
+    records: pl.DataFrame, file_column: str, out_dir: Path
+) -> list[tuple[str, int]]:
+    """Each run of rows with one `file_column` value as a DIDS-v1-0 XML file, one
+    `DIDSRecord` with one `ImagingActivity` per row; a missing value has no element."""
+    from publish.xml_reader import ADDRESS, ITEMS, NAMESPACE, POSTCODE
+
+    def escaped(column: str) -> pl.Expr:
+        return (
+            pl.col(column)
+            .str.replace_all("&", "&amp;", literal=True)
+            .str.replace_all("<", "&lt;", literal=True)
+            .str.replace_all(">", "&gt;", literal=True)
+            .str.replace_all('"', "&quot;", literal=True)
+        )
+
+    def element(tag: str, column: str, attribute: str | None) -> pl.Expr:
+        if attribute is None:
+            text = pl.concat_str(pl.lit(f"<{tag}>"), escaped(column), pl.lit(f"</{tag}>"))
+        else:
+            text = pl.concat_str(pl.lit(f'<{tag} {attribute}="'), escaped(column), pl.lit('" />'))
+        return pl.when(pl.col(column).fill_null("") != "").then(text).otherwise(pl.lit(""))
+
+    def group(name: str, extra: pl.Expr | None = None) -> pl.Expr:
+        parts = [
+            element(tag, column, attribute) for tag, (column, attribute) in ITEMS[name].items()
+        ]
+        if extra is not None:  # the address sits before the GP practice, as in the schema
+            parts.insert(len(parts) - 1, extra)
+        return pl.concat_str([pl.lit(f"<{name}>"), *parts, pl.lit(f"</{name}>")])
+
+    records = records.with_columns(  # as write_grouped_csv writes them
+        pl.col(name).dt.to_string("%Y-%m-%d") if dtype == pl.Date else pl.col(name).cast(pl.Utf8)
+        for name, dtype in records.schema.items()
+        if name != file_column
+    )
+    postcode = (
+        pl.when(pl.col("POSTCODE").fill_null("") != "")
+        .then(
+            pl.concat_str(
+                pl.lit(f"<{ADDRESS}><{POSTCODE}>"),
+                escaped("POSTCODE"),
+                pl.lit(f"</{POSTCODE}></{ADDRESS}>"),
+            )
+        )
+        .otherwise(pl.lit(""))
+    )
+    lines = records.select(
+        pl.col(file_column),
+        pl.concat_str(
+            pl.lit("<DIDSRecord>"),
+            group("PersonalAndDemographics", postcode),
+            group("Referrals"),
+            group("ImagingActivity"),
+            pl.lit("</DIDSRecord>\n"),
+        ).alias("xml"),
+    )
+    header = (f'<?xml version="1.0" encoding="utf-8"?>\n<DIDS xmlns="{NAMESPACE}">\n').encode()
+    footer = b"</DIDS>\n"
+    written = []
+    names = lines[file_column]
+    starts = np.flatnonzero(np.concatenate([[True], (names[1:] != names[:-1]).to_numpy()]))
+    ends = np.append(starts[1:], lines.height)
+    texts = lines["xml"]
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        body = "".join(texts.slice(start, end - start).to_list()).encode()
+        (out_dir / names[start]).write_bytes(header + body + footer)
         written.append((names[start], end - start))
     return written
 

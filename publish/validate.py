@@ -6,17 +6,19 @@ folder: the quarantine of rejected records and the list of accepted records that
 a warning rule, each with its rule codes and the 18 columns exactly as received.
 """
 
-import shutil
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import xlsxwriter
 
 from publish.codes import SUBMISSION_COLUMNS
 from publish.db import frame, rows, run
 from publish.ingest import FILE_LEVEL_RULE, InputFile
 from publish.resources import query, query_block
+from publish.submission_files import copy_as_received
 from publish.tidy import write_csv
 
 RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
@@ -164,24 +166,79 @@ def write_restricted(
         restricted_dir / "warnings.csv",
         as_received=True,
     )
+    write_spreadsheet_safe(quarantine.sort(order).drop("file_order"), restricted_dir)
     rejected_files = [f for f in files if f.status == "rejected"]
-    if rejected_files:
-        copies = restricted_dir / "rejected_files"
-        copies.mkdir(exist_ok=True)
-        for input_file in rejected_files:
-            shutil.copyfile(input_file.path, copies / input_file.name)
+    copied: list[str] = []
+    for input_file in rejected_files:
+        # By its path under the INPUT it came from: two `a.csv` of two folders both kept.
+        # A file that is not a regular one (a named pipe) is not read, so not copied.
+        copy = Path("rejected_files") / inside(input_file.shown_as or input_file.name)
+        if input_file.bytes_read or input_file.sha256:
+            copy_as_received(input_file.path, input_file.member, restricted_dir / copy)
+            copied.append(copy.as_posix())
+        else:
+            copied.append("")
     rejected_files_list = pl.DataFrame(
         {
             "source_file": [f.name for f in rejected_files],
             "rule_code": [f.rule_code or "" for f in rejected_files],
             "records": [f.records_received for f in rejected_files],
             "message": [f.message or "" for f in rejected_files],
+            "copy": copied,
         },
         schema={
             "source_file": pl.Utf8,
             "rule_code": pl.Utf8,
             "records": pl.Int64,
             "message": pl.Utf8,
+            "copy": pl.Utf8,
         },
     )
     write_csv(rejected_files_list, restricted_dir / "rejected_files.csv")
+
+
+def inside(shown_as: str) -> Path:
+    """A file's name under the INPUT it came from, as a path that stays inside the
+    folder it is copied to (no root, no `..`)."""
+    parts = [part if part != ".." else "_" for part in Path(shown_as).parts]
+    return Path(*[part for part in parts if part not in ("/", "") and not part.endswith(":\\")])
+
+
+def write_spreadsheet_safe(quarantine: pl.DataFrame, restricted_dir: Path) -> None:
+    """`quarantine.xlsx`: the quarantine for a spreadsheet, every value written as text.
+
+    quarantine.csv keeps the values as received (the contract); opened in Excel, a field
+    such as `=HYPERLINK(...)` would run as a formula. Here each cell is a string cell,
+    so nothing in a submission is ever evaluated when the producer opens it.
+    """
+    workbook = xlsxwriter.Workbook(
+        str(restricted_dir / "quarantine.xlsx"),
+        {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+    )
+    # A fixed creation date: the same quarantine gives the same bytes.
+    workbook.set_properties(
+        {"title": "Quarantine: rejected records (restricted)", "created": datetime(2000, 1, 1)}
+    )
+    workbook.set_calc_mode("manual")
+    sheet = workbook.add_worksheet("Quarantine")
+    for column, name in enumerate(quarantine.columns):
+        sheet.write_string(0, column, name)
+    shown = quarantine.head(XLSX_MAX_ROWS - 2)
+    for row_index, values in enumerate(shown.iter_rows(), start=1):
+        for column, value in enumerate(values):
+            # Excel holds at most 32,767 characters a cell: a longer value is cut there
+            # (quarantine.csv has it whole).
+            text = "" if value is None else str(value)
+            sheet.write_string(row_index, column, text[:XLSX_MAX_CELL])
+    if quarantine.height > shown.height:
+        sheet.write_string(
+            shown.height + 1,
+            0,
+            f"{quarantine.height - shown.height} more records: more than a sheet holds; "
+            "see quarantine.csv",
+        )
+    workbook.close()
+
+
+XLSX_MAX_ROWS = 1_048_576
+XLSX_MAX_CELL = 32_767

@@ -1,5 +1,11 @@
 -- Small pure functions the validation rules share.
 
+-- A value without the blanks around it: spaces, tabs, no-break spaces (U+00A0, what a
+-- spreadsheet pads with) and line ends, all trimmed alike (INPUT.md: values are trimmed).
+CREATE OR REPLACE MACRO trim_blank(value) AS (
+    trim(value, ' ' || chr(9) || chr(160) || chr(13) || chr(10))
+);
+
 -- A CCYY-MM-DD date, or NULL when the text is not one (INPUT.md: dates are CCYY-MM-DD;
 -- "2018-7-1", "01/07/2018" and "2018-02-30" are all invalid).
 CREATE OR REPLACE MACRO parse_submission_date(date_text) AS (

@@ -1,6 +1,7 @@
 -- Stage 2, validate: every record rule of INPUT.md section 1, set-based.
 --
--- Reads submission_records (as received), input_files (submission dates), sites and
+-- Reads submission_records (as received), input_files (submission dates; the build date
+-- stands in for a missing one in DIDS051 and DIDS066), sites and
 -- imaging_codes. Writes checked_records: the trimmed and typed values each later stage
 -- needs, what the site and imaging code look up to (INPUT.md section 2), and for every
 -- record the list of DIDS rejection codes and warning codes it broke (a record breaks
@@ -14,23 +15,25 @@ WITH trimmed AS (
         r.row_number,
         f.file_order,
         f.submission_date,
-        nullif(trim(r."NHS_NUMBER"), '') AS nhs_number,
-        nullif(trim(r."NHS_NUMBER_STATUS_IND"), '') AS nhs_number_status,
-        nullif(trim(r."PERSON_BIRTH_DATE"), '') AS birth_date_text,
-        upper(nullif(trim(r."ETHNIC_CATEGORY"), '')) AS ethnic_category,
-        nullif(trim(r."PERSON_GENDER_CODE"), '') AS gender_code,
-        nullif(trim(r."POSTCODE"), '') AS postcode,
-        nullif(trim(r."PRACTICE_CODE"), '') AS practice_code,
-        nullif(trim(r."PATIENT_SOURCE_SETTING"), '') AS source_setting_code,
-        upper(nullif(trim(r."REFERRER"), '')) AS referrer_code,
-        nullif(trim(r."DIAGNOSTIC_TEST_REQUEST_DATE"), '') AS request_date_text,
-        nullif(trim(r."DIAG_TEST_REQUEST_REC_DATE"), '') AS received_date_text,
-        nullif(trim(r."DIAGNOSTIC_TEST_DATE"), '') AS test_date_text,
-        upper(nullif(trim(r."IMAGING_CODE_NICIP"), '')) AS nicip_code,
-        nullif(trim(r."IMAGING_CODE_SNOMED"), '') AS snomed_code,
-        nullif(trim(r."SERVICE_REPORT_DATE"), '') AS report_date_text,
-        upper(nullif(trim(r."SITE_CODE_IMAGING"), '')) AS site_code,
-        nullif(trim(r."RADIOLOGICAL_ACCESSION_NUM"), '') AS accession_number
+        f.build_date,
+        nullif(trim_blank(r."NHS_NUMBER"), '') AS nhs_number,
+        nullif(trim_blank(r."NHS_NUMBER_STATUS_IND"), '') AS nhs_number_status,
+        nullif(trim_blank(r."PERSON_BIRTH_DATE"), '') AS birth_date_text,
+        -- Codes as given (INPUT.md): an ethnic category `a` is not `A` (DIDS012).
+        nullif(trim_blank(r."ETHNIC_CATEGORY"), '') AS ethnic_category,
+        nullif(trim_blank(r."PERSON_GENDER_CODE"), '') AS gender_code,
+        nullif(trim_blank(r."POSTCODE"), '') AS postcode,
+        nullif(trim_blank(r."PRACTICE_CODE"), '') AS practice_code,
+        nullif(trim_blank(r."PATIENT_SOURCE_SETTING"), '') AS source_setting_code,
+        upper(nullif(trim_blank(r."REFERRER"), '')) AS referrer_code,
+        nullif(trim_blank(r."DIAGNOSTIC_TEST_REQUEST_DATE"), '') AS request_date_text,
+        nullif(trim_blank(r."DIAG_TEST_REQUEST_REC_DATE"), '') AS received_date_text,
+        nullif(trim_blank(r."DIAGNOSTIC_TEST_DATE"), '') AS test_date_text,
+        upper(nullif(trim_blank(r."IMAGING_CODE_NICIP"), '')) AS nicip_code,
+        nullif(trim_blank(r."IMAGING_CODE_SNOMED"), '') AS snomed_code,
+        nullif(trim_blank(r."SERVICE_REPORT_DATE"), '') AS report_date_text,
+        upper(nullif(trim_blank(r."SITE_CODE_IMAGING"), '')) AS site_code,
+        nullif(trim_blank(r."RADIOLOGICAL_ACCESSION_NUM"), '') AS accession_number
     FROM submission_records AS r
     JOIN input_files AS f USING (file_id)
 ),
@@ -129,13 +132,13 @@ flagged AS (
             CASE WHEN test_date_text IS NOT NULL AND test_date IS NULL THEN 'DIDS045' END,
             CASE WHEN report_date < test_date THEN 'DIDS048' END,
             CASE WHEN test_date_text IS NULL THEN 'DIDS050' END,
-            CASE WHEN test_date > submission_date THEN 'DIDS051' END,
+            CASE WHEN test_date > coalesce(submission_date, build_date) THEN 'DIDS051' END,
             CASE WHEN test_date < submission_month_start - INTERVAL 6 MONTH THEN 'DIDS055' END,
             CASE WHEN nicip_code IS NULL AND snomed_code IS NULL THEN 'DIDS056' END,
             CASE WHEN nicip_code IS NOT NULL AND NOT nicip_known THEN 'DIDS057' END,
             CASE WHEN snomed_code IS NOT NULL AND NOT snomed_known THEN 'DIDS059' END,
             CASE WHEN report_date_text IS NOT NULL AND report_date IS NULL THEN 'DIDS061' END,
-            CASE WHEN report_date > submission_date THEN 'DIDS066' END,
+            CASE WHEN report_date > coalesce(submission_date, build_date) THEN 'DIDS066' END,
             CASE WHEN site_code IS NULL THEN 'DIDS067' END,
             CASE WHEN site_code IS NOT NULL AND regexp_full_match(site_code, '[A-Z0-9]{5,12}')
                   AND NOT site_known THEN 'DIDS068' END,

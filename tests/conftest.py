@@ -107,3 +107,50 @@ def cell(tidy: pl.DataFrame, **key: str) -> tuple[str, str]:
 
 
 NHSE_FIXTURES = TEST_DATA / "nhse-dids-fixtures"
+
+
+NHSE_XML_FIXTURES = TEST_DATA / "nhse-dids-fixtures-xml"
+
+
+def xml_submission(records: list[dict[str, str]]) -> bytes:
+    """Records as NHS England's DIDS-v1-0 XML: a DIDSRecord per record, one activity each;
+    an empty value has no element."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from publish.xml_reader import ITEMS, NAMESPACE
+
+    def group(name: str, values: dict[str, str], extra: str = "") -> str:
+        parts = []
+        for tag, (column, attribute) in ITEMS[name].items():
+            value = values[column]
+            if tag == "GPCodeRegistration":
+                parts.append(extra)
+            if value == "":
+                continue
+            if attribute is None:
+                parts.append(f"<{tag}>{escape(value)}</{tag}>")
+            else:
+                parts.append(f"<{tag} {attribute}={quoteattr(value)} />")
+        return f"<{name}>{''.join(parts)}</{name}>"
+
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', f'<DIDS xmlns="{NAMESPACE}">']
+    for values in records:
+        postcode = values["POSTCODE"]
+        address = (
+            f"<Address><postalCode>{escape(postcode)}</postalCode></Address>" if postcode else ""
+        )
+        lines.append(
+            "<DIDSRecord>"
+            + group("PersonalAndDemographics", values, address)
+            + group("Referrals", values)
+            + group("ImagingActivity", values)
+            + "</DIDSRecord>"
+        )
+    lines.append("</DIDS>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def write_xml_submission(path: Path, records: list[dict[str, str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(xml_submission(records))
+    return path

@@ -13,6 +13,11 @@ line breaks, NULs and bytes that are not UTF-8.
   every file accounted for, or stops with exit 2 and a clear message, never a
   traceback, and leaves no partial output.
 
+The same in-process property runs on XML submissions (DIDS-v1-0): field values
+replaced by awkward text (which may make the file not well-formed: then it is rejected
+whole), elements dropped, and the same byte-level damage; a file is read or rejected
+whole, never half loaded, and every activity read is accepted or rejected.
+
 FUZZ_EXAMPLES=2000 runs the in-process property longer (see docs/fuzzing.md).
 """
 
@@ -37,7 +42,14 @@ from publish.validate import (
     validate_records,
     write_restricted,
 )
-from tests.conftest import TEST_IMAGING_CODES, TEST_SITES, build, nhs_number, record
+from tests.conftest import (
+    TEST_IMAGING_CODES,
+    TEST_SITES,
+    build,
+    nhs_number,
+    record,
+    xml_submission,
+)
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
 CLI_EXAMPLES = int(os.environ.get("FUZZ_CLI_EXAMPLES", "8"))
@@ -200,6 +212,99 @@ def test_ingest_and_validation_account_for_every_record(connection, batch):
         assert not [s for s in submission.secrets if s in message], message
         if input_file.status == "rejected" or input_file.malformed_records:
             assert message.startswith(input_file.name)
+
+
+XML_BYTE_PAYLOADS = [b"<", b">", b"&", b'"', b"\x00", b"\xff", b"</DIDSRecord>", b"<x/>", b"\n"]
+
+
+@st.composite
+def xml_submissions(draw, name: str) -> Submission:
+    count = draw(st.integers(0, 6))
+    seed = draw(st.integers(0, 10**6))
+    rows = [
+        record(NHS_NUMBER=nhs_number(seed + i), RADIOLOGICAL_ACCESSION_NUM=f"FX{seed}X{i}")
+        for i in range(count)
+    ]
+    secrets = [
+        value for row in rows for value in (row["NHS_NUMBER"], row["RADIOLOGICAL_ACCESSION_NUM"])
+    ]
+    if count:
+        edits = draw(
+            st.lists(
+                st.tuples(
+                    st.integers(0, count - 1),
+                    st.sampled_from(SUBMISSION_COLUMNS),
+                    st.one_of(st.sampled_from(AWKWARD_VALUES), st.text(max_size=20)),
+                ),
+                max_size=4,
+            )
+        )
+        for index, column, value in edits:
+            rows[index][column] = value  # "" drops the element: a missing value
+    data = xml_submission(rows)
+    byte_edits = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["insert", "truncate", "delete"]),
+                st.integers(0, max(len(data), 1)),
+                st.sampled_from(XML_BYTE_PAYLOADS),
+                st.integers(1, 40),
+            ),
+            max_size=3,
+        )
+    )
+    for kind, position, payload, length in byte_edits:
+        position = min(position, len(data))
+        if kind == "insert":
+            data = data[:position] + payload + data[position:]
+        elif kind == "truncate":
+            data = data[:position]
+        else:
+            data = data[:position] + data[position + length :]
+    return Submission(name, data, count, countable=not byte_edits, secrets=secrets)
+
+
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    batch=st.integers(1, 3).flatmap(
+        lambda n: st.tuples(*(xml_submissions(f"file{i}.xml") for i in range(n)))
+    )
+)
+def test_xml_ingest_and_validation_account_for_every_record(connection, batch):
+    with tempfile.TemporaryDirectory(prefix="did-fuzz-") as folder:
+        paths = []
+        for submission in batch:
+            path = Path(folder) / submission.name
+            path.write_bytes(submission.data)
+            paths.append(path)
+        files = ingest_files(connection, paths)
+        validate_records(connection)
+        derive_records(connection)
+        resolve_resubmissions(connection)
+        outcomes = file_outcomes(connection, files)
+        write_restricted(connection, files, Path(folder) / "restricted")
+    loaded = dict(
+        db.rows(connection, "SELECT file_id, count(*) FROM submission_records GROUP BY ALL")
+    )
+    for submission, input_file in zip(batch, sorted(files, key=lambda f: f.name), strict=True):
+        outcome = outcomes[input_file.file_id]
+        assert outcome.received == outcome.accepted + outcome.rejected, (input_file, outcome)
+        if input_file.status == "rejected":  # malformed XML: the whole file, nothing loaded
+            assert input_file.file_id not in loaded
+            assert input_file.rule_code == "DIDS075"
+            assert outcome.rejected == input_file.records_received
+            assert input_file.message.startswith(f"{input_file.name}: rejected: ")
+        else:
+            in_table = loaded.get(input_file.file_id, 0)  # overlong values: quarantined
+            assert input_file.records_received == in_table + len(input_file.malformed_records)
+            if submission.countable:
+                assert outcome.received == submission.records, (input_file.message, outcome)
+        message = input_file.message or ""
+        assert not [s for s in submission.secrets if s in message], message
 
 
 @settings(

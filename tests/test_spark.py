@@ -154,6 +154,60 @@ def test_damaged_files_come_out_the_same(spark, damaged_inputs, tmp_path):
     assert_same_tree(outs["duckdb"], outs["spark"])
 
 
+@pytest.fixture(scope="module")
+def xml_and_packed_inputs(tmp_path_factory) -> Path:
+    """XML (good, and NHS England's malformed fixture), gzip and zip inputs (issue 19)."""
+    import gzip
+    import shutil
+    import zipfile
+
+    from tests.conftest import (
+        NHSE_XML_FIXTURES,
+        record,
+        write_submission,
+        write_xml_submission,
+        xml_submission,
+    )
+
+    folder = tmp_path_factory.mktemp("xml")
+    shutil.copyfile(
+        NHSE_XML_FIXTURES / "00014_invalid_file_format" / "input.xml", folder / "broken.xml"
+    )
+    rows = [record() for _ in range(4)] + [record(ETHNIC_CATEGORY="a"), record(POSTCODE="")]
+    write_xml_submission(folder / "good.xml", rows)
+    csv_bytes = write_submission(tmp_path_factory.mktemp("plain") / "p.csv", rows).read_bytes()
+    (folder / "good.csv.gz").write_bytes(gzip.compress(csv_bytes))
+    (folder / "good.xml.gz").write_bytes(gzip.compress(xml_submission(rows)))
+    (folder / "cut.xml.gz").write_bytes(gzip.compress(xml_submission(rows))[:-20])
+    with zipfile.ZipFile(folder / "month.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.csv", csv_bytes)
+        archive.writestr("b.xml", xml_submission(rows))
+    return folder
+
+
+def test_xml_and_compressed_files_come_out_the_same(spark, xml_and_packed_inputs, tmp_path):
+    """Spark reads XML, zip members and compressed Parquet through the same Python
+    readers, and gzip CSV itself: the same quarantine and report as DuckDB."""
+    from tests.conftest import TEST_IMAGING_CODES, TEST_SITES
+
+    outs = {}
+    for engine in ("duckdb", "spark"):
+        outs[engine] = tmp_path / engine
+        run_cli(
+            "validate", xml_and_packed_inputs, "--sites", TEST_SITES, "--imaging-codes",
+            TEST_IMAGING_CODES, "--submission-date", "2024-05-20", "--out", outs[engine],
+            "--engine", engine, expect=1,
+        )  # fmt: skip
+    assert_same_tree(outs["duckdb"], outs["spark"])
+    files = pl.read_csv(outs["spark"] / "validation" / "quality" / "files.csv")
+    assert sorted(files["source_file"]) == [
+        "broken.xml", "cut.xml.gz", "good.csv.gz", "good.xml", "good.xml.gz",
+        "month.zip/a.csv", "month.zip/b.xml",
+    ]  # fmt: skip
+    loaded = files.filter(pl.col("status") == "loaded")
+    assert loaded["records_accepted"].to_list() == [5] * 5
+
+
 def test_records_from_a_spark_table_give_the_same_report(spark, synthetic, tmp_path):
     """Records held in a Spark table (a Databricks table, say) rather than in files: the
     same quality report and restricted folder as the files give on DuckDB."""

@@ -5,6 +5,7 @@ one `did-publish validate` run; each case then looks up its own record's codes.
 """
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -37,6 +38,10 @@ CASES = [
     ("birth after test", {"PERSON_BIRTH_DATE": "2024-05-01"}, "DIDS006", "rejected"),
     ("birth on 1900-01-01", {"PERSON_BIRTH_DATE": "1900-01-01"}, "DIDS009", "rejected"),
     ("ethnic not in list", {"ETHNIC_CATEGORY": "I"}, "DIDS012", "rejected"),
+    # Codes are compared as given (NHS England rejects `a`); only NICIP is case-insensitive.
+    ("ethnic in lower case", {"ETHNIC_CATEGORY": "a"}, "DIDS012", "rejected"),
+    ("status without its zero", {"NHS_NUMBER_STATUS_IND": "1"}, "DIDS003", "rejected"),
+    ("setting without its zero", {"PATIENT_SOURCE_SETTING": "3"}, "DIDS021", "rejected"),
     ("gender not in list", {"PERSON_GENDER_CODE": "02"}, "DIDS014", "rejected"),
     ("setting missing", {"PATIENT_SOURCE_SETTING": ""}, "DIDS020", "rejected"),
     ("setting not 01-07", {"PATIENT_SOURCE_SETTING": "08"}, "DIDS021", "rejected"),
@@ -256,13 +261,25 @@ def test_quarantine_codes_are_ascending_and_columns_as_received(validated):
 
 
 def test_rules_needing_submission_date_are_not_applied_without_it(tmp_path):
-    late = record(DIAGNOSTIC_TEST_DATE="2030-01-01", SERVICE_REPORT_DATE="")
-    path = write_submission(tmp_path / "late.csv", [late])
+    # Without a submission date DIDS055 (too old) is not applied, but a test or report
+    # date after the build date still breaks DIDS051 / DIDS066: the build date stands in.
+    future = (date.today() + timedelta(days=400)).isoformat()
+    old = record(DIAGNOSTIC_TEST_DATE="2024-04-10")
+    late = record(DIAGNOSTIC_TEST_DATE=future, SERVICE_REPORT_DATE="")
+    late_report = record(SERVICE_REPORT_DATE=future)
+    path = write_submission(tmp_path / "late.csv", [old, late, late_report])
     build([path], tmp_path / "out")
-    publication = tmp_path / "out" / "did-2029-30-provisional-2030-01"
+    publication = tmp_path / "out" / "did-2024-25-provisional-2024-04"
     files = pl.read_csv(publication / "quality" / "files.csv")
     assert files["submission_date_rules_applied"].to_list() == ["no"]
     assert files["records_accepted"].to_list() == [1]
+    quarantine = pl.read_csv(
+        tmp_path / "out" / f"{publication.name}.restricted" / "quarantine.csv",
+        infer_schema=False,
+    )
+    codes = [set(codes.split()) for codes in quarantine["rule_codes"]]
+    assert len(codes) == 2
+    assert "DIDS051" in codes[0] | codes[1] and "DIDS066" in codes[0] | codes[1]
 
 
 def test_nhse_fixtures_load_and_invalid_format_file_is_rejected_with_dids075(tmp_path):
@@ -284,7 +301,9 @@ def test_nhse_fixtures_load_and_invalid_format_file_is_rejected_with_dids075(tmp
     assert "17 columns" in rejected["message"][0]
     listed = pl.read_csv(out / "validation.restricted" / "rejected_files.csv")
     assert listed["rule_code"].to_list() == ["DIDS075"]
-    assert (out / "validation.restricted" / "rejected_files" / "input.csv").exists()
+    # Kept by its path under the folder given: every fixture is called input.csv.
+    assert listed["copy"].to_list() == ["rejected_files/00016_invalid_file_format/input.csv"]
+    assert (out / "validation.restricted" / listed["copy"][0]).exists()
     loaded = files.filter(pl.col("status") == "loaded")
     assert loaded.height == 6
     # The two clean NHS England files are accepted whole (3 and 8 records).

@@ -56,7 +56,6 @@ from publish.codes import SUBMISSION_COLUMNS  # noqa: E402
 from publish.engines.sql import TranslationError, Translator  # noqa: E402
 from publish.ingest import (  # noqa: E402
     FILE_LEVEL_RULE,
-    PARQUET_SUFFIXES,
     CsvLayout,
     InputError,
     InputFile,
@@ -69,7 +68,9 @@ from publish.ingest import (  # noqa: E402
     quarantine_unusable_records,
     reject_file,
     sniff_csv_layout,
+    streamed_records,
 )
+from publish.xml_reader import MalformedXml  # noqa: E402
 
 log = logging.getLogger("did_publish")
 
@@ -483,7 +484,13 @@ class SparkIngest:
         csv_batches: dict[CsvLayout, list[InputFile]] = {}
         parts: list[DataFrame] = []
         for input_file in files:
-            if input_file.path.suffix.lower() in PARQUET_SUFFIXES:
+            if input_file.status == "rejected":  # at registration: a damaged archive
+                continue
+            if input_file.read_by_python:
+                part = guarded(self.con, input_file, self.streamed)
+                if part is not None:
+                    parts.append(part)
+            elif input_file.type.format == "parquet":
                 part = guarded(self.con, input_file, self.parquet)
                 if part is not None:
                     parts.append(part)
@@ -583,6 +590,19 @@ class SparkIngest:
             )
             .localCheckpoint(eager=True)  # read once; positions fixed
         )
+
+    def streamed(self, input_file: InputFile) -> DataFrame | None:
+        """XML, zip members and compressed Parquet: the records of the same Python readers
+        as the DuckDB path (`publish.ingest.streamed_records`), handed to Spark."""
+        try:
+            chunks = list(streamed_records(input_file))
+        except MalformedXml as error:
+            input_file.records_received = error.activities_seen
+            reject_file(input_file, str(error), FILE_LEVEL_RULE)
+            return None
+        if not chunks:
+            return None
+        return polars_to_spark(self.spark, pl.concat(chunks))
 
     def parquet(self, input_file: InputFile) -> DataFrame | None:
         try:
