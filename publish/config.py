@@ -110,6 +110,7 @@ EXPECTED = {
     "status": '"provisional" or "final"',
     "policy": f"one of {', '.join(repr(name) for name in POLICY_NAMES)}".replace("'", '"'),
     "k": "a whole number of at least 2",
+    "secondary_suppression": "true or false",
     "submission_date": "a date, YYYY-MM-DD",
     "published_on": "a date, YYYY-MM-DD",
     "memory_limit": 'a memory size as text, such as "3GB" or "512MB"',
@@ -139,6 +140,7 @@ class ConfigFile(BaseModel):
     status: Literal["provisional", "final"] | None = None
     policy: Literal[POLICY_NAMES] | None = None  # type: ignore[valid-type]
     k: Annotated[StrictInt, Field(ge=2)] | None = None
+    secondary_suppression: StrictBool | None = None
     sites: StrictStr | None = None
     imaging_codes: StrictStr | None = None
     submissions: StrictStr | None = None

@@ -457,3 +457,15 @@ def test_secondary_suppression_config():
         BuildConfig(policy="did", secondary_suppression=False).check()
     with pytest.raises(InputError, match="true or false"):
         BuildConfig(policy="strict", secondary_suppression="no").check()
+
+
+def test_secondary_suppression_from_a_config_file(tmp_path):
+    from publish.config import load_config
+    from publish.ingest import InputError
+
+    path = tmp_path / "build.toml"
+    path.write_text('[build]\npolicy = "strict"\nsecondary_suppression = false\n')
+    assert load_config(path, {}).secondary_suppression is False
+    path.write_text('[build]\npolicy = "strict"\nsecondary_suppression = "no"\n')
+    with pytest.raises(InputError, match="secondary_suppression"):
+        load_config(path, {})
