@@ -79,7 +79,8 @@ def figure_values(cells: pl.DataFrame):
     relations = build_relations(cells)
     value = np.zeros(relations.n_figures)
     is_count = relations.cell_figure >= 0
-    value[relations.cell_figure[is_count]] = cells["value"].to_numpy()[is_count]
+    given = np.nan_to_num(cells["value"].to_numpy(), nan=0.0)  # x is 0
+    value[relations.cell_figure[is_count]] = given[is_count]
     return relations, value
 
 
@@ -129,10 +130,45 @@ MONTH_VARIABLE = """month "" ""
 """
 
 
+def _suppress_opt_counts(self, tab: int, cmd) -> None:
+    """tau-Argus's OPT (a copy of `pytauargus.engine.Engine._suppress_opt`), with one
+    change to its JJ input: a non-zero cell's lower bound is 1, not the table's least
+    value. A `c` is at least 1 (zeros are shown), and our audit knows it; without this
+    OPT's attacker may set a hidden count to 0 and its patterns leave counts exact."""
+    import os
+
+    from pytauargus.batch import BatchError
+
+    with tempfile.TemporaryDirectory() as tmp:
+        jj_in = os.path.join(tmp, "JJ.IN")
+        jj_out = os.path.join(tmp, "JJ.OUT")
+        jj2 = os.path.join(tmp, "JJ2.OUT")
+        lo, hi = self._table_cell_bounds(tab)
+        if not self._tau.write_jj_format(tab, jj_in, lo, hi, False, False, False):
+            raise BatchError("WriteJJFormat failed for OPT")
+        lines = Path(jj_in).read_text().splitlines()
+        n_cells = int(lines[1])
+        for i in range(2, 2 + n_cells):
+            fields = lines[i].split()
+            fields[4] = "1" if float(fields[1]) >= 1 else "0"
+            lines[i] = " ".join(fields)
+        Path(jj_in).write_text("\n".join(lines) + "\n")
+        res = self._hitas.full_jj(in_file_jj=jj_in, out_file=jj_out, max_time=cmd.opt_max_time)
+        if res > 1:
+            raise BatchError(f"FullJJ failed (code {res}): {self._hitas.error_string(res)}")
+        with open(jj_out, encoding="utf-8") as fin, open(jj2, "w", encoding="utf-8") as fout:
+            fout.write("fop\nfop\n")
+            for line in fin:
+                fout.write(line.rstrip("\n") + " m\n")
+        self._tau.set_secondary_jjformat(tab, jj2, False)
+
+
 def tau_argus_opt(cells: pl.DataFrame, directory: Path) -> tuple[set[tuple], float]:
     """OPT on each modality's table; (secondary cells as (provider or region, modality,
     period) keys, seconds in tau-Argus)."""
-    from pytauargus.engine import run_batch
+    from pytauargus.engine import Engine, run_batch
+
+    Engine._suppress_opt = _suppress_opt_counts
 
     with_month = cells["period"].str.contains("/").any()
     secondary: set[tuple] = set()

@@ -14,12 +14,17 @@ The attacker knows every published figure and these relations:
 - table 1's year to date and table 11's "All" are one figure (`figure` below);
 - table 10: reports with known and not known time add up to its total, and its total
   is the sum of table 11's settings in the group (`TABLE10_SETTING_GROUPS`);
-- subsets (inequalities): table 12 <= table 1; a cancer test group of table 4 <= its
-  modality in table 1; table 4's GP Direct Access <= its All, and <= table 11's GP
-  Direct Access; the day bands of table 9 add up to at most table 11's cell;
+- subsets (inequalities): table 12 <= table 1; table 4's cancer test groups of one
+  modality, together, <= that modality in table 1 (All) or table 11 (GP Direct
+  Access); table 4's GP Direct Access <= its All; the day bands of table 9 add up to
+  at most table 11's cell;
 - a shown median (or percentage, under `strict`) means at least a threshold of
-  records, hence of the count it belongs to.
+  records, hence of the count it belongs to;
+- (audit) a shown percentage bounds its numerator over its denominator to its
+  published precision (`shown_percentages`, `percentage_rows`), and whole numbers
+  behind it (`integer_percentage_bounds`).
 Counts are whole numbers and never negative: bounds are rounded inwards to integers.
+What is protected, against whom, and why: docs/disclosure.md.
 """
 
 from __future__ import annotations
@@ -66,9 +71,6 @@ RELATION_KINDS: tuple[str, ...] = (
     "bands",
 )
 _EQUALITY_KINDS = frozenset(RELATION_KINDS[:5])
-
-# How often an exact secondary count may be shown again before it stays suppressed.
-_SHOW_AGAIN_TIMES = 3
 
 # Bounds within this of a whole number count as that number (LP tolerances).
 _TOLERANCE = 1e-6
@@ -1309,11 +1311,15 @@ def apply_strict(
        unknown is the first step of elimination): add the cheapest published partner,
        preferring one that closes other such relations and opens none;
     2. while the LP audit (`feasible_intervals`, the same as `did-publish audit`) finds
-       a suppressed count that is exact or leaves fewer values than the protection
-       interval [1, k-1] (or `protection_width`), add the cheapest published partner
-       from the relations that bind it in the LP (their duals), one per relation and
-       round; then step 1 again. An exact secondary count protects nothing: once
-       nothing else fails it is shown again.
+       a suppressed count outside its protection interval (from its trivial lower
+       bound t to t + k - 2, or `protection_width`; `interval_status`), add the
+       cheapest published partner from the relations that bind it in the LP (their
+       duals: its minimum when its lowest value is lifted above t, else its maximum),
+       one per relation and round; then step 1 again. An exact secondary count
+       protects nothing and showing it tells nothing new: it is shown again and never
+       chosen again;
+    3. the removal pass (`_remove_unneeded`): each secondary count, largest first,
+       shown again if the audit around it still passes.
     Zeros are never chosen. Deterministic: figures are numbered by their key and ties
     go to the smaller number, so row order does not matter. A median or percentage is
     also suppressed when a count behind it is, so that it cannot show that the count
@@ -1454,19 +1460,19 @@ def _protect(
         verified = False
         exact = status[status != "ok"] == "exact"
         changed: list[int] = []
-        # An exact secondary count protects nothing: show it again (at most
-        # _SHOW_AGAIN_TIMES times, so that the loop ends; then it stays). Only once nothing else
-        # fails: showing a figure may narrow its whole component again.
-        show_again = exact & ~primary[failing] & (secondary.withdrawn[failing] < _SHOW_AGAIN_TIMES)
-        if show_again.all():
-            shown = failing[show_again]
-            for figure in shown:
-                secondary.withdraw(int(figure))
-                wide[label == label[figure]] = False
+        # An exact secondary count protects nothing, and showing it tells nothing the
+        # published figures do not already give: show it, and never choose it again.
+        show_again = exact & ~primary[failing]
+        shown = failing[show_again]
+        for figure in shown.tolist():
+            secondary.withdraw(figure)
+            secondary.eligible[figure] = False
+            wide[label == label[figure]] = False
+        if shown.size:
             # what is left of their components holds a neighbour of each
             changed.extend(_neighbours(system, all_rows_of, shown).tolist())
         # one partner per relation and round: it may be enough for several figures
-        need = failing[~show_again] if not show_again.all() else failing[:0]
+        need = failing[~show_again]
         binding = BindingRelations(
             system, np.where(suppressed, 1.0, value), np.where(suppressed, np.inf, value), need
         )
