@@ -5,6 +5,8 @@ every result through these functions keeps the connection free for the next stat
 """
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -40,21 +42,44 @@ def check_memory_limit(value: str) -> str:
     return value
 
 
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C during a query is a KeyboardInterrupt, never a DuckDB error.
+
+    DuckDB reports a query stopped by Ctrl-C as `InterruptException`, a `duckdb.Error`,
+    or as a bare RuntimeError("Query interrupted"):
+    the ingest, which takes a DuckDB error for a damaged file, would reject the file
+    and go on. As a KeyboardInterrupt it stops the build, and the command says so.
+    """
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise KeyboardInterrupt from None
+    except RuntimeError as error:  # how DuckDB 2.0 reports it during some queries
+        if str(error) == "Query interrupted":
+            raise KeyboardInterrupt from None
+        raise
+
+
 def run(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> None:
     """Execute statements whose result is not needed."""
-    con.execute(sql, params).fetchall()
+    with interruptible():
+        con.execute(sql, params).fetchall()
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> pl.DataFrame:
-    return con.sql(sql, params=params).pl()
+    with interruptible():
+        return con.sql(sql, params=params).pl()
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[tuple]:
-    return con.execute(sql, params).fetchall()
+    with interruptible():
+        return con.execute(sql, params).fetchall()
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> Any:
-    return con.execute(sql, params).fetchall()[0][0]
+    with interruptible():
+        return con.execute(sql, params).fetchall()[0][0]
 
 
 def register_frame(con: duckdb.DuckDBPyConnection, name: str, data: pl.DataFrame) -> None:

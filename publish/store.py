@@ -96,9 +96,10 @@ class RecordStore:
         record_path = self.file_record(input_file)
         if not record_path.exists():
             return False
-        if not verified(record_path):
+        record = record_intact(record_path)
+        if record is None:
             return False
-        batch = json.loads(record_path.read_text(encoding="utf-8"))["batch"]
+        batch = record["batch"]
         if batch not in self.checked_batches:
             paths = [self.folder / kind / f"{batch}.parquet" for kind in STORED_TABLES]
             self.checked_batches[batch] = all(verified(path) for path in paths)
@@ -132,8 +133,8 @@ class RecordStore:
             record = {name: getattr(input_file, name) for name in STORED_FILE_FIELDS}
             record["malformed_records"] = input_file.malformed_records
             record["batch"] = batch
+            record["sha256"] = record_digest(record)  # checked when read (record_intact)
             self.file_record(input_file).write_text(json.dumps(record), encoding="utf-8")
-            seal(self.file_record(input_file))
         make_private(self.folder)
 
     def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]):
@@ -174,28 +175,35 @@ class RecordStore:
     def read_kind(
         self, con: duckdb.DuckDBPyConnection, kind: str, keys: list[str], name: str, make: str
     ) -> None:
-        """A view or table `name` of the given files' rows of one kind, with file ids."""
+        """A view or table `name` of the given files' rows of one kind, with file ids.
+
+        Each file's rows are read from its own batch only: a file read again (its
+        stored share was damaged) has rows in an earlier batch too, not counted twice.
+        """
         chosen = sorted(set(keys))
+        batch_files = [
+            (self.folder / kind / f"{self.batch_of[key]}.parquet").as_posix() for key in chosen
+        ]
         run(
             con,
             f"CREATE OR REPLACE TABLE {name}_file_keys AS "
-            "SELECT * FROM stored_file_keys WHERE cache_key IN (SELECT unnest($keys))",
-            {"keys": chosen},
+            "SELECT k.*, b.batch_file FROM stored_file_keys AS k "
+            "JOIN (SELECT unnest($keys) AS cache_key, unnest($files) AS batch_file) AS b "
+            "USING (cache_key)",
+            {"keys": chosen, "files": batch_files},
         )
-        batches = sorted({self.batch_of[key] for key in chosen})
-        if not batches:
+        if not chosen:
             run(con, f"CREATE OR REPLACE {make} {name} AS FROM {STORED_TABLES[kind]}_empty")
             return
-        listed = ", ".join(
-            quote_literal((self.folder / kind / f"{b}.parquet").as_posix()) for b in batches
-        )
+        listed = ", ".join(quote_literal(path) for path in sorted(set(batch_files)))
         run(
             con,
             f"""
             CREATE OR REPLACE {make} {name} AS
-            SELECT k.file_id, s.* EXCLUDE (cache_key)
-            FROM read_parquet([{listed}]) AS s
-            JOIN {name}_file_keys AS k ON k.cache_key = s.cache_key
+            SELECT k.file_id, s.* EXCLUDE (cache_key, filename)
+            FROM read_parquet([{listed}], filename = true) AS s
+            JOIN {name}_file_keys AS k
+              ON k.cache_key = s.cache_key AND k.batch_file = s.filename
             """,
         )
 
@@ -325,6 +333,27 @@ class RecordStore:
             },
             schema={"file_id": pl.Int32, "cache_key": pl.Utf8},
         )
+
+
+def record_digest(record: dict) -> str:
+    """The SHA-256 of a file's record, its own `sha256` aside: kept inside the record,
+    so a store of thousands of files does not need thousands of seal files."""
+    content = {key: value for key, value in record.items() if key != "sha256"}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def record_intact(path: Path) -> dict | None:
+    """A file's record, if it reads back as written; else None, and it is named."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        record = None
+    if not isinstance(record, dict) or record.get("sha256") != record_digest(record):
+        log.warning(
+            "record store: %s has changed since it was written; its file is read again", path
+        )
+        return None
+    return record
 
 
 def seal_path(path: Path) -> Path:

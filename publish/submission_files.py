@@ -128,7 +128,8 @@ def _no_archive() -> Iterator[None]:
 
 def copy_as_received(path: Path, member: str | None, target: Path) -> None:
     """A copy of the submission as it was received (a zip member: its bytes as stored
-    in the archive, uncompressed by the zip but not by any gzip of its own)."""
+    in the archive, uncompressed by the zip but not by any gzip of its own). The caller
+    makes `target` safe (`publish.validate.inside`: a member `../x` stays inside)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if member is None:
         shutil.copyfile(path, target)

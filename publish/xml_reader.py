@@ -68,12 +68,20 @@ def qualified(name: str) -> str:
 
 
 ROOT_TAG, RECORD_TAG, ACTIVITY_TAG = qualified(ROOT), qualified(RECORD), qualified(ACTIVITY)
+COLUMN_INDEX = {name: index for index, name in enumerate(SUBMISSION_COLUMNS)}
+# Group tag -> {item tag: (column index, attribute or None)}.
 GROUP_ITEMS = {
-    qualified(group): {qualified(name): item for name, item in items.items()}
+    qualified(group): {
+        qualified(name): (COLUMN_INDEX[column], attribute)
+        for name, (column, attribute) in items.items()
+    }
     for group, items in ITEMS.items()
 }
 ADDRESS_TAG, POSTCODE_TAG = qualified(ADDRESS), qualified(POSTCODE)
-COLUMN_INDEX = {name: index for index, name in enumerate(SUBMISSION_COLUMNS)}
+PATIENT_TAG = qualified("PersonalAndDemographics")
+POSTCODE_INDEX = COLUMN_INDEX["POSTCODE"]
+ACTIVITY_INDEXES = [COLUMN_INDEX[column] for column, _ in ITEMS[ACTIVITY].values()]
+SHARED_INDEXES = [i for i in range(len(SUBMISSION_COLUMNS)) if i not in ACTIVITY_INDEXES]
 
 
 class MalformedXml(Exception):
@@ -122,82 +130,84 @@ class _Reader:
             )
 
     def unknown(self, node: etree._Element, parent: str) -> MalformedXml:
+        if not is_element(node):  # an entity reference left unresolved, say
+            return self.fail(f"{parent} holds something other than elements", node.sourceline)
         name = local_name(node.tag)
         if namespace_of(node.tag) != NAMESPACE:
             name += f" (namespace {namespace_of(node.tag) or 'none'})"
         return self.fail(f"element {name} is not part of {parent} in DIDS-v1-0", node.sourceline)
 
-    def group_values(self, group: etree._Element, items: dict) -> dict[int, str | None]:
-        """{column index: value} of one group's items; an item absent is left out."""
-        values: dict[int, str | None] = {}
-        group_name = local_name(group.tag)
-        for item in group:
-            if not is_element(item):
-                continue
-            tag = item.tag
-            if tag == ADDRESS_TAG and group.tag == qualified("PersonalAndDemographics"):
-                column, value = "POSTCODE", self.postcode(item)
+    def group_values(
+        self, group: etree._Element, items: dict, values: list[str | None], seen: set[int]
+    ) -> None:
+        """One group's items into `values` (by column index); an item absent stays None.
+
+        The hot loop of XML ingest (about twenty elements a record): one dictionary look-up
+        per element, and names for messages only when something is wrong.
+        """
+        for item in group:  # comments and processing instructions are removed by the parser
+            found = items.get(item.tag)
+            if found is None:
+                if item.tag == ADDRESS_TAG and group.tag == PATIENT_TAG:
+                    index, value = POSTCODE_INDEX, self.postcode(item)
+                else:
+                    raise self.unknown(item, local_name(group.tag))
             else:
-                found = items.get(tag)
-                if found is None:
-                    raise self.unknown(item, group_name)
-                for child in item:
-                    if is_element(child):
-                        raise self.unknown(child, local_name(tag))
-                column, attribute = found
+                if len(item):
+                    raise self.unknown(item[0], local_name(item.tag))
+                index, attribute = found
                 value = item.text if attribute is None else item.get(attribute)
-            index = COLUMN_INDEX[column]
-            if index in values:
+            if index in seen:
                 raise self.fail(
-                    f"element {local_name(tag)} given twice in {group_name}", item.sourceline
+                    f"element {local_name(item.tag)} given twice in {local_name(group.tag)}",
+                    item.sourceline,
                 )
-            values[index] = value if value != "" else None
-        return values
+            seen.add(index)
+            if value:
+                values[index] = value
 
     def postcode(self, address: etree._Element) -> str | None:
         value = None
-        seen = False
-        for child in address:
-            if not is_element(child):
-                continue
-            if child.tag != POSTCODE_TAG or seen:
-                if child.tag == POSTCODE_TAG:
-                    raise self.fail(
-                        f"element {POSTCODE} given twice in {ADDRESS}", child.sourceline
-                    )
+        for position, child in enumerate(address):
+            if child.tag != POSTCODE_TAG:
                 raise self.unknown(child, ADDRESS)
-            for grandchild in child:
-                if is_element(grandchild):
-                    raise self.unknown(grandchild, POSTCODE)
-            seen = True
+            if position:
+                raise self.fail(f"element {POSTCODE} given twice in {ADDRESS}", child.sourceline)
+            if len(child):
+                raise self.unknown(child[0], POSTCODE)
             value = child.text
         return value
 
     def record(self, record: etree._Element) -> None:
         """The activities of one DIDSRecord, with its patient and referral items."""
-        shared: dict[int, str | None] = {}
+        shared: list[str | None] = [None] * len(SUBMISSION_COLUMNS)
+        shared_seen: set[int] = set()
         groups_seen: set[str] = set()
-        activities: list[dict[int, str | None]] = []
+        activities: list[list[str | None]] = []
         for group in record:
-            if not is_element(group):
-                continue
-            items = GROUP_ITEMS.get(group.tag)
+            tag = group.tag
+            items = GROUP_ITEMS.get(tag)
             if items is None:
                 raise self.unknown(group, RECORD)
-            if group.tag == ACTIVITY_TAG:
-                activities.append(self.group_values(group, items))
+            if tag == ACTIVITY_TAG:
+                activity: list[str | None] = [None] * len(SUBMISSION_COLUMNS)
+                self.group_values(group, items, activity, set())
+                activities.append(activity)
                 continue
-            if group.tag in groups_seen:
+            if tag in groups_seen:
                 raise self.fail(
-                    f"element {local_name(group.tag)} given twice in {RECORD}", group.sourceline
+                    f"element {local_name(tag)} given twice in {RECORD}", group.sourceline
                 )
-            groups_seen.add(group.tag)
-            shared.update(self.group_values(group, items))
+            groups_seen.add(tag)
+            self.group_values(group, items, shared, shared_seen)
+        columns = self.columns
         for activity in activities:
             self.activities += 1
             self.row_numbers.append(self.activities)
-            for index, column in enumerate(self.columns):
-                column.append(activity.get(index, shared.get(index)))
+            for index in SHARED_INDEXES:
+                columns[index].append(shared[index])
+            for index in ACTIVITY_INDEXES:
+                columns[index].append(activity[index])
 
     def chunk(self) -> pl.DataFrame:
         frame = pl.DataFrame(
@@ -215,8 +225,9 @@ class _Reader:
         return frame
 
 
-def read_xml_records(stream: IO[bytes], file_id: int) -> Iterator[pl.DataFrame]:
-    """The records of a DIDS-v1-0 file in chunks; `MalformedXml` if it cannot be read.
+def read_xml_records(stream: IO[bytes] | str, file_id: int) -> Iterator[pl.DataFrame]:
+    """The records of a DIDS-v1-0 file (a stream, or a file's path) in chunks;
+    `MalformedXml` if it cannot be read.
 
     Entities are not resolved and nothing is fetched from the network: a submission is
     data, never instructions to the parser.
@@ -247,7 +258,7 @@ def read_xml_records(stream: IO[bytes], file_id: int) -> Iterator[pl.DataFrame]:
             reader.record(element)
             element.clear()
             while (earlier := element.getprevious()) is not None:  # free what has been read
-                if is_element(earlier) and earlier.tag != RECORD_TAG:
+                if earlier.tag != RECORD_TAG:
                     raise reader.unknown(earlier, ROOT)
                 del root[0]
             if len(reader.row_numbers) >= CHUNK_RECORDS:
@@ -259,7 +270,7 @@ def read_xml_records(stream: IO[bytes], file_id: int) -> Iterator[pl.DataFrame]:
         raise reader.fail("not well-formed XML (the file is damaged or incomplete)", line) from None
     reader.check_root(root)
     for element in root:  # after the last record, or in a file with none
-        if is_element(element) and element.tag != RECORD_TAG:
+        if element.tag != RECORD_TAG:
             raise reader.unknown(element, ROOT)
     if reader.row_numbers:
         yield reader.chunk()

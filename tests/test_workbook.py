@@ -511,13 +511,15 @@ def _minimal(path: Path, **breaks) -> Path:
     if breaks.get("activate_last"):
         ws.activate()
     book.close()
-    if breaks.get("duplicate_header"):  # XlsxWriter refuses these, so edit afterwards
-        edited = openpyxl.load_workbook(path)
-        edited["Table_1"]["C3"] = "apr 2024"
-        edited.save(path)
     if not breaks.get("no_language"):
         data = wbmod._set_language(path.read_bytes(), "en-GB")
         path.write_bytes(data)
+    if breaks.get("duplicate_header"):  # XlsxWriter refuses these, so edit afterwards
+        # (after the language: openpyxl, saving with lxml, declares only the namespaces
+        # its core properties use, so dc:language cannot be added to its output by text)
+        edited = openpyxl.load_workbook(path)
+        edited["Table_1"]["C3"] = "apr 2024"
+        edited.save(path)
     return path
 
 

@@ -464,3 +464,54 @@ def test_one_registry_says_which_files_are_submissions(tmp_path):
     found = discover_input_files([tmp_path])
     assert [f.path.name for f in found] == ["a.csv.gz", "b.xml", "c.zip", "d.md", "e.xml.gz"]
     assert [f.path.name for f in found if unreadable_type(f)] == ["d.md"]
+
+
+def test_entities_are_never_expanded_or_fetched(con, tmp_path):
+    """A billion-laughs bomb and an external entity: rejected whole, nothing read from disk."""
+    laughs = '<!ENTITY l0 "lol">' + "".join(
+        f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10)
+    )
+    secret = tmp_path / "secret.txt"
+    secret.write_text("9434765919", encoding="utf-8")
+    cases = {
+        "bomb.xml": (laughs, "<DiagnosticTestDate>&l9;</DiagnosticTestDate>"),
+        "bomb-attribute.xml": (laughs, '<ImagingSiteCode extension="&l9;" />'),
+        "external.xml": (
+            f'<!ENTITY x SYSTEM "{secret.as_uri()}">',
+            "<DiagnosticTestDate>&x;</DiagnosticTestDate>",
+        ),
+    }
+    paths = []
+    for name, (entities, item) in cases.items():
+        path = tmp_path / name
+        path.write_text(
+            f'<?xml version="1.0"?>\n<!DOCTYPE DIDS [{entities}]>\n<DIDS {NS}><DIDSRecord>'
+            f"<ImagingActivity>{item}</ImagingActivity></DIDSRecord></DIDS>\n",
+            encoding="utf-8",
+        )
+        paths.append(path)
+    files = ingest_files(con, paths)
+    for input_file in files:
+        assert input_file.status == "rejected" and input_file.rule_code == "DIDS075"
+        assert "9434765919" not in input_file.message
+    assert db.scalar(con, "SELECT count(*) FROM submission_records") == 0
+
+
+def test_a_rejected_zip_member_is_copied_inside_the_restricted_folder(tmp_path):
+    """A member named `../../x.xml` (zip slip) is copied under the restricted folder."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    with zipfile.ZipFile(inputs / "month.zip", "w") as archive:
+        archive.writestr("../../escaped.xml", "<DIDS")
+        archive.writestr("good.csv", write_submission(tmp_path / "g.csv", [record()]).read_text())
+    out = tmp_path / "out"
+    run_cli(
+        "validate", inputs, "--sites", TEST_SITES, "--imaging-codes", TEST_IMAGING_CODES,
+        "--out", out, expect=0,  # a file of no records rejected: no record rejected
+    )  # fmt: skip
+    (copy,) = tmp_path.rglob("escaped.xml")  # exactly one copy, and it is inside
+    restricted = out / "validation.restricted" / "rejected_files"
+    assert copy.is_relative_to(restricted / "month.zip"), copy
+    assert copy.read_bytes() == b"<DIDS"
+    listed = pl.read_csv(out / "validation.restricted" / "rejected_files.csv")
+    assert listed["source_file"].to_list() == ["month.zip/../../escaped.xml"]
