@@ -237,6 +237,10 @@ def batches(files: list[InputFile], limit: int) -> Iterator[list[InputFile]]:
         yield batch
 
 
+# The financial year of a later month ends after 9999, where dates end.
+LAST_PUBLISHABLE_MONTH = "9998-12"
+
+
 def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
     """--period, or the latest month of the accepted records; a period with no accepted
     record in its financial year to date is refused (nothing of the data would show)."""
@@ -245,7 +249,16 @@ def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
         raise InputError("no record was accepted: nothing to publish (see the quarantine)")
     warn_future_records(con)
     if not config.period:
+        if last > LAST_PUBLISHABLE_MONTH:  # only with submission dates in that future
+            raise InputError(
+                f"the latest accepted month, {last}, is past {LAST_PUBLISHABLE_MONTH}: check "
+                "the submission dates, or give --period"
+            )
         return last
+    if config.period > LAST_PUBLISHABLE_MONTH:
+        raise InputError(
+            f"--period {config.period}: a period past {LAST_PUBLISHABLE_MONTH} cannot be published"
+        )
     months = months_of_year_to_date(config.period)
     shown = scalar(
         con,
