@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -135,8 +136,6 @@ def _suppress_opt_counts(self, tab: int, cmd) -> None:
     change to its JJ input: a non-zero cell's lower bound is 1, not the table's least
     value. A `c` is at least 1 (zeros are shown), and our audit knows it; without this
     OPT's attacker may set a hidden count to 0 and its patterns leave counts exact."""
-    import os
-
     from pytauargus.batch import BatchError
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -208,7 +207,12 @@ def tau_argus_opt(cells: pl.DataFrame, directory: Path) -> tuple[set[tuple], flo
             f'<SUPPRESS> OPT(1,600)\n<WRITETABLE> (1,5,AS+,"out.tab")\n'
         )
         start = time.perf_counter()
-        run_batch(str(folder / "t.arb"))
+        here = os.getcwd()
+        os.chdir(folder)  # the engine writes its LP (sdc.lp) where it runs
+        try:
+            run_batch(str(folder / "t.arb"))
+        finally:
+            os.chdir(here)
         seconds += time.perf_counter() - start
         for line in (folder / "out.tab").read_text().splitlines():
             fields = [f.strip('"') for f in line.split(";")]
