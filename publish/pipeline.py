@@ -74,6 +74,12 @@ class BuildResult:
     audit_summary: str = ""
 
 
+NOT_PROTECTED = (
+    "WARNING: secondary_suppression = false: this publication is NOT protected "
+    "(primary suppression alone, for testing the audit and attackers; do not release it)."
+)
+
+
 class DisclosureAuditFailed(Exception):
     """The strict policy's audit found a cell that can be recovered or narrowed."""
 
@@ -231,6 +237,10 @@ def batches(files: list[InputFile], limit: int) -> Iterator[list[InputFile]]:
         yield batch
 
 
+# The financial year of a later month ends after 9999, where dates end.
+LAST_PUBLISHABLE_MONTH = "9998-12"
+
+
 def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
     """--period, or the latest month of the accepted records; a period with no accepted
     record in its financial year to date is refused (nothing of the data would show)."""
@@ -239,7 +249,16 @@ def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
         raise InputError("no record was accepted: nothing to publish (see the quarantine)")
     warn_future_records(con)
     if not config.period:
+        if last > LAST_PUBLISHABLE_MONTH:  # only with submission dates in that future
+            raise InputError(
+                f"the latest accepted month, {last}, is past {LAST_PUBLISHABLE_MONTH}: check "
+                "the submission dates, or give --period"
+            )
         return last
+    if config.period > LAST_PUBLISHABLE_MONTH:
+        raise InputError(
+            f"--period {config.period}: a period past {LAST_PUBLISHABLE_MONTH} cannot be published"
+        )
     months = months_of_year_to_date(config.period)
     shown = scalar(
         con,
@@ -304,7 +323,12 @@ def compute_publication(
         )
     month = latest_month(con, config)
     cells = aggregate_tables(con, months_of_year_to_date(month))
-    protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    protected = protect_cells(
+        add_names(cells, provider_names(con)),
+        config.policy,
+        config.k,
+        secondary_suppression=config.secondary_suppression,
+    )
     publication = Publication(
         latest_month=month,
         status=config.status,
@@ -340,8 +364,11 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         # The build audits its own output (PUBLICATION.md section 4); under strict a
         # failed audit stops the build and the previous publication stays in place.
         audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
-        audit_summaries.append(audit.summary)
-        if config.policy == "strict" and not audit.passed:
+        summary = audit.summary
+        if not config.secondary_suppression:
+            summary = f"{NOT_PROTECTED} {summary}"
+        audit_summaries.append(summary)
+        if config.policy == "strict" and not audit.passed and config.secondary_suppression:
             raise DisclosureAuditFailed(audit.summary)
         write_manifest(
             folder / "manifest.json",

@@ -270,6 +270,13 @@ def test_a_test_date_of_9999_12_31_gets_a_rule_code(tmp_path):
     assert "DIDS051" in quarantine_of(tmp_path / "out")["rule_codes"][0]
 
 
+def test_a_test_date_of_9999_12_31_submitted_then_is_a_clear_error(tmp_path):
+    far = record(DIAGNOSTIC_TEST_DATE="9999-12-31", SERVICE_REPORT_DATE="")
+    path = write_submission(tmp_path / "a.csv", [far])
+    result = build([path], tmp_path / "out", "--submission-date", "9999-12-31", expect=2)
+    assert "latest accepted month, 9999-12, is past 9998-12" in result.output
+
+
 def test_a_test_date_after_today_with_a_later_submission_date_is_warned(tmp_path, caplog):
     soon = (date.today() + timedelta(days=62)).replace(day=1)
     path = write_submission(
