@@ -46,8 +46,13 @@ from publish.disclosure import (
     feasible_intervals,
     figure_label,
     integer_interval,
+    integer_percentage_bounds,
+    interval_reason,
     interval_status,
+    percentage_rows,
     ratio_threshold_rows,
+    shown_percentages,
+    trivial_lower_bounds,
 )
 from publish.tables import QUALITY_TABLE
 
@@ -58,7 +63,7 @@ DEFAULT_K = 10
 SUPPRESSED_UP_TO = {"did": 2, "hes": 7}
 # A shown median means at least this many records.
 MEDIAN_RECORDS = {"did": 3, "hes": 8}
-AUDIT_COLUMNS = ("cell", "lower", "upper", "status")
+AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")
 SUMMARY_COLUMNS = ("table", "status", "cells")
 AUDIT_FILE = "disclosure-audit.csv"  # in the restricted folder only
 SUMMARY_FILE = "disclosure-audit-summary.csv"  # in the publication's quality/
@@ -77,6 +82,8 @@ class AuditReport:
     exact: int
     narrow: int
     infeasible: int
+    # shown (rounded) counts whose rounding the percentages undo: one value left
+    rounding_undone: int
     passed: bool
     summary: str
     # One row per suppressed count: cell, lower, upper, status (restricted).
@@ -98,6 +105,16 @@ def read_policy(publication_dir: Path) -> tuple[str, int | None]:
     if policy not in POLICIES:
         raise ValueError(f"{manifest_path}: unknown policy {policy!r}, expected one of {POLICIES}")
     return policy, (int(k) if k is not None else None)
+
+
+def built_without_secondary_suppression(publication_dir: Path) -> bool:
+    """Whether the manifest says the build skipped strict's secondary suppression."""
+    manifest_path = publication_dir / "manifest.json"
+    if not manifest_path.exists():
+        return False
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    return config.get("secondary_suppression") is False
 
 
 def attacker_bounds(
@@ -157,6 +174,7 @@ def audit_publication(
     if not csv_path.exists():
         raise FileNotFoundError(f"{csv_path}: no published tidy CSV")
     policy, manifest_k = read_policy(publication_dir)
+    unprotected = built_without_secondary_suppression(publication_dir)
     k = k or manifest_k or DEFAULT_K
     tidy = pl.read_csv(csv_path, infer_schema=False).with_columns(
         pl.all().fill_null(""),
@@ -191,22 +209,36 @@ def audit_publication(
 
     records = k if policy == "strict" else MEDIAN_RECORDS[policy]
     shown_ratio = ~np.isnan(value[relations.ratio_cells]) & (marker[relations.ratio_cells] != "c")
+    # a shown percentage bounds its numerator and denominator to its published
+    # precision; with whole counts, a rounded denominator often admits one value only
+    percentages = shown_percentages(tidy, relations)
+    was_exact = lower == upper
+    lower, upper = integer_percentage_bounds(percentages, lower, upper)
+    is_shown_figure = np.zeros(relations.n_figures, dtype=bool)
+    is_shown_figure[figure[~np.isnan(value[is_count])]] = True
+    rounding_undone = int((is_shown_figure & ~was_exact & (lower == upper)).sum())
     system = relations.system.stack(
         ratio_threshold_rows(relations, shown_ratio, records, k if policy == "strict" else 0)
-    )
+    ).stack(percentage_rows(percentages))
     suppressed_cell = is_count & (marker == "c")
     suppressed_figure = relations.cell_figure[suppressed_cell]
     intervals = feasible_intervals(system, lower, upper, np.unique(suppressed_figure))
     low, high = integer_interval(intervals.lower, intervals.upper)
     low[intervals.infeasible], high[intervals.infeasible] = np.nan, np.nan
+    is_suppressed_figure = np.zeros(relations.n_figures, dtype=bool)
+    is_suppressed_figure[suppressed_figure] = True
+    trivial = trivial_lower_bounds(system, lower, upper, is_suppressed_figure)
 
     protect_upper = k - 1 if policy == "strict" else SUPPRESSED_UP_TO[policy]
+    width = protect_upper - 1 if protection_width is None else protection_width
+    small_below = k if policy == "strict" else np.inf
     status = interval_status(
         low[suppressed_figure],
         high[suppressed_figure],
         protect_upper,
         protection_width,
-        may_be_small_below=k if policy == "strict" else np.inf,
+        may_be_small_below=small_below,
+        trivial_lower=trivial[suppressed_figure] if policy == "strict" else None,
     )
     rows = tidy.filter(pl.Series(suppressed_cell))
     cells = pl.DataFrame(
@@ -215,6 +247,15 @@ def audit_publication(
             "lower": _format_bounds(low[suppressed_figure]),
             "upper": _format_bounds(high[suppressed_figure]),
             "status": status.tolist(),
+            "trivial_lower": _format_bounds(trivial[suppressed_figure]),
+            "reason": interval_reason(
+                status,
+                low[suppressed_figure],
+                high[suppressed_figure],
+                trivial[suppressed_figure] if policy == "strict" else np.ones(status.size),
+                width,
+                small_below,
+            ),
         },
         schema={c: pl.Utf8 for c in AUDIT_COLUMNS},
     )
@@ -232,11 +273,20 @@ def audit_publication(
     protection = (
         f"a width of {protection_width}"
         if protection_width is not None
+        else f"[t, t + {width}] from each cell's trivial lower bound t"
+        if policy == "strict"
         else f"[1, {protect_upper}]"
     )
     summary = summary_line(
         policy, k, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed
     )
+    if rounding_undone:
+        summary += f" {rounding_undone} rounded counts are given back exactly by their percentages."
+    if unprotected:
+        summary = (
+            "NOT PROTECTED: built with secondary_suppression = false (primary suppression "
+            "alone, for testing). " + summary
+        )
     table_of = rows["table"].cast(pl.Int64, strict=False)
     by_table = (
         pl.DataFrame({"table": table_of, "status": status.tolist()})
@@ -266,6 +316,7 @@ def audit_publication(
         exact=n_exact,
         narrow=n_narrow,
         infeasible=n_infeasible,
+        rounding_undone=rounding_undone,
         passed=passed,
         summary=summary,
         cells=cells,

@@ -217,6 +217,12 @@ def build(
         f"{totals['received']} records received, {totals['accepted']} accepted, "
         f"{totals['rejected']} rejected (see {result.restricted_dir})."
     )
+    if not build_config.secondary_suppression:
+        typer.echo(
+            "WARNING: NOT PROTECTED: built with secondary_suppression = false; "
+            "primary suppression alone, which an outsider can undo.",
+            err=True,
+        )
 
 
 def report_problem_files(files) -> None:

@@ -89,6 +89,12 @@ class BuildResult:
     audit_summary: str = ""
 
 
+NOT_PROTECTED = (
+    "WARNING: secondary_suppression = false: this publication is NOT protected "
+    "(primary suppression alone, for testing the audit and attackers; do not release it)."
+)
+
+
 class DisclosureAuditFailed(Exception):
     """The strict policy's audit found a cell that can be recovered or narrowed."""
 
@@ -338,7 +344,12 @@ def compute_publication(
     cells = pl.concat(
         [aggregate_tables(con, months_of_year_to_date(month)), quality_cells(con, files, outcomes)]
     )
-    protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    protected = protect_cells(
+        add_names(cells, provider_names(con)),
+        config.policy,
+        config.k,
+        secondary_suppression=config.secondary_suppression,
+    )
     is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
@@ -356,6 +367,7 @@ def compute_publication(
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
     publication, files, outcomes, report = compute_publication(con, config, work_dir)
     audits: list[AuditReport] = []
+    audit_summaries: list[str] = []  # as the console shows them
 
     def write_restricted_folder(folder: Path) -> None:
         write_restricted(con, files, folder)
@@ -385,7 +397,11 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         )
         make_private(restricted_staging / AUDIT_FILE)
         audits.append(audit)
-        if config.policy == "strict" and not audit.passed:
+        shown = audit.summary
+        if not config.secondary_suppression:
+            shown = f"{NOT_PROTECTED} {shown}"
+        audit_summaries.append(shown)
+        if config.policy == "strict" and not audit.passed and config.secondary_suppression:
             raise DisclosureAuditFailed(audit.summary)
         summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
         write_quality_pages(replace(report, audit=summary), folder, publication.published_on)
@@ -421,7 +437,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         kill_point("between-swaps")
         swap_into_place(publication_staging, publication_dir, "publication")
     return BuildResult(
-        publication, publication_dir, restricted_dir, files, outcomes, audits[-1].summary
+        publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
     )
 
 

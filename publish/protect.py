@@ -119,12 +119,19 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
     ).drop("denominator_hidden")
 
 
-def protect_cells(cells: pl.DataFrame, policy: str, k: int = 10) -> pl.DataFrame:
-    """The published value and marker of every cell under the named policy."""
+def protect_cells(
+    cells: pl.DataFrame, policy: str, k: int = 10, secondary_suppression: bool = True
+) -> pl.DataFrame:
+    """The published value and marker of every cell under the named policy.
+
+    `secondary_suppression=False` (strict only) publishes the primary suppression
+    alone: NOT protected, for testing the audit and attackers."""
     if policy == "strict":
         from publish.disclosure import apply_strict
 
-        protected = hide_linked_quality_totals(apply_strict(cells, k=k))
+        protected = apply_strict(cells, k=k, secondary_suppression=secondary_suppression)
+        if secondary_suppression:
+            protected = hide_linked_quality_totals(protected)
     elif policy in POLICIES:
         protected = apply_cell_rules(cells, POLICIES[policy])
     else:
