@@ -281,7 +281,7 @@ def audit_publication(
         policy, k, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed
     )
     if rounding_undone:
-        summary += f" {rounding_undone} rounded counts are given back exactly by their percentages."
+        summary += f" {rounding_undone} rounded counts given back exactly by their percentages."
     if unprotected:
         summary = (
             "NOT PROTECTED: built with secondary_suppression = false (primary suppression "

@@ -151,7 +151,7 @@ def test_the_audit_summary_is_public_and_the_bounds_restricted(quality):
     assert summary.columns == ["table", "status", "cells"]
     restricted = quality.parent.parent / f"{quality.parent.name}.restricted"
     cells = read(restricted / "disclosure-audit.csv")
-    assert cells.columns == ["cell", "lower", "upper", "status"]
+    assert cells.columns[:4] == ["cell", "lower", "upper", "status"]
     by_table = summary.filter(pl.col("table") != "all tables")
     assert by_table["cells"].cast(pl.Int64).sum() == cells.height > 0
     overall = summary.filter((pl.col("table") == "all tables") & (pl.col("status") == "any"))
