@@ -4,8 +4,9 @@ The attacker (`tests/attacker/`) shares no code with the package's disclosure co
 it reads a folder as anyone who downloads it would (the tidy CSV, every CSV under
 `quality/`, `manifest.json`), writes every relation the contract justifies, and bounds
 each suppressed count by linear programming. Under `strict` no suppressed count may be
-narrowed below its protection interval; on a publication that is not protected the same
-attack must find recoveries, or it proves nothing.
+narrowed below its protection interval; on the same data built with primary suppression
+alone (`secondary_suppression = false`) the same attack must find recoveries, or it
+proves nothing.
 
 The folders are one synthetic month built with the shipped reference data (the demo
 year takes minutes to build under `strict`, and its attack minutes more), each built
@@ -60,17 +61,31 @@ def strict_month(month_inputs, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def unprotected_month(month_inputs, tmp_path_factory) -> Path:
-    """The same data under `did`: counts of 1-2 suppressed, nothing added to protect them."""
-    out = tmp_path_factory.mktemp("attacker-did")
-    run_cli("build", month_inputs, "--submissions", month_inputs / "submissions.csv", "--out", out)
+    """The same data under `strict` with primary suppression alone (no secondary cells)."""
+    out = tmp_path_factory.mktemp("attacker-primary")
+    config = out.parent / "primary-only.toml"
+    config.write_text("[build]\nsecondary_suppression = false\n", encoding="utf-8")
+    run_cli(
+        "build",
+        month_inputs,
+        "--submissions",
+        month_inputs / "submissions.csv",
+        "--policy",
+        "strict",
+        "--config",
+        config,
+        "--out",
+        out,
+    )
     return _publication(out)
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 13, open on main: the strict folder still leaks (per-file counts in"
-    " manifest.json and quality/files.csv, the quality report rounded as hes, table 4's"
-    " ultrasound groups together within their modality); remove this mark when it passes",
+    reason="issue 13, open on main: the strict build of this month fails its own audit"
+    " (exit 1); before that, its folder leaked (per-file counts in manifest.json and"
+    " quality/files.csv, the quality report rounded as hes, table 4's ultrasound groups"
+    " together within their modality); remove this mark when it passes",
 )
 def test_strict_folder_gives_nothing_away(strict_month):
     found = attack(strict_month, exactness=False)
@@ -84,12 +99,12 @@ def test_strict_folder_gives_nothing_away(strict_month):
 
 
 def test_the_same_attack_finds_recoveries_when_nothing_protects_them(unprotected_month):
-    found = attack(unprotected_month)
+    found = attack(unprotected_month, exactness=False)
     print(found.summary())
-    assert found.policy == "did"
+    assert found.policy == "strict"
     assert found.count("infeasible") == 0, found.summary()
-    # the did rule lets an outsider work counts out: the attack must see it
-    assert found.count("exact") >= 100, found.summary()
+    # primary suppression alone: totals give hidden counts back; the attack must see it
+    assert found.count("exact") + found.count("narrowed") >= 100, found.summary()
 
 
 def _folder(tmp_path: Path, rows: list[str], policy: str = "strict") -> Path:
