@@ -90,6 +90,23 @@ def build(inputs: list[Path], out: Path, *options: str | Path, expect: int | Non
     )
 
 
+def validate(inputs: list[Path] | Path, out: Path, *options: str | Path, expect: int | None = 0):
+    """Run `did-publish validate` with the small test reference data."""
+    inputs = inputs if isinstance(inputs, list) else [inputs]
+    return run_cli(
+        "validate",
+        *inputs,
+        "--sites",
+        TEST_SITES,
+        "--imaging-codes",
+        TEST_IMAGING_CODES,
+        "--out",
+        out,
+        *options,
+        expect=expect,
+    )
+
+
 def read_tidy(publication_dir: Path) -> pl.DataFrame:
     return pl.read_csv(publication_dir / f"{publication_dir.name}.csv", infer_schema=False)
 

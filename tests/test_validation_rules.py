@@ -13,11 +13,9 @@ import pytest
 
 from tests.conftest import (
     NHSE_FIXTURES,
-    TEST_IMAGING_CODES,
-    TEST_SITES,
     build,
     record,
-    run_cli,
+    validate,
     write_submission,
 )
 
@@ -195,19 +193,7 @@ def validated(tmp_path_factory) -> dict:
     records += [duplicate, duplicate | {"PATIENT_SOURCE_SETTING": "04"}]
     path = write_submission(folder / "cases.csv", records)
     out = folder / "out"
-    result = run_cli(
-        "validate",
-        path,
-        "--sites",
-        TEST_SITES,
-        "--imaging-codes",
-        TEST_IMAGING_CODES,
-        "--submission-date",
-        SUBMITTED,
-        "--out",
-        out,
-        expect=1,
-    )
+    result = validate(path, out, "--submission-date", SUBMITTED, expect=1)
     restricted = out / "validation.restricted"
     read = lambda name: pl.read_csv(restricted / name, infer_schema=False)  # noqa: E731
     return {
@@ -284,17 +270,7 @@ def test_rules_needing_submission_date_are_not_applied_without_it(tmp_path):
 
 def test_nhse_fixtures_load_and_invalid_format_file_is_rejected_with_dids075(tmp_path):
     out = tmp_path / "out"
-    result = run_cli(
-        "validate",
-        NHSE_FIXTURES,
-        "--sites",
-        TEST_SITES,
-        "--imaging-codes",
-        TEST_IMAGING_CODES,
-        "--out",
-        out,
-        expect=1,
-    )
+    result = validate(NHSE_FIXTURES, out, expect=1)
     files = pl.read_csv(out / "validation" / "quality" / "files.csv")
     rejected = files.filter(pl.col("status") == "rejected")
     assert rejected.height == 1

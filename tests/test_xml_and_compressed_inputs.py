@@ -35,6 +35,7 @@ from tests.conftest import (
     build,
     record,
     run_cli,
+    validate,
     write_submission,
     write_xml_submission,
     xml_submission,
@@ -350,17 +351,7 @@ def test_gzip_and_zip_inputs_give_what_the_plain_files_give(tmp_path):
     results = {}
     for name, folder in (("plain", plain), ("packed", packed)):
         out = tmp_path / f"out-{name}"
-        run_cli(
-            "validate",
-            folder,
-            "--sites",
-            TEST_SITES,
-            "--imaging-codes",
-            TEST_IMAGING_CODES,
-            "--out",
-            out,
-            expect=1,
-        )
+        validate(folder, out, expect=1)
         results[name] = out
     assert sorted(p.name for p in packed.iterdir()) == before  # nothing unpacked beside
     expected = quarantine(results["plain"])
@@ -505,10 +496,7 @@ def test_a_rejected_zip_member_is_copied_inside_the_restricted_folder(tmp_path):
         archive.writestr("../../escaped.xml", "<DIDS")
         archive.writestr("good.csv", write_submission(tmp_path / "g.csv", [record()]).read_text())
     out = tmp_path / "out"
-    run_cli(
-        "validate", inputs, "--sites", TEST_SITES, "--imaging-codes", TEST_IMAGING_CODES,
-        "--out", out, expect=0,  # a file of no records rejected: no record rejected
-    )  # fmt: skip
+    validate(inputs, out)  # a file of no records rejected: no record rejected
     (copy,) = tmp_path.rglob("escaped.xml")  # exactly one copy, and it is inside
     restricted = out / "validation.restricted" / "rejected_files"
     assert copy.is_relative_to(restricted / "month.zip"), copy
