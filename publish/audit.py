@@ -1,10 +1,15 @@
 """The disclosure audit (PUBLICATION.md section 4): `did-publish audit DIR`.
 
-From the published tidy CSV alone, the audit rebuilds the relations between counts
+From the published figures alone (the tidy CSV and the data-quality report's CSVs:
+`data-quality-by-provider.csv` and `provider-issues.csv`, read as the cells of table
+`QUALITY_TABLE`), the audit rebuilds the relations between counts
 (`publish.disclosure.build_relations`), reads every figure as an attacker would under
 the publication's policy, and computes by linear programming the lowest and highest
-whole value each suppressed count can take. It writes `quality/disclosure-audit.csv`
-(cell, lower, upper, status) and a one-line summary.
+whole value each suppressed count can take. Its public output is a summary: a line, and
+the suppressed counts by table and status (`quality/disclosure-audit-summary.csv`,
+written by the build). The cell-by-cell bounds (cell, lower, upper, status) would undo
+the suppression (under `did`, "1, 1, exact" states what a `c` hides): they are written
+only to the restricted folder (`<identifier>.restricted/disclosure-audit.csv`).
 
 How the attacker reads a figure:
 
@@ -41,9 +46,15 @@ from publish.disclosure import (
     feasible_intervals,
     figure_label,
     integer_interval,
+    integer_percentage_bounds,
+    interval_reason,
     interval_status,
+    percentage_rows,
     ratio_threshold_rows,
+    shown_percentages,
+    trivial_lower_bounds,
 )
+from publish.tables import QUALITY_TABLE
 
 POLICIES = ("did", "hes", "strict")
 DEFAULT_POLICY = "did"
@@ -52,7 +63,15 @@ DEFAULT_K = 10
 SUPPRESSED_UP_TO = {"did": 2, "hes": 7}
 # A shown median means at least this many records.
 MEDIAN_RECORDS = {"did": 3, "hes": 8}
-AUDIT_COLUMNS = ("cell", "lower", "upper", "status")
+AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")
+SUMMARY_COLUMNS = ("table", "status", "cells")
+AUDIT_FILE = "disclosure-audit.csv"  # in the restricted folder only
+SUMMARY_FILE = "disclosure-audit-summary.csv"  # in the publication's quality/
+QUALITY_LABEL = "data-quality report"  # the summary's name for table QUALITY_TABLE
+ALL_TABLES = "all tables"  # the summary's totals over tables
+STATUSES = ("ok", "narrow", "exact", "infeasible")
+# Who allows what is recovered under each rounding policy, in the summary line.
+RULE_OWNER = {"did": "NHS England's rule", "hes": "the HES rule"}
 
 
 @dataclass(frozen=True)
@@ -63,10 +82,15 @@ class AuditReport:
     exact: int
     narrow: int
     infeasible: int
+    # shown (rounded) counts whose rounding the percentages undo: one value left
+    rounding_undone: int
     passed: bool
     summary: str
-    # One row per suppressed count: cell, lower, upper, status.
+    # One row per suppressed count: cell, lower, upper, status (restricted).
     cells: pl.DataFrame
+    # Suppressed counts by table and status (public): SUMMARY_COLUMNS.
+    by_table: pl.DataFrame
+    meaning: str = ""  # what the policy allows, in words
 
 
 def read_policy(publication_dir: Path) -> tuple[str, int | None]:
@@ -81,6 +105,16 @@ def read_policy(publication_dir: Path) -> tuple[str, int | None]:
     if policy not in POLICIES:
         raise ValueError(f"{manifest_path}: unknown policy {policy!r}, expected one of {POLICIES}")
     return policy, (int(k) if k is not None else None)
+
+
+def built_without_secondary_suppression(publication_dir: Path) -> bool:
+    """Whether the manifest says the build skipped strict's secondary suppression."""
+    manifest_path = publication_dir / "manifest.json"
+    if not manifest_path.exists():
+        return False
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
+    return config.get("secondary_suppression") is False
 
 
 def attacker_bounds(
@@ -126,17 +160,21 @@ def audit_publication(
     k: int | None = None,
     protection_width: int | None = None,
     csv_path: Path | None = None,
+    restricted_dir: Path | None = None,
 ) -> AuditReport:
-    """Audit `<dir>/<dir name>.csv`; write `<dir>/quality/disclosure-audit.csv`.
+    """Audit the figures of `<dir>`: `<dir>/<dir name>.csv` and `<dir>/quality/`'s CSVs.
 
     `csv_path` names the tidy CSV when the folder is not yet under its final name (the
-    build audits its own output before it publishes it).
+    build audits its own output before it publishes it). The cell-by-cell bounds go to
+    `restricted_dir/disclosure-audit.csv` when it is given, and nowhere else: nothing is
+    written in the publication folder.
     """
     publication_dir = Path(publication_dir)
     csv_path = csv_path or publication_dir / f"{publication_dir.name}.csv"
     if not csv_path.exists():
         raise FileNotFoundError(f"{csv_path}: no published tidy CSV")
     policy, manifest_k = read_policy(publication_dir)
+    unprotected = built_without_secondary_suppression(publication_dir)
     k = k or manifest_k or DEFAULT_K
     tidy = pl.read_csv(csv_path, infer_schema=False).with_columns(
         pl.all().fill_null(""),
@@ -144,10 +182,15 @@ def audit_publication(
     missing = [c for c in (*KEY_COLUMNS, "value", "marker") if c not in tidy.columns]
     if missing:
         raise ValueError(f"{csv_path}: missing columns {missing}")
+    tidy = pl.concat(
+        [tidy.select(*KEY_COLUMNS, "value", "marker"), read_quality_figures(publication_dir)],
+        how="vertical_relaxed",
+    )
     value = (
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
     marker = tidy["marker"].to_numpy().astype(str)
+    # without the quality report's link to table 1: see build_relations
     relations = build_relations(tidy)
     is_count = relations.cell_figure >= 0
     figure = relations.cell_figure[is_count]
@@ -166,22 +209,36 @@ def audit_publication(
 
     records = k if policy == "strict" else MEDIAN_RECORDS[policy]
     shown_ratio = ~np.isnan(value[relations.ratio_cells]) & (marker[relations.ratio_cells] != "c")
+    # a shown percentage bounds its numerator and denominator to its published
+    # precision; with whole counts, a rounded denominator often admits one value only
+    percentages = shown_percentages(tidy, relations)
+    was_exact = lower == upper
+    lower, upper = integer_percentage_bounds(percentages, lower, upper)
+    is_shown_figure = np.zeros(relations.n_figures, dtype=bool)
+    is_shown_figure[figure[~np.isnan(value[is_count])]] = True
+    rounding_undone = int((is_shown_figure & ~was_exact & (lower == upper)).sum())
     system = relations.system.stack(
         ratio_threshold_rows(relations, shown_ratio, records, k if policy == "strict" else 0)
-    )
+    ).stack(percentage_rows(percentages))
     suppressed_cell = is_count & (marker == "c")
     suppressed_figure = relations.cell_figure[suppressed_cell]
     intervals = feasible_intervals(system, lower, upper, np.unique(suppressed_figure))
     low, high = integer_interval(intervals.lower, intervals.upper)
     low[intervals.infeasible], high[intervals.infeasible] = np.nan, np.nan
+    is_suppressed_figure = np.zeros(relations.n_figures, dtype=bool)
+    is_suppressed_figure[suppressed_figure] = True
+    trivial = trivial_lower_bounds(system, lower, upper, is_suppressed_figure)
 
     protect_upper = k - 1 if policy == "strict" else SUPPRESSED_UP_TO[policy]
+    width = protect_upper - 1 if protection_width is None else protection_width
+    small_below = k if policy == "strict" else np.inf
     status = interval_status(
         low[suppressed_figure],
         high[suppressed_figure],
         protect_upper,
         protection_width,
-        may_be_small_below=k if policy == "strict" else np.inf,
+        may_be_small_below=small_below,
+        trivial_lower=trivial[suppressed_figure] if policy == "strict" else None,
     )
     rows = tidy.filter(pl.Series(suppressed_cell))
     cells = pl.DataFrame(
@@ -190,12 +247,21 @@ def audit_publication(
             "lower": _format_bounds(low[suppressed_figure]),
             "upper": _format_bounds(high[suppressed_figure]),
             "status": status.tolist(),
+            "trivial_lower": _format_bounds(trivial[suppressed_figure]),
+            "reason": interval_reason(
+                status,
+                low[suppressed_figure],
+                high[suppressed_figure],
+                trivial[suppressed_figure] if policy == "strict" else np.ones(status.size),
+                width,
+                small_below,
+            ),
         },
         schema={c: pl.Utf8 for c in AUDIT_COLUMNS},
     )
-    quality = publication_dir / "quality"
-    quality.mkdir(parents=True, exist_ok=True)
-    cells.write_csv(quality / "disclosure-audit.csv")
+    if restricted_dir is not None:
+        Path(restricted_dir).mkdir(parents=True, exist_ok=True)
+        cells.write_csv(Path(restricted_dir) / AUDIT_FILE)
 
     n_exact = int((status == "exact").sum())
     n_narrow = int((status == "narrow").sum())
@@ -207,20 +273,42 @@ def audit_publication(
     protection = (
         f"a width of {protection_width}"
         if protection_width is not None
+        else f"[t, t + {width}] from each cell's trivial lower bound t"
+        if policy == "strict"
         else f"[1, {protect_upper}]"
     )
-    summary = (
-        f"Disclosure audit ({policy}{f', k={k}' if policy == 'strict' else ''}): "
-        f"{status.size} suppressed counts, {n_exact} exactly recoverable, {n_narrow} "
-        f"narrower than the protection interval {protection}"
-        + (
-            f", {n_infeasible} in relations the published figures contradict"
-            if n_infeasible
-            else ""
-        )
-        + (" (figures, not failures)" if policy != "strict" else "")
-        + f": {'passed' if passed else 'FAILED'}."
+    summary = summary_line(
+        policy, k, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed
     )
+    if rounding_undone:
+        summary += f" {rounding_undone} rounded counts given back exactly by their percentages."
+    if unprotected:
+        summary = (
+            "NOT PROTECTED: built with secondary_suppression = false (primary suppression "
+            "alone, for testing). " + summary
+        )
+    table_of = rows["table"].cast(pl.Int64, strict=False)
+    by_table = (
+        pl.DataFrame({"table": table_of, "status": status.tolist()})
+        .group_by("table", "status")
+        .agg(pl.len().cast(pl.Int64).alias("cells"))
+        .sort("table", "status")
+        .with_columns(
+            pl.when(pl.col("table") == QUALITY_TABLE)
+            .then(pl.lit(QUALITY_LABEL))
+            .otherwise(pl.col("table").cast(pl.Utf8))
+            .alias("table")
+        )
+        .select(SUMMARY_COLUMNS)
+    )
+    # and over all tables, by status and in all: the figures of the summary line
+    overall = pl.DataFrame(
+        [(ALL_TABLES, name, int((status == name).sum())) for name in STATUSES]
+        + [(ALL_TABLES, "any", int(status.size))],
+        schema={"table": pl.Utf8, "status": pl.Utf8, "cells": pl.Int64},
+        orient="row",
+    )
+    by_table = pl.concat([by_table, overall], how="vertical_relaxed")
     return AuditReport(
         policy=policy,
         k=k if policy == "strict" else None,
@@ -228,10 +316,131 @@ def audit_publication(
         exact=n_exact,
         narrow=n_narrow,
         infeasible=n_infeasible,
+        rounding_undone=rounding_undone,
         passed=passed,
         summary=summary,
         cells=cells,
+        by_table=by_table,
+        meaning=policy_meaning(policy, k),
     )
+
+
+def summary_line(
+    policy: str,
+    k: int,
+    suppressed: int,
+    exact: int,
+    narrow: int,
+    infeasible: int,
+    protection: str,
+    passed: bool,
+) -> str:
+    """The audit in one line, saying plainly what the policy allows.
+
+    >>> summary_line("did", 10, 14, 3, 1, 0, "[1, 2]", True)  # doctest: +NORMALIZE_WHITESPACE
+    "Disclosure audit (did): 14 suppressed counts; under the did policy an outsider can
+    work out 3 of them exactly and narrow 1 more below [1, 2] (NHS England's rule allows
+    it; --policy strict prevents it)."
+    >>> summary_line("strict", 10, 14, 0, 0, 0, "[1, 9]", True)  # doctest: +NORMALIZE_WHITESPACE
+    'Disclosure audit (strict, k=10): passed: none of the 14 suppressed counts can be
+    worked out or narrowed below the protection interval [1, 9] from the published figures.'
+    """
+    contradiction = (
+        f"; {infeasible} in relations the published figures contradict: FAILED"
+        if infeasible
+        else ""
+    )
+    if policy == "strict":
+        if passed:
+            return (
+                f"Disclosure audit (strict, k={k}): passed: none of the {suppressed} "
+                f"suppressed counts can be worked out or narrowed below the protection "
+                f"interval {protection} from the published figures."
+            )
+        return (
+            f"Disclosure audit (strict, k={k}): FAILED: of the {suppressed} suppressed "
+            f"counts, an outsider can work out {exact} exactly and narrow {narrow} more "
+            f"below the protection interval {protection}{contradiction}."
+        )
+    return (
+        f"Disclosure audit ({policy}): {suppressed} suppressed counts; under the {policy} "
+        f"policy an outsider can work out {exact} of them exactly and narrow {narrow} more "
+        f"below {protection} ({RULE_OWNER[policy]} allows it; --policy strict prevents "
+        f"it){contradiction}."
+    )
+
+
+def policy_meaning(policy: str, k: int) -> str:
+    """What the audit's result means under the policy, in words (the quality report)."""
+    if policy == "strict":
+        return (
+            f"Under the 'strict' policy the audit must pass: for every suppressed count, "
+            f"the published figures (every table, and this report's counts), with every "
+            f"relation between them that an outsider can know (totals over providers, "
+            f"months and source settings, subsets, this report's totals and their link to "
+            f"table 1), leave all the values of its protection interval (at least "
+            f"{k - 1} values from its lowest possible one) possible. A build whose audit "
+            f"fails is not published."
+        )
+    return (
+        f"The '{policy}' policy ({RULE_OWNER[policy]}) suppresses small counts and rounds "
+        f"the others, cell by cell; it does not stop an outsider from working out some "
+        f"suppressed counts from the totals they add up to. The audit counts them (exact: "
+        f"one value is left; narrow: fewer values than the protection interval) as "
+        f"figures, not failures. The 'strict' policy suppresses further counts so that "
+        f"none can be."
+    )
+
+
+def read_quality_figures(publication_dir: Path) -> pl.DataFrame:
+    """The data-quality report's figures as cells (KEY_COLUMNS, value, marker; text).
+
+    Both CSVs show the same figures (a provider issue's records received and counted
+    are the provider-month's cells); a median of counts is not a count and is left out.
+    No report (an older publication): no rows.
+    """
+    schema = {c: pl.Utf8 for c in (*KEY_COLUMNS, "value", "marker")}
+    quality = publication_dir / "quality"
+    parts = [pl.DataFrame(schema=schema)]
+    by_provider = quality / "data-quality-by-provider.csv"
+    if by_provider.exists():
+        frame = pl.read_csv(by_provider, infer_schema=False).with_columns(pl.all().fill_null(""))
+        parts.append(
+            frame.select(
+                pl.lit(str(QUALITY_TABLE)).alias("table"),
+                "geography_level",
+                "region_code",
+                "provider_code",
+                pl.lit("").alias("modality"),
+                pl.lit("").alias("source_setting"),
+                pl.col("month").alias("period"),
+                "measure",
+                "value",
+                "marker",
+            )
+        )
+    issues = quality / "provider-issues.csv"
+    if issues.exists():
+        frame = pl.read_csv(issues, infer_schema=False).with_columns(pl.all().fill_null(""))
+        for measure, column in (
+            ("count_records_received", "records_received"),
+            ("count_records_counted", "records_counted"),
+        ):
+            parts.append(
+                frame.select(
+                    pl.lit(str(QUALITY_TABLE)).alias("table"),
+                    pl.lit("provider").alias("geography_level"),
+                    "region_code",
+                    "provider_code",
+                    pl.lit("").alias("modality"),
+                    pl.lit("").alias("source_setting"),
+                    pl.col("month").alias("period"),
+                    pl.lit(measure).alias("measure"),
+                    pl.col(column).alias("value"),
+                    pl.col(f"{column}_marker").alias("marker"),
+                )
+            )
+    return pl.concat([p.select(list(schema)) for p in parts]).unique(maintain_order=True)
 
 
 def _format_bounds(bounds: np.ndarray) -> list[str]:
@@ -243,12 +452,29 @@ def _format_bounds(bounds: np.ndarray) -> list[str]:
     return ["" if np.isnan(b) else "inf" if np.isinf(b) else str(int(b)) for b in bounds]
 
 
-def main_audit(publication_dir: Path | str) -> int:
-    """`did-publish audit DIR`: print the summary; 0 passed, 1 failed, 2 input error."""
+def restricted_beside(publication_dir: Path) -> Path:
+    """`output/<identifier>.restricted`, beside `output/<identifier>`."""
+    publication_dir = Path(publication_dir)
+    return publication_dir.parent / f"{publication_dir.name}.restricted"
+
+
+def main_audit(publication_dir: Path | str, restricted_dir: Path | str | None = None) -> int:
+    """`did-publish audit DIR [--restricted DIR]`: print the summary by table and the
+    line; 0 passed, 1 failed, 2 input error. The cell-by-cell bounds go to the restricted
+    folder given, else to the one beside DIR when it exists; never into DIR."""
+    publication_dir = Path(publication_dir)
+    if restricted_dir is None and restricted_beside(publication_dir).is_dir():
+        restricted_dir = restricted_beside(publication_dir)
     try:
-        report = audit_publication(Path(publication_dir))
+        report = audit_publication(
+            publication_dir, restricted_dir=Path(restricted_dir) if restricted_dir else None
+        )
     except (FileNotFoundError, ValueError, pl.exceptions.PolarsError) as error:
         print(f"did-publish audit: {error}", file=sys.stderr)
         return 2
+    for table, status, cells in report.by_table.iter_rows():
+        print(f"  table {table}: {cells} {status}")
     print(report.summary)
+    if restricted_dir:
+        print(f"Cell-by-cell bounds: {Path(restricted_dir) / AUDIT_FILE} (restricted).")
     return 0 if report.passed else 1

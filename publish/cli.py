@@ -217,6 +217,12 @@ def build(
         f"{totals['received']} records received, {totals['accepted']} accepted, "
         f"{totals['rejected']} rejected (see {result.restricted_dir})."
     )
+    if not build_config.secondary_suppression:
+        typer.echo(
+            "WARNING: NOT PROTECTED: built with secondary_suppression = false; "
+            "primary suppression alone, which an outsider can undo.",
+            err=True,
+        )
 
 
 def report_problem_files(files) -> None:
@@ -318,13 +324,23 @@ def validate(
 @app.command()
 def audit(
     directory: Annotated[Path, typer.Argument(help="A built publication folder.")],
+    restricted: Annotated[
+        Path | None,
+        typer.Option(
+            "--restricted",
+            help="Where the cell-by-cell bounds go (default: DIR.restricted beside DIR, "
+            "when it exists); never inside the publication.",
+        ),
+    ] = None,
 ) -> None:
     """Audit a publication's disclosure control by linear programming."""
     from publish.audit import main_audit
 
     if not directory.is_dir():
         fail(f"{directory}: no such publication folder")
-    raise typer.Exit(main_audit(directory))
+    if restricted is not None and restricted.resolve().is_relative_to(directory.resolve()):
+        fail(f"--restricted {restricted}: must not be inside the publication folder")
+    raise typer.Exit(main_audit(directory, restricted))
 
 
 @app.command()

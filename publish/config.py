@@ -41,6 +41,9 @@ class BuildConfig:
     status: str = "provisional"
     policy: str = "did"
     k: int = 10  # strict policy threshold
+    # strict only; false publishes primary suppression alone, NOT protected (for
+    # testing the audit and attackers): the audit still runs, fails, and is reported
+    secondary_suppression: bool = True
     sites: Path = DEFAULT_SITES
     imaging_codes: Path = DEFAULT_IMAGING_CODES
     submissions: Path | None = None
@@ -70,6 +73,12 @@ class BuildConfig:
             raise InputError("--spark-master, spark_table and spark_conf need --engine spark")
         if self.engine == "spark" and self.store is not None:
             raise InputError("--store works with the DuckDB engine only")
+        if not isinstance(self.secondary_suppression, bool):
+            raise InputError(
+                f"secondary_suppression = {self.secondary_suppression!r}: expected true or false"
+            )
+        if not self.secondary_suppression and self.policy != "strict":
+            raise InputError("secondary_suppression = false applies to --policy strict only")
         if self.k < 2:
             raise InputError(f"k = {self.k}: the strict threshold must be at least 2")
         if not MEMORY_LIMIT.fullmatch(self.memory_limit):
@@ -101,6 +110,7 @@ EXPECTED = {
     "status": '"provisional" or "final"',
     "policy": f"one of {', '.join(repr(name) for name in POLICY_NAMES)}".replace("'", '"'),
     "k": "a whole number of at least 2",
+    "secondary_suppression": "true or false",
     "submission_date": "a date, YYYY-MM-DD",
     "published_on": "a date, YYYY-MM-DD",
     "memory_limit": 'a memory size as text, such as "3GB" or "512MB"',
@@ -130,6 +140,7 @@ class ConfigFile(BaseModel):
     status: Literal["provisional", "final"] | None = None
     policy: Literal[POLICY_NAMES] | None = None  # type: ignore[valid-type]
     k: Annotated[StrictInt, Field(ge=2)] | None = None
+    secondary_suppression: StrictBool | None = None
     sites: StrictStr | None = None
     imaging_codes: StrictStr | None = None
     submissions: StrictStr | None = None

@@ -14,26 +14,39 @@ The attacker knows every published figure and these relations:
 - table 1's year to date and table 11's "All" are one figure (`figure` below);
 - table 10: reports with known and not known time add up to its total, and its total
   is the sum of table 11's settings in the group (`TABLE10_SETTING_GROUPS`);
-- subsets (inequalities): table 12 <= table 1; a cancer test group of table 4 <= its
-  modality in table 1; table 4's GP Direct Access <= its All, and <= table 11's GP
-  Direct Access; the day bands of table 9 add up to at most table 11's cell;
+- subsets (inequalities): table 12 <= table 1; table 4's cancer test groups of one
+  modality, together, <= that modality in table 1 (All) or table 11 (GP Direct
+  Access); table 4's GP Direct Access <= its All; the day bands of table 9 add up to
+  at most table 11's cell;
 - a shown median (or percentage, under `strict`) means at least a threshold of
-  records, hence of the count it belongs to.
+  records, hence of the count it belongs to;
+- (audit) a shown percentage bounds its numerator over its denominator to its
+  published precision (`shown_percentages`, `percentage_rows`), and whole numbers
+  behind it (`integer_percentage_bounds`).
 Counts are whole numbers and never negative: bounds are rounded inwards to integers.
+What is protected, against whom, and why: docs/disclosure.md.
 """
 
 from __future__ import annotations
 
 import heapq
+import os
 import warnings
 from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import polars as pl
+from highspy._core import _Highs  # the core class, without the wrapper's banner
 
-from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS
-from publish.tables import CELL_KEY_COLUMNS, TABLE10_SETTING_GROUPS, TIDY_COLUMNS
+from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, WARNING_RULE_CODES
+from publish.tables import (
+    ALL_MONTHS,
+    CELL_KEY_COLUMNS,
+    QUALITY_TABLE,
+    TABLE10_SETTING_GROUPS,
+    TIDY_COLUMNS,
+)
 
 # The columns that name a cell (the tidy CSV's primary key).
 KEY_COLUMNS: tuple[str, ...] = CELL_KEY_COLUMNS
@@ -61,9 +74,23 @@ RELATION_KINDS: tuple[str, ...] = (
     "table10_known",
     "table10_settings",
     "subset",
+    "groups",
     "bands",
+    # the data-quality report's (quality_equality_pairs): one kind per family, since a
+    # relation is numbered by its kind and total, and a total may head several
+    "quality_geography",
+    "quality_months",
+    "quality_accounts",
+    "quality_table1",
+    "quality_subset",
 )
-_EQUALITY_KINDS = frozenset(RELATION_KINDS[:5])
+_QUALITY_EQUALITY_KINDS = (
+    "quality_geography",
+    "quality_months",
+    "quality_accounts",
+    "quality_table1",
+)
+_EQUALITY_KINDS = frozenset((*RELATION_KINDS[:5], *_QUALITY_EQUALITY_KINDS))
 
 # Bounds within this of a whole number count as that number (LP tolerances).
 _TOLERANCE = 1e-6
@@ -221,11 +248,18 @@ def _pairs(total: pl.DataFrame, part: pl.DataFrame, on: list[str], kind: str) ->
     )
 
 
-def build_relations(frame: pl.DataFrame) -> Relations:
+def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relations:
     """The relations between the count figures of `frame` (any frame with KEY_COLUMNS).
 
     Works the same on the unprotected cells and on the published tidy CSV, so that the
-    suppression and the audit reason over one set of relations.
+    suppression and the audit reason over one set of relations. `quality_link=True` adds
+    the data-quality report's link to table 1 (`quality_equality_pairs`: a provider-
+    month's records counted = the sum of its table 1 cells). It is off by default: the
+    link joins every modality into one linear programme that HiGHS does not solve in a
+    build's time (the demo: 55,000 figures under `did`; under `strict`, more than 15
+    minutes), so `protect.protect_cells` hides instead, under `strict`, every provider-
+    month total of the report whose table 1 cells include a suppressed one
+    (`hide_linked_quality_totals`), which leaves the link nothing to solve for.
 
     >>> empty = pl.DataFrame(schema={c: pl.Utf8 for c in KEY_COLUMNS})
     >>> r = build_relations(empty)
@@ -261,11 +295,12 @@ def build_relations(frame: pl.DataFrame) -> Relations:
             _time_pairs(counts),
             _settings_pairs(counts),
             *_table10_pairs(counts),
+            quality_equality_pairs(counts, quality_link),
         ]
     ).unique()
-    subsets = _subset_pairs(counts).unique()
-    bands = _band_pairs(counts).unique()
-    system, kind = _assemble(equalities, subsets, bands)
+    subsets = pl.concat([_subset_pairs(counts), quality_subset_pairs(counts)]).unique()
+    at_most = pl.concat([_group_pairs(counts), _band_pairs(counts)]).unique()
+    system, kind = _assemble(equalities, subsets, at_most)
     ratio_cells, ratio_indptr, ratio_index, ratio_is_median = _ratio_links(keyed, counts)
     return Relations(
         figures=figures,
@@ -345,21 +380,128 @@ def _subset_pairs(counts: pl.DataFrame) -> pl.DataFrame:
         return counts.filter(pl.col("table") == number)
 
     on = [*_GEO, "modality", "period", "measure"]
-    t4 = table(4).with_columns(
-        pl.col("modality").replace_strict(CANCER_GROUP_MODALITY, default="").alias("t1_modality")
-    )
+    t4 = table(4)
     t4_all = t4.filter(pl.col("source_setting") == ALL_SETTINGS)
     t4_gp = t4.filter(pl.col("source_setting") == GP_DIRECT_ACCESS)
-    t11_gp = table(11).filter(pl.col("source_setting") == GP_DIRECT_ACCESS)
-    by_modality = ["t1_modality" if c == "modality" else c for c in on]
     return pl.concat(
         [
             _pairs(table(1), table(12), on, "subset"),
-            _pairs(table(1).rename({"modality": "t1_modality"}), t4_all, by_modality, "subset"),
             _pairs(t4_all, t4_gp, on, "subset"),
-            _pairs(t11_gp.rename({"modality": "t1_modality"}), t4_gp, by_modality, "subset"),
         ]
     )
+
+
+# The data-quality report's counts (table QUALITY_TABLE, publish.quality): what an
+# attacker knows of them holds by construction of the report, whatever the data.
+_RECEIVED, _ACCEPTED, _REJECTED = (
+    "count_records_received",
+    "count_records_accepted",
+    "count_records_rejected",
+)
+_WARNED, _COUNTED = "count_records_warned", "count_records_counted"
+
+
+def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl.DataFrame:
+    """Equalities of the data-quality report, and its link to table 1.
+
+    - England = the sum of its providers (the site not known among them), per month and
+      measure; England over all months = the sum of its months (and "not known");
+    - records received = accepted + rejected, in every row;
+    - a provider-month's records counted in the tables (accepted less superseded) = the
+      sum of its table 1 cells over modalities.
+    """
+    quality = counts.filter(pl.col("table") == QUALITY_TABLE)
+    if quality.height == 0:
+        return _pairs(quality, quality, ["table"], "quality_geography")
+    level = pl.col("geography_level")
+    provider, england = quality.filter(level == "provider"), quality.filter(level == "england")
+    all_months = pl.col("period") == ALL_MONTHS
+    measure = pl.col("measure")
+    row = ["table", *_GEO, "period"]
+    table1 = counts.filter(
+        (pl.col("table") == 1)
+        & (level == "provider")
+        & (pl.col("measure") == "activity_count")
+        & ~pl.col("period").str.contains("/", literal=True)
+    )
+    counted = provider.filter(measure == _COUNTED)
+    if not table1_link:
+        counted = counted.clear()
+    return pl.concat(
+        [
+            _pairs(england, provider, ["table", "period", "measure"], "quality_geography"),
+            _pairs(
+                england.filter(all_months),
+                england.filter(~all_months),
+                ["table", "geography_level", "measure"],
+                "quality_months",
+            ),
+            _pairs(
+                quality.filter(measure == _RECEIVED),
+                quality.filter(measure.is_in([_ACCEPTED, _REJECTED])),
+                row,
+                "quality_accounts",
+            ),
+            _pairs(counted, table1, ["region_code", "provider_code", "period"], "quality_table1"),
+        ]
+    )
+
+
+def quality_subset_pairs(counts: pl.DataFrame) -> pl.DataFrame:
+    """(whole, part) pairs of the data-quality report, in every row: warned and counted
+    <= accepted; a rejection rule's records <= rejected; a warning rule's <= received
+    (a warning rule counts rejected records too)."""
+    quality = counts.filter(pl.col("table") == QUALITY_TABLE)
+    row = ["table", *_GEO, "period"]
+    measure = pl.col("measure")
+    rule = measure.str.strip_prefix("count_rule_")
+    is_rule = measure.str.starts_with("count_rule_")
+    warning = rule.is_in(list(WARNING_RULE_CODES))
+    return pl.concat(
+        [
+            _pairs(
+                quality.filter(measure == _ACCEPTED),
+                quality.filter(measure.is_in([_WARNED, _COUNTED])),
+                row,
+                "quality_subset",
+            ),
+            _pairs(
+                quality.filter(measure == _REJECTED),
+                quality.filter(is_rule & ~warning),
+                row,
+                "quality_subset",
+            ),
+            _pairs(
+                quality.filter(measure == _RECEIVED),
+                quality.filter(is_rule & warning),
+                row,
+                "quality_subset",
+            ),
+        ]
+    )
+
+
+def _group_pairs(counts: pl.DataFrame) -> pl.DataFrame:
+    """Table 4's cancer test groups of one modality, together, count tests of that
+    modality: their sum is at most table 1's cell (All) or table 11's (GP Direct
+    Access). A test has one imaging code, hence at most one group: the groups are
+    disjoint, so both ultrasound groups together are bounded by one ultrasound cell."""
+    on = [*_GEO, "t1_modality", "period", "measure"]
+    t4 = counts.filter(pl.col("table") == 4).with_columns(
+        pl.col("modality").replace_strict(CANCER_GROUP_MODALITY, default="").alias("t1_modality")
+    )
+    whole = counts.filter(pl.col("table").is_in([1, 11])).rename({"modality": "t1_modality"})
+    pairs = []
+    for setting, table in ((ALL_SETTINGS, 1), (GP_DIRECT_ACCESS, 11)):
+        pairs.append(
+            _pairs(
+                whole.filter((pl.col("table") == table) & (pl.col("source_setting") == setting)),
+                t4.filter(pl.col("source_setting") == setting),
+                on,
+                "groups",
+            )
+        )
+    return pl.concat(pairs)
 
 
 def _band_pairs(counts: pl.DataFrame) -> pl.DataFrame:
@@ -370,7 +512,7 @@ def _band_pairs(counts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _assemble(
-    equalities: pl.DataFrame, subsets: pl.DataFrame, bands: pl.DataFrame
+    equalities: pl.DataFrame, subsets: pl.DataFrame, at_most: pl.DataFrame
 ) -> tuple[LinearSystem, np.ndarray]:
     """Number the relations (kind, total) and write them as sparse rows."""
     rank = {kind: i for i, kind in enumerate(RELATION_KINDS)}
@@ -394,11 +536,11 @@ def _assemble(
             subsets.select(
                 "kind", "total", pl.col("part").alias("sub"), pl.col("total").alias("figure")
             ).with_columns(pl.lit(-1.0).alias("coef")),
-            # sum(bands) - whole <= 0
-            bands.select("kind", "total", pl.lit(-1, pl.Int64).alias("sub"))
+            # sum(parts) - whole <= 0 (table 9's bands, table 4's groups)
+            at_most.select("kind", "total", pl.lit(-1, pl.Int64).alias("sub"))
             .unique()
             .with_columns(pl.col("total").alias("figure"), pl.lit(-1.0).alias("coef")),
-            bands.select(
+            at_most.select(
                 "kind",
                 "total",
                 pl.lit(-1, pl.Int64).alias("sub"),
@@ -502,6 +644,264 @@ def ratio_threshold_rows(
 
 
 # ---------------------------------------------------------------------------------------
+# Percentages with their published precision.
+
+# Percentages are published to one decimal (`publish.tidy.format_value`): 94.2 means
+# a ratio in [94.15, 94.25] / 100; "94" is 94.0, the same precision.
+PERCENT_DECIMALS = 1
+# The integer check enumerates a group's whole-number values when there are at most
+# this many combinations (table 10: one denominator of 5 values under `did`; table 9:
+# four bands, 5^4).
+ENUMERATION_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class Percentages:
+    """Shown percentages p = 100 * numerator / sum(denominator), each a ratio interval.
+
+    `numerator` is the count figure counted above the line, or -1 when that count is
+    not published (table 10's reports on the same day); `denominator` (CSR) the figures
+    below the line; `ratio_low`/`ratio_high` the ratio the shown text allows.
+    """
+
+    numerator: np.ndarray
+    indptr: np.ndarray
+    index: np.ndarray
+    ratio_low: np.ndarray
+    ratio_high: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return self.numerator.size
+
+
+def percentage_precision(text: str) -> float:
+    """Half the last published decimal, in percentage points (at least one decimal).
+
+    >>> [percentage_precision(t) for t in ("94.2", "94", "12.25")]
+    [0.05, 0.05, 0.005]
+    """
+    decimals = len(text.split(".", 1)[1]) if "." in text else 0
+    return 0.5 * 10.0 ** -max(decimals, PERCENT_DECIMALS)
+
+
+def shown_percentages(frame: pl.DataFrame, relations: Relations) -> Percentages:
+    """The shown percentages of tables 9 and 10 of `frame` (text or numbers in `value`).
+
+    Table 9: a band's percentage is the band over the sum of the row's bands (every
+    test with a known time falls in one band). Table 10: the percentage reported on the
+    same day (by the next day) is an unpublished count over the reports whose time is
+    known (`count_report_time_known`).
+    """
+    keyed = _keyed(frame).with_columns(
+        frame["value"].cast(pl.Utf8).fill_null("").str.strip_chars().alias("text"),
+        frame["marker"].cast(pl.Utf8).fill_null("").alias("marker_text"),
+        pl.Series("figure", relations.cell_figure),
+    )
+    row = ["table", *_GEO, "modality", "source_setting", "period"]
+    percent = keyed.filter(
+        pl.col("table").is_in([9, 10])
+        & pl.col("measure").str.starts_with("percent_")
+        & (pl.col("text") != "")
+        & (pl.col("marker_text") != "c")
+    )
+    counts = keyed.filter(pl.col("figure") >= 0)
+    t9 = percent.filter(pl.col("table") == 9).with_columns(
+        pl.col("measure").str.replace("percent_days_", "count_days_").alias("numerator_measure")
+    )
+    t9 = t9.join(
+        counts.select(
+            *row, pl.col("measure").alias("numerator_measure"), pl.col("figure").alias("numerator")
+        ),
+        on=[*row, "numerator_measure"],
+        how="left",
+    ).join(
+        counts.filter(pl.col("measure").str.starts_with("count_days_")).select(
+            *row, pl.col("figure").alias("denominator")
+        ),
+        on=row,
+    )
+    t10 = (
+        percent.filter(pl.col("table") == 10)
+        .join(
+            counts.filter(pl.col("measure") == "count_report_time_known").select(
+                *row, pl.col("figure").alias("denominator")
+            ),
+            on=row,
+        )
+        .with_columns(pl.lit(None, pl.Int64).alias("numerator"))
+    )
+    columns = ["row", "text", "numerator", "denominator"]
+    joined = pl.concat([t9.select(columns), t10.select(columns)], how="vertical_relaxed").sort(
+        "row", "denominator"
+    )
+    if joined.height == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Percentages(empty, np.zeros(1, dtype=np.int64), empty, np.zeros(0), np.zeros(0))
+    heads = joined.unique("row", keep="first", maintain_order=True)
+    per_row = joined.group_by("row", maintain_order=True).len()["len"].to_numpy()
+    texts = heads["text"].to_list()
+    p = np.array([float(t) for t in texts])
+    half = np.array([percentage_precision(t) for t in texts])
+    return Percentages(
+        numerator=heads["numerator"].fill_null(-1).to_numpy().astype(np.int64),
+        indptr=np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64),
+        index=joined["denominator"].to_numpy().astype(np.int64),
+        ratio_low=np.maximum(p - half, 0.0) / 100,
+        ratio_high=np.minimum(p + half, 100.0) / 100,
+    )
+
+
+def percentage_rows(percentages: Percentages) -> LinearSystem:
+    """Linear rows for the percentages whose numerator is a figure:
+    low * sum(D) <= N <= high * sum(D), as  N - high * sum(D) <= 0  and
+    N - low * sum(D) >= 0."""
+    rows_index: list[np.ndarray] = []
+    rows_coef: list[np.ndarray] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    for i in np.flatnonzero(percentages.numerator >= 0).tolist():
+        den = percentages.index[percentages.indptr[i] : percentages.indptr[i + 1]]
+        num = int(percentages.numerator[i])
+        for ratio, low, high in (
+            (percentages.ratio_high[i], -np.inf, 0.0),
+            (percentages.ratio_low[i], 0.0, np.inf),
+        ):
+            coef = {int(d): -float(ratio) for d in den}
+            coef[num] = coef.get(num, 0.0) + 1.0
+            keys = [key for key in sorted(coef) if abs(coef[key]) > 1e-12]
+            if not keys:
+                continue
+            rows_index.append(np.array(keys, dtype=np.int64))
+            rows_coef.append(np.array([coef[key] for key in keys]))
+            lower.append(low)
+            upper.append(high)
+    if not rows_index:
+        return LinearSystem.empty()
+    lengths = np.array([r.size for r in rows_index])
+    return LinearSystem(
+        np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        np.concatenate(rows_index),
+        np.concatenate(rows_coef),
+        np.array(lower),
+        np.array(upper),
+    )
+
+
+def _ratio_fits(
+    numerator: np.ndarray | None, denominator: np.ndarray, low: float, high: float
+) -> np.ndarray:
+    """Whether whole numbers fit the ratio interval: N/D in [low, high] with D > 0; with
+    the numerator unpublished, whether some whole N in [0, D] does."""
+    d = denominator.astype(float)
+    least, most = low * d - 1e-9, high * d + 1e-9
+    if numerator is None:
+        fits = np.ceil(least) <= np.minimum(np.floor(most), d)
+    else:
+        fits = (numerator >= least) & (numerator <= most)
+    return fits & (d > 0)
+
+
+def integer_percentage_bounds(
+    percentages: Percentages, lower: np.ndarray, upper: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-number bounds of the figures behind shown percentages, by enumeration.
+
+    The percentages over one denominator form a group; when its figures' boxes hold at
+    most ENUMERATION_LIMIT whole combinations, every combination is tried against every
+    percentage of the group (integral numerators), and each figure's bounds become the
+    least and greatest value of a combination that fits. A rounded denominator (did: v
+    means [v-2, v+2]) with a one-decimal percentage often admits one value only.
+
+    >>> pct = Percentages(np.array([-1]), np.array([0, 1]), np.array([0]),
+    ...     np.array([0.9415]), np.array([0.9425]))
+    >>> [b.tolist() for b in integer_percentage_bounds(pct, np.array([173.0]), np.array([177.0]))]
+    [[173.0], [173.0]]
+    """
+    lower, upper = lower.astype(float).copy(), upper.astype(float).copy()
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i in range(percentages.size):
+        den = percentages.index[percentages.indptr[i] : percentages.indptr[i + 1]]
+        figures = set(den.tolist())
+        if percentages.numerator[i] >= 0:
+            figures.add(int(percentages.numerator[i]))
+        groups.setdefault(tuple(sorted(figures)), []).append(i)
+    for figures, members in groups.items():
+        cols = np.array(figures, dtype=np.int64)
+        lo, hi = np.ceil(lower[cols] - _TOLERANCE), np.floor(upper[cols] + _TOLERANCE)
+        if not np.isfinite(hi).all() or (hi < lo).any():
+            continue
+        sizes = (hi - lo + 1).astype(np.int64)
+        if np.prod(sizes.astype(float)) > ENUMERATION_LIMIT:
+            continue
+        grids = np.meshgrid(
+            *[np.arange(a, b + 1) for a, b in zip(lo, hi, strict=True)], indexing="ij"
+        )
+        combos = np.stack([g.reshape(-1) for g in grids], axis=1)
+        position = {f: j for j, f in enumerate(figures)}
+        fits = np.ones(combos.shape[0], dtype=bool)
+        for i in members:
+            den = percentages.index[percentages.indptr[i] : percentages.indptr[i + 1]]
+            d = combos[:, [position[int(f)] for f in den]].sum(axis=1)
+            num = int(percentages.numerator[i])
+            n = combos[:, position[num]] if num >= 0 else None
+            fits &= _ratio_fits(n, d, percentages.ratio_low[i], percentages.ratio_high[i])
+        if not fits.any():
+            continue  # the publication contradicts itself: left to the LP to say
+        lower[cols] = combos[fits].min(axis=0)
+        upper[cols] = combos[fits].max(axis=0)
+    return lower, upper
+
+
+# ---------------------------------------------------------------------------------------
+# The interval rule: from a suppressed count's trivial lower bound, k - 1 values.
+
+
+def trivial_lower_bounds(
+    system: LinearSystem,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    suppressed: np.ndarray,
+    max_rounds: int = 100,
+) -> np.ndarray:
+    """The lowest value of each figure that needs no upper bound of a suppressed count.
+
+    t is what the relations give when every suppressed count is only known to be at
+    least 1 (zeros are shown) and unbounded above: a total is at least the sum of its
+    parts' t (a year to date over three suppressed months is at least 3); a whole at
+    least its subsets' t; a count that is the only unknown of a relation is what the
+    published figures there leave of the other side (a setting that is a total's only
+    non-zero part has the total's t). Whatever lifts a lowest value above t uses some
+    suppressed count's upper bound: that is what the interval rule guards against.
+    Shown figures keep their published bounds.
+
+    >>> one_row = LinearSystem(np.array([0, 3]), np.array([0, 1, 2]),
+    ...     np.array([1.0, -1.0, -1.0]), np.array([0.0]), np.array([0.0]))
+    >>> trivial_lower_bounds(one_row, np.array([1.0, 1, 1]), np.array([9.0, 9, 9]),
+    ...     np.array([True, True, True])).tolist()
+    [2.0, 1.0, 1.0]
+    >>> trivial_lower_bounds(one_row, np.array([1.0, 5, 1]), np.array([9.0, 5, 9]),
+    ...     np.array([True, False, True])).tolist()
+    [6.0, 5.0, 1.0]
+    """
+    hi = np.where(suppressed, np.inf, upper).astype(float)
+    t = np.where(suppressed, np.maximum(lower, 1.0), lower).astype(float)
+    if system.index.size == 0 or not suppressed.any():
+        return t
+    rows, index = system.entry_row, system.index
+    positive = system.coef > 0
+    for _ in range(max_rounds):
+        implied_lower, _ = _implied_bounds(system, rows, positive, t, hi, system.n_rows)
+        new = t.copy()
+        np.maximum.at(new, index, np.ceil(implied_lower - _TOLERANCE))
+        new = np.where(suppressed, new, t)
+        if np.array_equal(new, t):
+            break
+        t = new
+    return t
+
+
+# ---------------------------------------------------------------------------------------
 # Feasible intervals by bound propagation and linear programming (HiGHS).
 
 
@@ -582,8 +982,9 @@ def _implied_bounds(
         term_lower = system.row_lower[rows] - others_most  # coef * x >= term_lower
     term_upper = np.nan_to_num(term_upper, nan=np.inf)
     term_lower = np.nan_to_num(term_lower, nan=-np.inf)
-    implied_upper = np.where(positive, term_upper / coef, term_lower / coef)
-    implied_lower = np.where(positive, term_lower / coef, term_upper / coef)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        implied_upper = np.where(positive, term_upper / coef, term_lower / coef)
+        implied_lower = np.where(positive, term_lower / coef, term_upper / coef)
     return implied_lower, implied_upper
 
 
@@ -726,8 +1127,13 @@ class _ComponentLP:
 
 
 def _new_highs() -> highspy.Highs:
-    highs = highspy.Highs()
+    """A silent HiGHS. `highspy.Highs()` enables its Python callbacks in its constructor,
+    and that writes HiGHS's copyright banner to stdout before any option can be set; the
+    core class it wraps (all this module calls) writes nothing until asked, and logging
+    is off before anything else."""
+    highs = _Highs()
     highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("log_to_console", False)
     highs.setOptionValue("presolve", "off")
     # After a change of objective the last basis is still feasible: primal simplex goes
     # on from it in a few iterations, where dual simplex would start nearly afresh.
@@ -936,16 +1342,17 @@ def interval_status(
     protect_upper: float,
     protection_width: float | None = None,
     may_be_small_below: float = np.inf,
+    trivial_lower: np.ndarray | None = None,
 ) -> np.ndarray:
     """ "exact", "narrow" or "ok" for whole-number intervals of suppressed figures.
 
     Exact: one value is left. Narrow: the figure may hold a small count (its lowest
     possible value is below `may_be_small_below`) and leaves fewer consecutive values
     possible than the protection interval [1, protect_upper] holds, i.e.
-    upper - lower < protect_upper - 1 (or < `protection_width` when given). With the
-    usual lowest value 1 this is "does not cover [1, protect_upper]"; the width form
-    also applies when the relations lift the lowest value, which no pattern can avoid:
-    a total over two suppressed counts is at least 2.
+    upper - lower < protect_upper - 1 (or < `protection_width` when given). With
+    `trivial_lower` (t, see `trivial_lower_bounds`) the interval rule: the interval must
+    reach down to t and up to at least t + that width, so a figure whose lowest value
+    the relations lift above t is narrow too.
 
     >>> interval_status(np.array([]), np.array([]), 9).tolist()
     []
@@ -954,6 +1361,9 @@ def interval_status(
     ['exact', 'narrow', 'ok', 'ok', 'narrow', 'ok']
     >>> interval_status(np.array([2.0, 2]), np.array([9.0, 5]), 9, protection_width=4).tolist()
     ['ok', 'narrow']
+    >>> interval_status(np.array([3.0, 3]), np.array([20.0, 20]), 9, may_be_small_below=10,
+    ...     trivial_lower=np.array([3.0, 1])).tolist()
+    ['ok', 'narrow']
     >>> interval_status(np.array([np.nan]), np.array([np.nan]), 2).tolist()
     ['infeasible']
     """
@@ -961,9 +1371,48 @@ def interval_status(
     status = np.full(len(lower), "ok", dtype=object)
     small = lower < may_be_small_below
     status[small & (upper - lower < width)] = "narrow"
+    if trivial_lower is not None:
+        status[small & (lower > trivial_lower + _TOLERANCE)] = "narrow"
     status[upper - lower < 1] = "exact"
     status[np.isnan(lower) | np.isnan(upper)] = "infeasible"
     return status.astype(str)
+
+
+def interval_reason(
+    status: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    trivial_lower: np.ndarray,
+    width: float,
+    may_be_small_below: float,
+) -> list[str]:
+    """Why each suppressed figure passes or fails the interval rule, in words.
+
+    >>> interval_reason(np.array(["ok", "ok", "narrow", "narrow", "exact"]),
+    ...     np.array([1.0, 12, 2, 1, 4]), np.array([9.0, 30, 12, 5, 4]),
+    ...     np.array([1.0, 1, 1, 1, 4]), 8, 10)
+    ['covers [1, 9] from its trivial lower bound 1', 'at least 12: not a small count, and not exact', 'lowest value 2 above its trivial lower bound 1', 'highest value 5 below 9 (trivial lower bound 1 + 8)', 'one value left']
+    """
+    reasons = []
+    for s, lo, hi, t in zip(status.tolist(), lower, upper, trivial_lower, strict=True):
+        if s == "infeasible":
+            reasons.append("the published figures contradict its relations")
+        elif s == "exact":
+            reasons.append("one value left")
+        elif lo >= may_be_small_below:
+            reasons.append(f"at least {lo:.0f}: not a small count, and not exact")
+        elif lo > t + _TOLERANCE:
+            reasons.append(f"lowest value {lo:.0f} above its trivial lower bound {t:.0f}")
+        elif hi - lo < width:
+            reasons.append(
+                f"highest value {hi:.0f} below {t + width:.0f} "
+                f"(trivial lower bound {t:.0f} + {width:.0f})"
+            )
+        else:
+            reasons.append(
+                f"covers [{t:.0f}, {t + width:.0f}] from its trivial lower bound {t:.0f}"
+            )
+    return reasons
 
 
 # ---------------------------------------------------------------------------------------
@@ -971,7 +1420,11 @@ def interval_status(
 
 
 def apply_strict(
-    cells: pl.DataFrame, k: int = 10, *, protection_width: int | None = None
+    cells: pl.DataFrame,
+    k: int = 10,
+    *,
+    protection_width: int | None = None,
+    secondary_suppression: bool = True,
 ) -> pl.DataFrame:
     """Primary and secondary suppression of the `strict` policy (PUBLICATION.md s.3).
 
@@ -981,11 +1434,15 @@ def apply_strict(
        unknown is the first step of elimination): add the cheapest published partner,
        preferring one that closes other such relations and opens none;
     2. while the LP audit (`feasible_intervals`, the same as `did-publish audit`) finds
-       a suppressed count that is exact or leaves fewer values than the protection
-       interval [1, k-1] (or `protection_width`), add the cheapest published partner
-       from the relations that bind it in the LP (their duals), one per relation and
-       round; then step 1 again. An exact secondary count protects nothing: once
-       nothing else fails it is shown again.
+       a suppressed count outside its protection interval (from its trivial lower
+       bound t to t + k - 2, or `protection_width`; `interval_status`), add the
+       cheapest published partner from the relations that bind it in the LP (their
+       duals: its minimum when its lowest value is lifted above t, else its maximum),
+       one per relation and round; then step 1 again. An exact secondary count
+       protects nothing and showing it tells nothing new: it is shown again and never
+       chosen again;
+    3. the removal pass (`_remove_unneeded`): each secondary count, largest first,
+       shown again if the audit around it still passes.
     Zeros are never chosen. Deterministic: figures are numbered by their key and ties
     go to the smaller number, so row order does not matter. A median or percentage is
     also suppressed when a count behind it is, so that it cannot show that the count
@@ -1003,7 +1460,10 @@ def apply_strict(
     markers = cells["marker"].cast(pl.Utf8).fill_null("").to_numpy()
     figure_value = _figure_values(relations, value_column)
     _check_relations_hold(relations, figure_value)
-    suppressed = _protect(relations, figure_value, k, protection_width)
+    if secondary_suppression:
+        suppressed = _protect(relations, figure_value, k, protection_width)
+    else:  # for testing the audit and attackers only: NOT protected
+        suppressed = small_count_mask(figure_value, k)
 
     cell_suppressed = np.zeros(cells.height, dtype=bool)
     is_count = relations.cell_figure >= 0
@@ -1069,7 +1529,8 @@ def _check_relations_hold(relations: Relations, value: np.ndarray) -> None:
 def _protect(
     relations: Relations, value: np.ndarray, k: int, protection_width: int | None
 ) -> np.ndarray:
-    """The suppressed figures: primary, then secondary until the audit passes."""
+    """The suppressed figures: primary, secondary until the audit passes, then the
+    removal pass."""
     n = relations.n_figures
     primary = small_count_mask(value, k)
     suppressed = primary.copy()
@@ -1086,49 +1547,55 @@ def _protect(
         eq, eq_rows_of, system, all_rows_of, value, eligible, suppressed, k, width
     )
     secondary.close_singletons()
+    check = _Check(relations, value, k, protection_width, width)
 
-    # Suppressing more only widens every interval (a pattern's solutions stay solutions),
-    # so a figure once wide enough stays so until a figure is shown again.
+    # Suppressing more widens every interval (a pattern's solutions stay solutions), so
+    # a figure once wide enough stays so until a figure near it changes; its trivial
+    # lower bound may fall, hence the full check before the end.
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
     wide = np.zeros(n, dtype=bool)
     changed_arr = np.flatnonzero(suppressed)
+    verified = False
     for _ in range(200):
-        box_lower = np.where(suppressed, 1.0, value)
-        box_upper = np.where(suppressed, np.inf, value)
-        label = connected_components(n, _fold_fixed(system, box_lower, ~suppressed))
+        label = check.components(suppressed)
         touched = np.zeros(n, dtype=bool)
         touched[label[changed_arr]] = True
         targets = np.flatnonzero(suppressed & ~wide & touched[label])
-        found = feasible_intervals(
-            system, box_lower, box_upper, targets, enough_width=max(width, 1)
-        )
-        lower[targets], upper[targets] = integer_interval(
-            found.lower[targets], found.upper[targets]
-        )
+        trivial = check.intervals(suppressed, targets, lower, upper)
         which = np.flatnonzero(suppressed)
-        status = interval_status(
-            lower[which], upper[which], k - 1, protection_width, may_be_small_below=k
-        )
+        status = check.status(which, lower, upper, trivial)
         wide[which] = status == "ok"
-        wide[which] &= upper[which] - lower[which] >= width
         failing = which[status != "ok"]
         if failing.size == 0:
-            return suppressed
+            if verified:
+                if os.environ.get("DID_DEBUG_STRICT"):
+                    import time
+
+                    print("before removal", time.perf_counter(), suppressed.sum(), flush=True)
+                _remove_unneeded(check, primary, suppressed, value)
+                if os.environ.get("DID_DEBUG_STRICT"):
+                    print("after removal", time.perf_counter(), suppressed.sum(), flush=True)
+                return suppressed
+            # the whole pattern once more, nothing taken from earlier rounds
+            verified, wide[:] = True, False
+            changed_arr = np.flatnonzero(suppressed)
+            continue
+        verified = False
         exact = status[status != "ok"] == "exact"
         changed: list[int] = []
-        # An exact secondary count protects nothing: show it again (once, so that the
-        # loop ends; if it is needed again later it stays). Only once nothing else
-        # fails: showing a figure may narrow its whole component again.
-        show_again = exact & ~primary[failing] & ~secondary.withdrawn[failing]
-        if show_again.all():
-            shown = failing[show_again]
-            for figure in shown:
-                secondary.withdraw(int(figure))
-                wide[label == label[figure]] = False
+        # An exact secondary count protects nothing, and showing it tells nothing the
+        # published figures do not already give: show it, and never choose it again.
+        show_again = exact & ~primary[failing]
+        shown = failing[show_again]
+        for figure in shown.tolist():
+            secondary.withdraw(figure)
+            secondary.eligible[figure] = False
+            wide[label == label[figure]] = False
+        if shown.size:
             # what is left of their components holds a neighbour of each
             changed.extend(_neighbours(system, all_rows_of, shown).tolist())
         # one partner per relation and round: it may be enough for several figures
-        need = failing[~show_again] if not show_again.all() else failing[:0]
+        need = failing[~show_again]
         binding = BindingRelations(
             system, np.where(suppressed, 1.0, value), np.where(suppressed, np.inf, value), need
         )
@@ -1137,7 +1604,9 @@ def _protect(
         for figure in need.tolist():
             if widened[rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]].any():
                 continue
-            binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])))
+            # lifted above its trivial lower bound: what binds its minimum
+            lifted = lower[figure] > trivial[figure] + _TOLERANCE
+            binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])) and not lifted)
             if widened[binds].any():
                 continue
             partner = secondary.partner_for(figure, binds, lower, upper)
@@ -1146,15 +1615,184 @@ def _protect(
                 changed.append(partner)
                 widened[rows_of[rows_indptr[partner] : rows_indptr[partner + 1]]] = True
         if not changed:
+            if os.environ.get("DID_DEBUG_STRICT"):
+                print(
+                    "stuck:",
+                    [
+                        (
+                            figure_label(relations.figures.row(int(f), named=True)),
+                            lower[f],
+                            upper[f],
+                            trivial[f],
+                        )
+                        for f in failing[:30]
+                    ],
+                    len(failing),
+                )
             break
         changed.extend(secondary.close_singletons())
         changed_arr = np.asarray(changed)
         wide[changed_arr] = False
+        wide[_neighbours(system, all_rows_of, changed_arr)] = False
     warnings.warn(
         "strict suppression could not protect every small count; the audit will fail",
         stacklevel=3,
     )
     return suppressed
+
+
+class _Check:
+    """The strict audit's rule on the unprotected values: each suppressed figure's
+    feasible interval reaches from its trivial lower bound t up to t + width (or the
+    figure is certainly k or more and not exact)."""
+
+    def __init__(
+        self,
+        relations: Relations,
+        value: np.ndarray,
+        k: int,
+        protection_width: int | None,
+        width: float,
+    ) -> None:
+        self.relations, self.value, self.k = relations, value, k
+        self.protection_width, self.width = protection_width, width
+
+    def box(self, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.where(suppressed, 1.0, self.value),
+            np.where(suppressed, np.inf, self.value),
+        )
+
+    def components(self, suppressed: np.ndarray) -> np.ndarray:
+        system = self.relations.system
+        return connected_components(len(self.value), _fold_fixed(system, self.value, ~suppressed))
+
+    def intervals(
+        self, suppressed: np.ndarray, targets: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> np.ndarray:
+        """Fill lower/upper of `targets` in place; return every figure's trivial bound."""
+        box_lower, box_upper = self.box(suppressed)
+        found = feasible_intervals(
+            self.relations.system,
+            box_lower,
+            box_upper,
+            targets,
+            enough_width=max(self.width, 1),
+        )
+        lower[targets], upper[targets] = integer_interval(
+            found.lower[targets], found.upper[targets]
+        )
+        return trivial_lower_bounds(self.relations.system, box_lower, box_upper, suppressed)
+
+    def status(
+        self, which: np.ndarray, lower: np.ndarray, upper: np.ndarray, trivial: np.ndarray
+    ) -> np.ndarray:
+        return interval_status(
+            lower[which],
+            upper[which],
+            self.k - 1,
+            self.protection_width,
+            may_be_small_below=self.k,
+            trivial_lower=trivial[which],
+        )
+
+    def passes_locally(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
+        """Whether `figures` pass over the relations that hold them alone (a
+        relaxation of `passes`: fewer relations, wider intervals)."""
+        system = self.relations.system
+        n = len(self.value)
+        rows_indptr, rows_of = _transpose_cached(self, system, n)
+        rows = np.unique(rows_of[_ranges(rows_indptr[figures], rows_indptr[figures + 1])])
+        local = system.select_rows(rows)
+        box_lower, box_upper = self.box(suppressed)
+        found = feasible_intervals(
+            local, box_lower, box_upper, figures, enough_width=max(self.width, 1)
+        )
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+        lower[figures], upper[figures] = integer_interval(
+            found.lower[figures], found.upper[figures]
+        )
+        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
+        return bool((self.status(figures, lower, upper, trivial) == "ok").all())
+
+    def passes(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
+        """Whether every suppressed figure of `figures`' components passes."""
+        label = self.components(suppressed)
+        mine = np.zeros(len(self.value), dtype=bool)
+        mine[label[figures]] = True
+        targets = np.flatnonzero(suppressed & mine[label])
+        if targets.size == 0:
+            return True
+        lower, upper = np.full(len(self.value), np.nan), np.full(len(self.value), np.nan)
+        trivial = self.intervals(suppressed, targets, lower, upper)
+        return bool((self.status(targets, lower, upper, trivial) == "ok").all())
+
+
+def _remove_unneeded(
+    check: _Check,
+    primary: np.ndarray,
+    suppressed: np.ndarray,
+    value: np.ndarray,
+) -> None:
+    """Each secondary figure, largest value first, shown again if the audit still
+    passes without it (later additions can make earlier ones unneeded).
+
+    Each trial solves only the neighbourhood of the figure: the suppressed figures
+    within two relations of it, over every relation that holds them (a relaxation: a
+    trial may wrongly pass). The changed components are then checked whole; the
+    figures shown again near a failing one are suppressed again, and, should that not
+    be enough, every figure shown again in a failing component, which restores a
+    pattern that passed.
+    """
+    system = check.relations.system
+    n = len(value)
+    rows = _transpose(system, n)
+    before = check.components(suppressed)
+    candidates = np.flatnonzero(suppressed & ~primary)
+    shown: list[int] = []
+    for figure in candidates[np.lexsort((candidates, -value[candidates]))].tolist():
+        suppressed[figure] = False
+        near = _neighbours(system, rows, np.array([figure]))
+        near = np.unique(near[suppressed[near]])
+        if near.size:
+            further = _neighbours(system, rows, near)
+            near = np.unique(np.concatenate([near, further[suppressed[further]]]))
+        if near.size == 0 or check.passes_locally(suppressed, near):
+            shown.append(figure)
+            continue
+        suppressed[figure] = True
+    shown_arr = np.asarray(shown, dtype=np.int64)
+    for attempt in range(4):
+        if shown_arr.size == 0:
+            return
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+        touched = np.zeros(n, dtype=bool)
+        touched[before[shown_arr]] = True
+        targets = np.flatnonzero(suppressed & touched[before])
+        trivial = check.intervals(suppressed, targets, lower, upper)
+        failing = targets[check.status(targets, lower, upper, trivial) != "ok"]
+        if failing.size == 0:
+            return
+        if attempt < 3:
+            around = np.zeros(n, dtype=bool)
+            hops = _neighbours(system, rows, failing)
+            around[hops] = True
+            around[_neighbours(system, rows, np.unique(hops))] = True
+            back = around[shown_arr]
+        else:
+            back = np.isin(before[shown_arr], before[failing])
+        if not back.any():
+            back = np.isin(before[shown_arr], before[failing])
+        suppressed[shown_arr[back]] = True
+        shown_arr = shown_arr[~back]
+
+
+def _transpose_cached(owner: object, system: LinearSystem, n: int) -> tuple[np.ndarray, np.ndarray]:
+    cached = getattr(owner, "_rows_of", None)
+    if cached is None:
+        cached = _transpose(system, n)
+        owner._rows_of = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def _transpose(system: LinearSystem, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1192,7 +1830,7 @@ class _Secondary:
         # every relation, subsets included: where partners for a narrow figure are sought
         self.system, self.system_rows_of = system, system_rows_of
         self.eligible = eligible
-        self.withdrawn = np.zeros_like(eligible)
+        self.withdrawn = np.zeros(eligible.shape, dtype=np.int64)  # times shown again
         self.suppressed = suppressed  # shared with the caller, updated in place
         self.unknowns = np.bincount(eq.entry_row, suppressed[eq.index].astype(np.int64), eq.n_rows)
         self.queue = [int(r) for r in np.flatnonzero(self.unknowns == 1)]
@@ -1213,7 +1851,7 @@ class _Secondary:
 
     def withdraw(self, figure: int) -> None:
         self.suppressed[figure] = False
-        self.withdrawn[figure] = True
+        self.withdrawn[figure] += 1
         for row in self.rows_of(figure):
             self.unknowns[row] -= 1
             if self.unknowns[row] == 1:

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import polars as pl
 
 from publish import db
 from publish.aggregate import aggregate_tables
-from publish.audit import audit_publication
+from publish.audit import AUDIT_FILE, AuditReport, audit_publication
 from publish.config import BuildConfig
 from publish.db import frame, rows, run, scalar
 from publish.engines import require_spark
@@ -41,14 +41,29 @@ from publish.ingest import (
     read_submissions_manifest,
     register_files,
 )
-from publish.manifest import build_manifest, sha256_file, write_manifest
+from publish.manifest import (
+    build_manifest,
+    build_restricted_manifest,
+    sha256_file,
+    write_manifest,
+)
 from publish.progress import Progress
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
-from publish.quality import write_quality_report
+from publish.quality import (
+    AuditSummary,
+    QualityReport,
+    build_quality_report,
+    quality_cells,
+    write_quality_csvs,
+    write_quality_pages,
+    write_quality_report,
+    write_restricted_files,
+)
 from publish.reference import ReferenceFiles, load_reference_data
 from publish.site import write_site
 from publish.store import STORED_TABLES, RecordStore, reference_digest
+from publish.tables import QUALITY_TABLE
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import (
     FileOutcome,
@@ -72,6 +87,12 @@ class BuildResult:
     files: list[InputFile]
     outcomes: dict[int, FileOutcome]
     audit_summary: str = ""
+
+
+NOT_PROTECTED = (
+    "WARNING: secondary_suppression = false: this publication is NOT protected "
+    "(primary suppression alone, for testing the audit and attackers; do not release it)."
+)
 
 
 class DisclosureAuditFailed(Exception):
@@ -304,8 +325,12 @@ def build_publication(config: BuildConfig) -> BuildResult:
 
 def compute_publication(
     con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
-) -> tuple[Publication, list[InputFile], dict[int, FileOutcome]]:
-    """Everything up to the protected tables, nothing written."""
+) -> tuple[Publication, list[InputFile], dict[int, FileOutcome], QualityReport]:
+    """Everything up to the protected tables and data-quality report, nothing written.
+
+    The report's counts are cells of the publication: one call of `protect_cells`
+    protects them with the tables (under `strict`, jointly: they are linked to table 1).
+    """
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
@@ -316,50 +341,79 @@ def compute_publication(
             + "".join(f"\n  {message}" for message in said)
         )
     month = latest_month(con, config)
-    cells = aggregate_tables(con, months_of_year_to_date(month))
-    protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    cells = pl.concat(
+        [aggregate_tables(con, months_of_year_to_date(month)), quality_cells(con, files, outcomes)]
+    )
+    protected = protect_cells(
+        add_names(cells, provider_names(con)),
+        config.policy,
+        config.k,
+        secondary_suppression=config.secondary_suppression,
+    )
+    is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
         status=config.status,
         policy=config.policy,
-        tidy=to_tidy(protected),
+        tidy=to_tidy(protected.filter(~is_quality)),
         published_on=config.published_on,
     )
-    return publication, files, outcomes
+    report = build_quality_report(
+        con, files, protected.filter(is_quality), config.policy, config.k, publication.months
+    )
+    return publication, files, outcomes, report
 
 
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
-    publication, files, outcomes = compute_publication(con, config, work_dir)
-    restricted_digest: list[str] = []  # of the restricted folder written for this build
+    publication, files, outcomes, report = compute_publication(con, config, work_dir)
+    audits: list[AuditReport] = []
+    audit_summaries: list[str] = []  # as the console shows them
 
-    audit_summaries: list[str] = []
+    def write_restricted_folder(folder: Path) -> None:
+        write_restricted(con, files, folder)
+        write_restricted_files(files, outcomes, folder)
+        write_manifest(
+            folder / "manifest.json",
+            build_restricted_manifest(publication.identifier, files, outcomes),
+        )
 
-    def write_publication(folder: Path) -> None:
+    def write_publication(folder: Path, restricted_staging: Path) -> None:
         render(publication, folder, config)
         kill_point("render")
-        write_quality_report(
-            con,
-            files,
-            outcomes,
+        write_quality_csvs(report, folder)
+        manifest_path = folder / "manifest.json"
+        write_manifest(
+            manifest_path,
+            build_manifest(publication.identifier, config, files, report.totals, folder),
+        )
+        # The build audits its own output (PUBLICATION.md section 4): every figure of the
+        # tables and of the quality report; under strict a failed audit stops the build
+        # and the previous publication stays in place. Its cell-by-cell bounds go to the
+        # restricted folder only.
+        audit = audit_publication(
             folder,
-            config.policy,
-            months=publication.months,
-            published_on=publication.published_on,
+            csv_path=folder / f"{publication.identifier}.csv",
+            restricted_dir=restricted_staging,
         )
-        write_manifest(
-            folder / "manifest.json",
-            build_manifest(publication.identifier, config, files, outcomes, folder),
-        )
-        # The build audits its own output (PUBLICATION.md section 4); under strict a
-        # failed audit stops the build and the previous publication stays in place.
-        audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
-        audit_summaries.append(audit.summary)
-        if config.policy == "strict" and not audit.passed:
+        make_private(restricted_staging / AUDIT_FILE)
+        audits.append(audit)
+        shown = audit.summary
+        if not config.secondary_suppression:
+            shown = f"{NOT_PROTECTED} {shown}"
+        audit_summaries.append(shown)
+        if config.policy == "strict" and not audit.passed and config.secondary_suppression:
             raise DisclosureAuditFailed(audit.summary)
+        summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
+        write_quality_pages(replace(report, audit=summary), folder, publication.published_on)
         write_manifest(
-            folder / "manifest.json",
+            manifest_path,
             build_manifest(
-                publication.identifier, config, files, outcomes, folder, restricted_digest[0]
+                publication.identifier,
+                config,
+                files,
+                report.totals,
+                folder,
+                folder_digest(restricted_staging),
             ),
         )
 
@@ -369,17 +423,19 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
     # Both folders are written whole before either is swapped in, the restricted one
     # first: a publication is never visible without its restricted folder, and its
     # manifest holds the digest of the restricted folder it belongs to
-    # (`restricted_folder_sha256`), so a pair from two builds is told apart. A build that
-    # fails leaves the previous pair untouched.
-    with staged(
-        restricted_dir, lambda folder: write_restricted(con, files, folder), private=True
-    ) as restricted_staging:
-        restricted_digest.append(folder_digest(restricted_staging))
-        with staged(publication_dir, write_publication) as publication_staging:
-            kill_point("before-swaps")
-            swap_into_place(restricted_staging, restricted_dir, "restricted")
-            kill_point("between-swaps")
-            swap_into_place(publication_staging, publication_dir, "publication")
+    # (`restricted_folder_sha256`, taken once the audit's bounds are in it), so a pair
+    # from two builds is told apart. A build that fails leaves the previous pair
+    # untouched.
+    with (
+        staged(restricted_dir, write_restricted_folder, private=True) as restricted_staging,
+        staged(
+            publication_dir, lambda folder: write_publication(folder, restricted_staging)
+        ) as publication_staging,
+    ):
+        kill_point("before-swaps")
+        swap_into_place(restricted_staging, restricted_dir, "restricted")
+        kill_point("between-swaps")
+        swap_into_place(publication_staging, publication_dir, "publication")
     return BuildResult(
         publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
     )
@@ -464,15 +520,23 @@ def validate_only(config: BuildConfig) -> ValidationResult:
         files = ingest_and_validate(con, config, work_dir)
         outcomes = file_outcomes(con, files)
         folder = config.out_dir / "validation"
-        write_atomically(
-            config.out_dir / "validation.restricted",
-            lambda restricted: write_restricted(con, files, restricted),
-            private=True,
+        cells = add_names(quality_cells(con, files, outcomes), provider_names(con))
+        report = build_quality_report(
+            con, files, protect_cells(cells, config.policy, config.k), config.policy, config.k
         )
+
+        def write_restricted_folder(restricted: Path) -> None:
+            write_restricted(con, files, restricted)
+            write_restricted_files(files, outcomes, restricted)
+            write_manifest(
+                restricted / "manifest.json",
+                build_restricted_manifest("validation", files, outcomes),
+            )
+
         write_atomically(
-            folder,
-            lambda target: write_quality_report(con, files, outcomes, target, config.policy),
+            config.out_dir / "validation.restricted", write_restricted_folder, private=True
         )
+        write_atomically(folder, lambda target: write_quality_report(report, target))
     return ValidationResult(
         folder,
         files,

@@ -119,14 +119,71 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
     ).drop("denominator_hidden")
 
 
-def protect_cells(cells: pl.DataFrame, policy: str, k: int = 10) -> pl.DataFrame:
-    """The published value and marker of every cell under the named policy."""
+def protect_cells(
+    cells: pl.DataFrame, policy: str, k: int = 10, secondary_suppression: bool = True
+) -> pl.DataFrame:
+    """The published value and marker of every cell under the named policy.
+
+    `secondary_suppression=False` (strict only) publishes the primary suppression
+    alone: NOT protected, for testing the audit and attackers."""
     if policy == "strict":
         from publish.disclosure import apply_strict
 
-        protected = apply_strict(cells, k=k)
+        protected = apply_strict(cells, k=k, secondary_suppression=secondary_suppression)
+        if secondary_suppression:
+            protected = hide_linked_quality_totals(protected)
     elif policy in POLICIES:
         protected = apply_cell_rules(cells, POLICIES[policy])
     else:
         raise ValueError(f"unknown disclosure policy {policy!r}: choose one of {POLICY_NAMES}")
     return suppress_with_denominator(protected)
+
+
+# The data-quality report's provider-month totals that add up to, or bound, the sum of
+# the provider-month's table 1 cells (publish.quality, publish.disclosure).
+LINKED_QUALITY_TOTALS = (
+    "count_records_received",
+    "count_records_accepted",
+    "count_records_counted",
+)
+
+
+def hide_linked_quality_totals(protected: pl.DataFrame) -> pl.DataFrame:
+    """Under `strict`: a provider-month's records received, accepted and counted are
+    suppressed wherever its table 1 row has a suppressed cell in that month.
+
+    Records counted = the sum of the provider-month's table 1 cells over modalities, and
+    accepted and received bound it: shown, they give the hidden cells' sum (RJ6's 89
+    accepted less its shown 86: the hidden Fluoroscopy cell is 3). Hidden, they leave it
+    open. Suppressing more never narrows an interval, so the report's own relations stay
+    protected. (The link is not an LP relation of the suppression: see
+    `publish.disclosure.build_relations`.)
+    """
+    from publish.tables import QUALITY_TABLE
+
+    month_of_table1 = (
+        (pl.col("table") == 1)
+        & (pl.col("geography_level") == "provider")
+        & (pl.col("measure") == "activity_count")
+        & ~pl.col("period").str.contains("/", literal=True)
+    )
+    hidden = (
+        protected.filter(month_of_table1 & (pl.col("marker") == "c"))
+        .select("region_code", "provider_code", "period")
+        .unique()
+        .with_columns(pl.lit(True).alias("_linked_hidden"))
+    )
+    if hidden.height == 0:
+        return protected
+    joined = protected.join(hidden, on=["region_code", "provider_code", "period"], how="left")
+    hide = (
+        (pl.col("table") == QUALITY_TABLE)
+        & (pl.col("geography_level") == "provider")
+        & pl.col("measure").is_in(list(LINKED_QUALITY_TOTALS))
+        & pl.col("_linked_hidden").fill_null(False)
+        & (pl.col("value").fill_null(0) > 0)
+    )
+    return joined.with_columns(
+        pl.when(hide).then(None).otherwise(pl.col("value")).alias("value"),
+        pl.when(hide).then(pl.lit("c")).otherwise(pl.col("marker")).alias("marker"),
+    ).drop("_linked_hidden")

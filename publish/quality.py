@@ -3,7 +3,8 @@
 `write_quality_report` writes `quality/` in the publication (or validation) folder:
 
 - `data-quality-by-provider.csv`: per provider and month of test, and for England,
-  records received, accepted, rejected and warned, and the records breaking each rule
+  records received, accepted, rejected and warned, records counted in the tables
+  (accepted less those a resubmission replaced), and the records breaking each rule
   (long: one row per measure). Records whose site is missing or not in the site
   reference, and records that could not be read at all (DIDS075), are under "Site not
   known"; records without a valid test date under month "not known".
@@ -12,16 +13,22 @@
   sent records for other months of the period (`no_records`), and a month in which the
   records counted for a provider fell below half the median of its previous three months
   (`low_activity`).
-- `files.csv`: per file, what became of it (status, message, records received,
-  accepted, rejected, warned, superseded): the same accounting as the manifest.
+- `files.csv`: the files received, by name: status, submission date and, for a file
+  rejected whole, why. A file's record counts are not published (one file is one
+  provider's month: its count is a figure of the tables); they are in the restricted
+  folder's `files.csv` and `manifest.json` (`write_restricted_files`).
+- `disclosure-audit-summary.csv`: the audit's cells by table and status.
 - `data-quality.xlsx` and `index.html`: the same report as an accessible workbook and
   a self-contained web page.
 
-Counts by provider and month go through the publication's cell rules like any published
-count, since a count of one rejected record is still a count of one patient's test; the
-`strict` policy uses the `hes` cell rules here (there is no table to protect jointly).
-No value from a submission reaches the report: only codes, names from the site
-reference, file names, counts and messages that name records by number.
+The counts by provider and month are cells of the publication (`quality_cells`, table
+`QUALITY_TABLE`): they are protected with the tables, by the same policy object, in the
+same call (`publish.protect.protect_cells`), so that under `strict` their additive links
+to table 1 are relations of the secondary suppression and of the audit
+(`publish.disclosure.quality_pairs`). The provider issues show those same protected
+figures (and a median of them), never a count of their own. No value from a submission
+reaches the report: only codes, names from the site reference, file names, counts and
+messages that name no record.
 """
 
 from __future__ import annotations
@@ -35,13 +42,15 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from publish.aggregate import CELL_COLUMNS
 from publish.codes import REGIONS
 from publish.db import frame
 from publish.ingest import FILE_LEVEL_RULE, InputFile
-from publish.protect import POLICIES, apply_cell_rules
+from publish.manifest import file_size
+from publish.protect import POLICIES
 from publish.publication import months_of_year_to_date
 from publish.resources import query_block, resource_dir
-from publish.tables import MARKERS
+from publish.tables import ALL_MONTHS, MARKERS, MONTH_NOT_KNOWN, QUALITY_TABLE
 from publish.tidy import format_value, write_csv
 from publish.validate import FileOutcome
 
@@ -53,18 +62,28 @@ BASELINE_MONTHS = 3
 MIN_BASELINE_MONTHS = 2
 
 SITE_NOT_KNOWN = "Site not known"
-MONTH_NOT_KNOWN = "not known"
 TOTAL_MEASURES = (
     "count_records_received",
     "count_records_accepted",
     "count_records_rejected",
     "count_records_warned",
+    "count_records_counted",
 )
 TOTAL_LABELS = {
     "count_records_received": "Records received",
     "count_records_accepted": "Records accepted",
     "count_records_rejected": "Records rejected",
     "count_records_warned": "Records accepted with a warning",
+    "count_records_counted": "Records counted in the tables",
+}
+# England over all months only, published in the manifest's totals (not a CSV column).
+SUPERSEDED_MEASURE = "count_records_superseded"
+MANIFEST_TOTALS = {
+    "received": "count_records_received",
+    "accepted": "count_records_accepted",
+    "rejected": "count_records_rejected",
+    "warned": "count_records_warned",
+    "superseded": SUPERSEDED_MEASURE,
 }
 ISSUE_LABELS = {
     "no_records": "No records",
@@ -101,6 +120,22 @@ ISSUE_COLUMNS = (
     "previous_months_median_marker",
     "description",
 )
+PUBLIC_FILE_COLUMNS = (
+    "source_file",
+    "status",
+    "submission_date",
+    "submission_date_rules_applied",
+    "message",
+)
+
+
+@dataclass(frozen=True)
+class AuditSummary:
+    """What the disclosure audit says, as the report shows it (publish.audit)."""
+
+    line: str  # the one-line summary
+    meaning: str  # what the policy allows, in words
+    by_table: pl.DataFrame  # table, status, cells
 
 
 @dataclass(frozen=True)
@@ -108,10 +143,13 @@ class QualityReport:
     """The report's protected figures, as every rendering reads them."""
 
     policy: str
+    k: int
     months: tuple[str, ...]  # the period the provider issues look at
     by_provider: pl.DataFrame  # BY_PROVIDER_COLUMNS, value a nullable float
     issues: pl.DataFrame  # ISSUE_COLUMNS, values nullable floats
-    files: pl.DataFrame  # files_report()
+    files: pl.DataFrame  # files_report(): PUBLIC_FILE_COLUMNS
+    totals: dict[str, int | None]  # England, all months: the manifest's record totals
+    audit: AuditSummary | None = None
 
     @property
     def rule_codes(self) -> list[str]:
@@ -132,31 +170,7 @@ def month_words(month: str) -> str:
     return f"{date(int(year), int(number), 1):%B} {year}"
 
 
-def cell_rules(policy: str):
-    return POLICIES.get(policy, POLICIES["hes"])  # strict: the stricter cell rules
-
-
-def protect_counts(counts: pl.DataFrame, policy: str) -> pl.DataFrame:
-    """Published value and marker of each count (columns geography_level, measure, value)."""
-    return apply_cell_rules(
-        counts.with_columns(
-            pl.col("value").cast(pl.Float64),
-            pl.col("value").round(0).cast(pl.Int64).alias("records"),
-            pl.lit("").alias("marker"),
-        ),
-        cell_rules(policy),
-    ).drop("records")
-
-
-def site_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return frame(
-        con,
-        "SELECT region_code, provider_code, min(region_name) AS region_name, "
-        "min(provider_name) AS provider_name FROM sites GROUP BY ALL",
-    )
-
-
-# --------------------------------------------------------------------------- by provider
+# --------------------------------------------------------------------------- cells
 
 
 def unreadable_record_counts(files: list[InputFile]) -> pl.DataFrame:
@@ -186,36 +200,104 @@ def unreadable_record_counts(files: list[InputFile]) -> pl.DataFrame:
     )
 
 
-def quality_by_provider(
-    con: duckdb.DuckDBPyConnection, files: list[InputFile], policy: str
+def quality_cells(
+    con: duckdb.DuckDBPyConnection, files: list[InputFile], outcomes: dict[int, FileOutcome]
 ) -> pl.DataFrame:
+    """The report's counts, unprotected, as cells of the publication (CELL_COLUMNS).
+
+    Table QUALITY_TABLE; period the month of test, MONTH_NOT_KNOWN, or ALL_MONTHS for
+    England's totals over every record (what the manifest publishes). They go through
+    `protect_cells` with the tables' cells, so the policy protects them together.
+    """
     keys = ["geography_level", "region_code", "provider_code", "month", "measure"]
     counts = frame(con, query_block("quality", "by_provider")).with_columns(
         pl.col("value").cast(pl.Int64)
     )
+    parts = [counts]
     unreadable = unreadable_record_counts(files)
     if unreadable.height:
-        counts = pl.concat([counts, unreadable.select(counts.columns)], how="vertical_relaxed")
+        parts.append(unreadable.select(counts.columns))
+    counted = (
+        frame(con, query_block("quality", "provider_months"))
+        .filter(pl.col("counted") > 0)
+        .select(
+            pl.lit("provider").alias("geography_level"),
+            "region_code",
+            "provider_code",
+            "month",
+            pl.lit("count_records_counted").alias("measure"),
+            pl.col("counted").cast(pl.Int64).alias("value"),
+        )
+    )
+    parts += [counted, counted.with_columns(pl.lit("england").alias("geography_level"))]
+    counts = pl.concat(parts, how="vertical_relaxed").with_columns(
+        pl.when(pl.col("geography_level") == "england").then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("region_code", "provider_code")
+    )
     counts = counts.group_by(keys).agg(pl.col("value").sum())
+    england = counts.filter(pl.col("geography_level") == "england")
+    totals = england.group_by("geography_level", "region_code", "provider_code", "measure").agg(
+        pl.col("value").sum()
+    )
+    superseded = sum(o.superseded for o in outcomes.values())
+    totals = pl.concat(
+        [
+            totals.with_columns(pl.lit(ALL_MONTHS).alias("month")).select(counts.columns),
+            pl.DataFrame(
+                [("england", None, None, ALL_MONTHS, SUPERSEDED_MEASURE, superseded)],
+                schema=counts.schema,
+                orient="row",
+            ),
+        ]
+    )
+    return (
+        pl.concat([counts, totals])
+        .select(
+            pl.lit(QUALITY_TABLE, pl.Int64).alias("table"),
+            "geography_level",
+            pl.col("region_code").fill_null(""),
+            pl.col("provider_code").fill_null(""),
+            pl.lit("").alias("modality"),
+            pl.lit("").alias("source_setting"),
+            pl.col("month").fill_null(MONTH_NOT_KNOWN).alias("period"),
+            "measure",
+            pl.col("value").cast(pl.Float64),
+            pl.col("value").cast(pl.Int64).alias("records"),
+            pl.lit("").alias("marker"),
+        )
+        .sort("geography_level", "region_code", "provider_code", "period", "measure")
+        .select(CELL_COLUMNS)
+    )
+
+
+def by_provider_frame(protected: pl.DataFrame) -> pl.DataFrame:
+    """The protected report cells (with names) as BY_PROVIDER_COLUMNS, in report order."""
     measure_rank = {name: rank for rank, name in enumerate(TOTAL_MEASURES)}
-    protected = protect_counts(counts, policy).join(
-        site_names(con), on=["region_code", "provider_code"], how="left"
+    cells = protected.filter(
+        (pl.col("table") == QUALITY_TABLE) & (pl.col("measure") != SUPERSEDED_MEASURE)
     )
     is_provider = pl.col("geography_level") == "provider"
+    no_code = pl.col("provider_code").fill_null("") == ""
     return (
-        protected.with_columns(
-            pl.when(is_provider & pl.col("provider_code").is_null())
+        cells.with_columns(
+            pl.col("period").alias("month"),
+            pl.when(is_provider & no_code)
             .then(pl.lit(SITE_NOT_KNOWN))
-            .otherwise(pl.col("provider_name"))
+            .otherwise(pl.col("provider_name").fill_null(""))
             .alias("provider_name"),
-            pl.col("region_name").fill_null(
-                pl.col("region_code").replace_strict(REGIONS, default=None)
-            ),
+            pl.when(pl.col("region_name").fill_null("") == "")
+            .then(pl.col("region_code").replace_strict(REGIONS, default=""))
+            .otherwise(pl.col("region_name"))
+            .alias("region_name"),
+        )
+        .with_columns(
             # Sort keys: England first, then regions by code and providers by name, the
-            # site not known last; months in order, "not known" last; totals before rules.
-            (pl.col("geography_level") == "provider").alias("_level"),
-            pl.col("provider_code").is_null().alias("_unknown"),
-            pl.col("month").is_null().alias("_no_month"),
+            # site not known last; months in order, "not known" then all months last;
+            # totals before rules.
+            is_provider.alias("_level"),
+            (is_provider & no_code).alias("_unknown"),
+            (pl.col("month") == MONTH_NOT_KNOWN).alias("_no_month"),
+            (pl.col("month") == ALL_MONTHS).alias("_all_months"),
             pl.col("measure")
             .replace_strict(measure_rank, default=99, return_dtype=pl.Int32)
             .alias("_rank"),
@@ -226,21 +308,29 @@ def quality_by_provider(
             "region_code",
             "provider_name",
             "provider_code",
+            "_all_months",
             "_no_month",
             "month",
             "_rank",
             "measure",
-            nulls_last=True,
-        )
-        .with_columns(
-            pl.col("month").fill_null(MONTH_NOT_KNOWN),
-            *(
-                pl.col(c).fill_null("")
-                for c in ("region_code", "region_name", "provider_code", "provider_name")
-            ),
         )
         .select(BY_PROVIDER_COLUMNS)
     )
+
+
+def manifest_totals(protected: pl.DataFrame) -> dict[str, int | None]:
+    """England's record totals over all months, protected: None where suppressed."""
+    totals: dict[str, int | None] = dict.fromkeys(MANIFEST_TOTALS)
+    england = protected.filter(
+        (pl.col("table") == QUALITY_TABLE)
+        & (pl.col("geography_level") == "england")
+        & (pl.col("period") == ALL_MONTHS)
+    )
+    by_measure = dict(zip(england["measure"], england["value"], strict=True))
+    for key, measure in MANIFEST_TOTALS.items():
+        value = by_measure.get(measure)
+        totals[key] = None if value is None else int(value)
+    return totals
 
 
 # --------------------------------------------------------------------------- provider issues
@@ -260,30 +350,39 @@ def report_months(
     return months_of_year_to_date(latest) if latest else ()
 
 
-def find_provider_issues(provider_months: pl.DataFrame, months: tuple[str, ...]) -> pl.DataFrame:
-    """Unprotected issues, long: one row per (provider, month, issue, measure).
+@dataclass(frozen=True)
+class FoundIssue:
+    """A provider-month of possible under-reporting, found on the unprotected counts."""
 
-    provider_months: region_code, provider_code, month, received, counted (integers).
-    """
+    region_code: str
+    provider_code: str
+    month: str
+    issue: str
+    previous: tuple[str, ...]  # the months its baseline median is over
+    description: str
+
+
+def find_provider_issues(
+    provider_months: pl.DataFrame, months: tuple[str, ...]
+) -> list[FoundIssue]:
+    """provider_months: region_code, provider_code, month, received, counted (integers)."""
     in_period = provider_months.filter(pl.col("month").is_in(list(months)))
     by_provider: dict[tuple[str, str], dict[str, tuple[int, int]]] = {}
     for region, provider, month, received, counted in in_period.iter_rows():
         by_provider.setdefault((region, provider), {})[month] = (received, counted)
-    rows: list[tuple] = []
+    found: list[FoundIssue] = []
     for (region, provider), seen in sorted(by_provider.items()):
         for index, month in enumerate(months):
             received, counted = seen.get(month, (0, 0))
             if received == 0:
                 others = len(seen)
-                rows.append(
-                    (
+                found.append(
+                    FoundIssue(
                         region,
                         provider,
                         month,
                         "no_records",
-                        0,
-                        0,
-                        None,
+                        (),
                         f"No record with a test date in {month_words(month)} was received; the "
                         f"provider sent records for {others} other month{'s' if others != 1 else ''} "
                         "of the period.",
@@ -295,79 +394,111 @@ def find_provider_issues(provider_months: pl.DataFrame, months: tuple[str, ...])
                 continue
             baseline = statistics.median(seen.get(m, (0, 0))[1] for m in previous)
             if counted < LOW_ACTIVITY_SHARE * baseline:
-                rows.append(
-                    (
+                found.append(
+                    FoundIssue(
                         region,
                         provider,
                         month,
                         "low_activity",
-                        received,
-                        counted,
-                        baseline,
+                        tuple(previous),
                         f"Records counted fell below {LOW_ACTIVITY_SHARE:.0%} of the median of "
                         f"the previous {len(previous)} months ({month_words(previous[0])} to "
                         f"{month_words(previous[-1])}): possible under-reporting.",
                     )
                 )
-    wide = pl.DataFrame(
-        rows,
-        schema=[
-            ("region_code", pl.Utf8),
-            ("provider_code", pl.Utf8),
-            ("month", pl.Utf8),
-            ("issue", pl.Utf8),
-            ("count_records_received", pl.Float64),
-            ("count_records_counted", pl.Float64),
-            ("count_baseline_median", pl.Float64),
-            ("description", pl.Utf8),
-        ],
-        orient="row",
-    )
-    return wide.unpivot(
-        index=["region_code", "provider_code", "month", "issue", "description"],
-        variable_name="measure",
-        value_name="value",
-    )
+    return found
 
 
 def provider_issues(
-    con: duckdb.DuckDBPyConnection, months: tuple[str, ...], policy: str
+    con: duckdb.DuckDBPyConnection, months: tuple[str, ...], by_provider: pl.DataFrame
 ) -> pl.DataFrame:
+    """The issues with the report's own protected figures: records received and counted
+    are the provider-month's cells of `by_provider` (0 where it has none: nothing was
+    received), the baseline the median of the published counts of the previous months
+    ([c] when one of them is suppressed). No figure here is not in the by-provider CSV,
+    or worked out from its figures alone."""
     found = find_provider_issues(frame(con, query_block("quality", "provider_months")), months)
-    protected = protect_counts(
-        found.with_columns(pl.lit("provider").alias("geography_level")), policy
-    )
-    keys = ["region_code", "provider_code", "month", "issue", "description"]
-    wide = protected.pivot(on="measure", index=keys, values=["value", "marker"])
-    columns = []
-    for measure, name in ISSUE_MEASURES.items():
-        value = f"value_{measure}" if f"value_{measure}" in wide.columns else None
-        marker = f"marker_{measure}"
-        columns += [
-            (pl.col(value) if value else pl.lit(None, pl.Float64)).alias(name),
-            (pl.col(marker) if marker in wide.columns else pl.lit(""))
-            .fill_null("")
-            .alias(f"{name}_marker"),
-        ]
-    if not wide.height:
-        return pl.DataFrame(
-            schema={
-                c: (pl.Float64 if c in ISSUE_MEASURES.values() else pl.Utf8) for c in ISSUE_COLUMNS
-            }
+    published = {
+        (r["region_code"], r["provider_code"], r["month"], r["measure"]): (r["value"], r["marker"])
+        for r in by_provider.filter(pl.col("geography_level") == "provider").iter_rows(named=True)
+    }
+    names = {
+        (r["region_code"], r["provider_code"]): (r["region_name"], r["provider_name"])
+        for r in by_provider.iter_rows(named=True)
+    }
+    site = site_names(con)
+    for r in site.iter_rows(named=True):
+        names.setdefault(
+            (r["region_code"], r["provider_code"]), (r["region_name"], r["provider_name"])
         )
-    return (
-        wide.select(*keys, *columns)
-        .join(site_names(con), on=["region_code", "provider_code"], how="left")
-        .with_columns(pl.col("region_name").fill_null(""), pl.col("provider_name").fill_null(""))
-        .sort("region_code", "provider_name", "provider_code", "month", "issue")
-        .select(ISSUE_COLUMNS)
+
+    def figure(issue: FoundIssue, month: str, measure: str) -> tuple[float | None, str]:
+        value, marker = published.get(
+            (issue.region_code, issue.provider_code, month, measure), (0.0, "")
+        )
+        return value, marker or ""
+
+    rows = []
+    for issue in found:
+        received = figure(issue, issue.month, "count_records_received")
+        counted = figure(issue, issue.month, "count_records_counted")
+        if issue.previous:
+            before = [figure(issue, m, "count_records_counted") for m in issue.previous]
+            median = (
+                (None, "c")
+                if any(v is None for v, _ in before)
+                else (float(statistics.median(v for v, _ in before)), "")
+            )
+        else:
+            median = (None, "")
+        region_name, provider_name = names.get((issue.region_code, issue.provider_code), ("", ""))
+        rows.append(
+            (
+                issue.region_code,
+                region_name or "",
+                issue.provider_code,
+                provider_name or "",
+                issue.month,
+                issue.issue,
+                *received,
+                *counted,
+                *median,
+                issue.description,
+            )
+        )
+    schema = {c: (pl.Float64 if c in ISSUE_MEASURES.values() else pl.Utf8) for c in ISSUE_COLUMNS}
+    return pl.DataFrame(rows, schema=schema, orient="row").sort(
+        "region_code", "provider_name", "provider_code", "month", "issue"
+    )
+
+
+def site_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return frame(
+        con,
+        "SELECT region_code, provider_code, min(region_name) AS region_name, "
+        "min(provider_name) AS provider_name FROM sites GROUP BY ALL",
     )
 
 
 # --------------------------------------------------------------------------- files
 
 
-def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl.DataFrame:
+def public_message(input_file: InputFile) -> str:
+    """What the publication may say of a file: why a file was rejected whole (its
+    columns: nothing numeric of its records), else only that records were quarantined;
+    the full message, with record numbers, is in the restricted files.csv."""
+    if input_file.status == "rejected":
+        return input_file.message or ""
+    if input_file.malformed_records:
+        return (
+            f"{input_file.name}: records that could not be read were quarantined "
+            f"({FILE_LEVEL_RULE})"
+        )
+    return ""
+
+
+def files_report(files: list[InputFile]) -> pl.DataFrame:
+    """The files received, by name: no size, no count of records (PUBLICATION.md s.5)."""
     rows = [
         {
             "source_file": f.name,
@@ -376,6 +507,23 @@ def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl
             # DIDS049 and DIDS055 need the file's submission date (DIDS051 and DIDS066
             # fall back on the build date).
             "submission_date_rules_applied": "yes" if f.submission_date else "no",
+            "message": public_message(f),
+        }
+        for f in sorted(files, key=lambda f: f.file_order)
+    ]
+    return pl.DataFrame(rows, schema={c: pl.Utf8 for c in PUBLIC_FILE_COLUMNS})
+
+
+def restricted_files_report(
+    files: list[InputFile], outcomes: dict[int, FileOutcome]
+) -> pl.DataFrame:
+    """Per file, for the producer only: size and what became of every record."""
+    rows = [
+        {
+            "source_file": f.name,
+            "status": f.status,
+            "size_bytes": file_size(f),
+            "submission_date": f.submission_date.isoformat() if f.submission_date else "",
             "records_received": outcomes[f.file_id].received,
             "records_accepted": outcomes[f.file_id].accepted,
             "records_rejected": outcomes[f.file_id].rejected,
@@ -385,21 +533,32 @@ def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl
         }
         for f in sorted(files, key=lambda f: f.file_order)
     ]
-    return pl.DataFrame(
-        rows,
-        schema={
-            "source_file": pl.Utf8,
-            "status": pl.Utf8,
-            "submission_date": pl.Utf8,
-            "submission_date_rules_applied": pl.Utf8,
-            "records_received": pl.Int64,
-            "records_accepted": pl.Int64,
-            "records_rejected": pl.Int64,
-            "records_warned": pl.Int64,
-            "records_superseded": pl.Int64,
-            "message": pl.Utf8,
-        },
-    )
+    counts = {
+        c: pl.Int64
+        for c in (
+            "size_bytes",
+            "records_received",
+            "records_accepted",
+            "records_rejected",
+            "records_warned",
+            "records_superseded",
+        )
+    }
+    schema = {
+        "source_file": pl.Utf8,
+        "status": pl.Utf8,
+        "size_bytes": pl.Int64,
+        "submission_date": pl.Utf8,
+    }
+    return pl.DataFrame(rows, schema=schema | counts | {"message": pl.Utf8})
+
+
+def write_restricted_files(
+    files: list[InputFile], outcomes: dict[int, FileOutcome], restricted_dir: Path
+) -> None:
+    """`<restricted>/files.csv`: every file's size and record accounting."""
+    restricted_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(restricted_files_report(files, outcomes), restricted_dir / "files.csv")
 
 
 # --------------------------------------------------------------------------- report
@@ -408,36 +567,27 @@ def files_report(files: list[InputFile], outcomes: dict[int, FileOutcome]) -> pl
 def build_quality_report(
     con: duckdb.DuckDBPyConnection,
     files: list[InputFile],
-    outcomes: dict[int, FileOutcome],
+    protected: pl.DataFrame,
     policy: str = "did",
+    k: int = 10,
     months: tuple[str, ...] | None = None,
 ) -> QualityReport:
+    """The report from its cells as `protect_cells` returned them (with names)."""
     period = report_months(con, months)
+    by_provider = by_provider_frame(protected)
     return QualityReport(
         policy=policy,
+        k=k,
         months=period,
-        by_provider=quality_by_provider(con, files, policy),
-        issues=provider_issues(con, period, policy),
-        files=files_report(files, outcomes),
+        by_provider=by_provider,
+        issues=provider_issues(con, period, by_provider),
+        files=files_report(files),
+        totals=manifest_totals(protected),
     )
 
 
-def write_quality_report(
-    con: duckdb.DuckDBPyConnection,
-    files: list[InputFile],
-    outcomes: dict[int, FileOutcome],
-    folder: Path,
-    policy: str = "did",
-    *,
-    months: tuple[str, ...] | None = None,
-    published_on: date | None = None,
-) -> QualityReport:
-    """Write `folder/quality/`: the CSVs, the workbook and the web page of the report.
-
-    months: the publication's months (default: April to the latest month of test in the
-    data); published_on: the workbook's date (default: the day after the period).
-    """
-    report = build_quality_report(con, files, outcomes, policy, months)
+def write_quality_csvs(report: QualityReport, folder: Path) -> None:
+    """`folder/quality/`'s CSVs of figures: what the audit reads."""
     quality_dir = folder / "quality"
     quality_dir.mkdir(parents=True, exist_ok=True)
     write_csv(
@@ -451,6 +601,19 @@ def write_quality_report(
         quality_dir / "provider-issues.csv",
     )
     write_csv(report.files, quality_dir / "files.csv")
+
+
+def write_quality_pages(
+    report: QualityReport, folder: Path, published_on: date | None = None
+) -> None:
+    """`folder/quality/`: the audit's summary (when audited), the workbook, the web page.
+
+    published_on: the workbook's date (default: the day after the period).
+    """
+    quality_dir = folder / "quality"
+    quality_dir.mkdir(parents=True, exist_ok=True)
+    if report.audit is not None:
+        write_csv(report.audit.by_table, quality_dir / "disclosure-audit-summary.csv")
     from publish.workbook import load_cover_text, write_report_workbook
 
     cover = load_cover_text()
@@ -463,6 +626,14 @@ def write_quality_report(
         created=published_on or report_date(report),
     )
     (quality_dir / "index.html").write_text(render_html(report), encoding="utf-8")
+
+
+def write_quality_report(
+    report: QualityReport, folder: Path, published_on: date | None = None
+) -> QualityReport:
+    """Write `folder/quality/`: the CSVs, the workbook and the web page of the report."""
+    write_quality_csvs(report, folder)
+    write_quality_pages(report, folder, published_on)
     return report
 
 
@@ -477,17 +648,27 @@ def report_date(report: QualityReport) -> date:
 # --------------------------------------------------------------------------- renderings
 
 
-def policy_words(policy: str) -> str:
-    rules = cell_rules(policy)
+def policy_words(policy: str, k: int = 10) -> str:
+    """The policy the report's counts follow, in words: the same object as the tables'."""
+    if policy == "strict":
+        return (
+            f"Counts follow the 'strict' disclosure control policy, together with the "
+            f"tables of the publication: counts of 1 to {k - 1} are suppressed and shown as "
+            f"[c], and further counts where needed (secondary suppression), so that no "
+            f"suppressed count can be worked out, or narrowed below its protection interval, "
+            f"from everything published; the counts shown are exact."
+        )
+    rules = POLICIES[policy]
     england = (
         "England counts are rounded to the nearest 5 but never suppressed"
         if rules.round_england_counts
         else "England counts are not rounded"
     )
     return (
-        f"Counts follow the '{policy}' disclosure control policy: below England, counts of "
-        f"1 to {rules.suppress_counts_below - 1} are suppressed and shown as [c], and other "
-        f"counts are rounded to the nearest {rules.round_counts_to}; {england}."
+        f"Counts follow the '{policy}' disclosure control policy, as the tables do: below "
+        f"England, counts of 1 to {rules.suppress_counts_below - 1} are suppressed and shown "
+        f"as [c], and other counts are rounded to the nearest {rules.round_counts_to}; "
+        f"{england}."
     )
 
 
@@ -498,10 +679,23 @@ def cover_paragraphs(report: QualityReport) -> list[tuple[str, str]]:
             "text",
             "How many submitted records were accepted, rejected or accepted with a warning, "
             "by provider and month of test, which rules they broke, which provider-months "
-            "look under-reported, and what became of each file received.",
+            "look under-reported, and which files were received.",
         ),
         ("heading", "Disclosure control"),
-        ("text", policy_words(report.policy)),
+        ("text", policy_words(report.policy, report.k)),
+        (
+            "text",
+            "One file is one provider's month, so a file's record counts are not published: "
+            "the counts by provider and month are, under the policy above.",
+        ),
+    ]
+    if report.audit is not None:
+        paragraphs += [
+            ("heading", "Disclosure audit"),
+            ("text", report.audit.line),
+            ("text", report.audit.meaning),
+        ]
+    paragraphs += [
         ("heading", "Provider issues"),
         (
             "text",
@@ -509,7 +703,8 @@ def cover_paragraphs(report: QualityReport) -> list[tuple[str, str]]:
             f"in that month but sent records for other months of {report.period_words}, or "
             f"when the records counted fell below {LOW_ACTIVITY_SHARE:.0%} of the median of "
             f"its previous {BASELINE_MONTHS} months in the period (listed once at least "
-            f"{MIN_BASELINE_MONTHS} previous months are in the period).",
+            f"{MIN_BASELINE_MONTHS} previous months are in the period). The counts shown are "
+            "those of the table by provider and month, and the median is over them.",
         ),
         ("heading", "Rules"),
         (
@@ -522,9 +717,9 @@ def cover_paragraphs(report: QualityReport) -> list[tuple[str, str]]:
         paragraphs.append(
             (
                 "text",
-                f"{not_applied} file(s) had no submission date: rules DIDS049 and DIDS055 "
-                "were not applied to their records, and DIDS051 and DIDS066 compared their "
-                "dates with the build date.",
+                "Files without a submission date (see the table of files): rules DIDS049 "
+                "and DIDS055 were not applied to their records, and DIDS051 and DIDS066 "
+                "compared their dates with the build date.",
             )
         )
     return paragraphs
@@ -579,7 +774,7 @@ def by_provider_table(report: QualityReport) -> ReportTable:
         )
         body.append(
             [text_cell(v) for v in labels]
-            + [text_cell(month)]
+            + [text_cell("All months" if month == ALL_MONTHS else month)]
             + [count_cell(*cells.get(m, (0.0, ""))) for m in measures]
         )
     return ReportTable(
@@ -648,19 +843,15 @@ def files_table(report: QualityReport) -> ReportTable:
             text_cell(r["submission_date"]),
             r["submission_date_rules_applied"].capitalize(),
             text_cell(r["message"] or "None"),
-            float(r["records_received"]),
-            float(r["records_accepted"]),
-            float(r["records_rejected"]),
-            float(r["records_warned"]),
-            float(r["records_superseded"]),
         ]
         for r in report.files.iter_rows(named=True)
     ]
     return ReportTable(
         tab="Files",
-        title="Files received and what became of their records",
+        title="Files received",
         description="Each row is a submission file. A file is rejected whole when its "
-        "columns cannot be read; its records are then all rejected.",
+        "columns cannot be read; its records are then all rejected. A file's record counts "
+        "are not published: one file is one provider's month.",
         table_name="files_received",
         text_headers=[
             "File",
@@ -669,13 +860,31 @@ def files_table(report: QualityReport) -> ReportTable:
             "Submission date rules applied",
             "Message",
         ],
-        number_headers=[
-            "Records received",
-            "Records accepted",
-            "Records rejected",
-            "Records warned",
-            "Records superseded",
-        ],
+        number_headers=[],
+        rows=body,
+    )
+
+
+def audit_table(report: QualityReport) -> ReportTable:
+    assert report.audit is not None
+    body = [
+        [
+            f"Table {r['table']}" if r["table"].isdigit() else r["table"].capitalize(),
+            r["status"],
+            float(r["cells"]),
+        ]
+        for r in report.audit.by_table.iter_rows(named=True)
+    ]
+    return ReportTable(
+        tab="Disclosure_audit",
+        title="Disclosure audit: suppressed counts by table and status",
+        description="Each row is a table of the publication (the data-quality report's "
+        "counts by provider and month among them) and what the audit found of its "
+        "suppressed counts: ok (protected), narrow (narrower than the protection interval) "
+        "or exact (an outsider can work it out).",
+        table_name="disclosure_audit",
+        text_headers=["Table", "Status"],
+        number_headers=["Suppressed counts"],
         rows=body,
     )
 
@@ -684,6 +893,8 @@ def report_tables(report: QualityReport) -> list[ReportTable]:
     tables = [by_provider_table(report), files_table(report)]
     if report.issues.height:
         tables.insert(0, issues_table(report))
+    if report.audit is not None:
+        tables.append(audit_table(report))
     return [t for t in tables if t.rows]
 
 
@@ -761,5 +972,10 @@ def render_html(report: QualityReport) -> str:
             ("Records by provider and month (CSV)", "data-quality-by-provider.csv"),
             ("Provider issues (CSV)", "provider-issues.csv"),
             ("Files received (CSV)", "files.csv"),
+            *(
+                [("Disclosure audit summary (CSV)", "disclosure-audit-summary.csv")]
+                if report.audit is not None
+                else []
+            ),
         ],
     )

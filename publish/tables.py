@@ -178,3 +178,11 @@ TABLE10_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
     "A&E, Inpatients & Day Cases": ("05", "01", "02"),
     "Outpatients & GP Direct Access": ("03", "04"),
 }
+
+# The data-quality report's counts by provider and month are cells of the publication
+# too, under this table number (never a table of the tidy CSV): they are protected with
+# the tables and take part in their relations (publish.quality, publish.disclosure).
+QUALITY_TABLE = 101
+# Their period: a month of test (YYYY-MM), this for no valid test date, or all of them.
+MONTH_NOT_KNOWN = "not known"
+ALL_MONTHS = "all"

@@ -84,12 +84,12 @@ def test_an_interrupted_build_leaves_the_previous_publication_untouched(
 def test_a_failure_in_the_quality_report_is_atomic_too(published, monkeypatch):
     inputs, out, before = published
 
-    def broken_report(con, files, outcomes, folder, policy="did", **options):
-        (folder / "quality").mkdir()
-        (folder / "quality" / "files.csv").write_text("half")
+    def broken_report(report, folder, published_on=None):
+        (folder / "quality").mkdir(exist_ok=True)
+        (folder / "quality" / "index.html").write_text("half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pipeline, "write_quality_report", broken_report)
+    monkeypatch.setattr(pipeline, "write_quality_pages", broken_report)
     with pytest.raises(KeyboardInterrupt):
         pipeline.build_publication(config_for(inputs, out))
     after = digest_tree(out)

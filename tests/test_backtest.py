@@ -107,8 +107,8 @@ def test_validation_rejects_exactly_the_records_made_invalid(backtest):
 
 
 def test_resubmitted_records_replace_their_earlier_version(backtest):
-    generated, publication, _ = backtest
-    totals = json.loads((publication / "manifest.json").read_text())["totals"]
+    generated, _, restricted = backtest
+    totals = json.loads((restricted / "manifest.json").read_text())["totals"]
     assert generated.decoys > 100
     assert totals["superseded"] == generated.decoys
     assert totals["accepted"] - totals["superseded"] == generated.counted_records

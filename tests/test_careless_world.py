@@ -46,20 +46,23 @@ def manifest_of(out: Path, identifier: str = APRIL) -> dict:
     return json.loads((out / identifier / "manifest.json").read_text(encoding="utf-8"))
 
 
+def restricted_manifest_of(out: Path, identifier: str = APRIL) -> dict:
+    path = out / f"{identifier}.restricted" / "manifest.json"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def accounted(out: Path, identifier: str = APRIL) -> dict[str, dict]:
-    """The inputs by name, each checked: received = accepted + rejected (per-file counts
-    from the restricted manifest where there is one, else from the public manifest)."""
-    restricted = out / f"{identifier}.restricted" / "manifest.json"
-    public = manifest_of(out, identifier)
-    inputs = {entry["file"]: entry for entry in public["inputs"]}
-    if restricted.exists():
-        counted = json.loads(restricted.read_text(encoding="utf-8"))
-        for entry in counted.get("inputs", counted.get("files", [])):
-            inputs.setdefault(entry["file"], {}).update(entry)
+    """The restricted manifest's inputs by name (a file's counts are the producer's
+    only), each checked: received = accepted + rejected; the public manifest lists the
+    same files."""
+    restricted = restricted_manifest_of(out, identifier)
+    inputs = {entry["file"]: entry for entry in restricted["inputs"]}
+    public = [entry["file"] for entry in manifest_of(out, identifier)["inputs"]]
+    assert public == [entry["file"] for entry in restricted["inputs"]]
     for name, entry in inputs.items():
         received = entry["records_received"]
         assert received == entry["records_accepted"] + entry["records_rejected"], name
-    totals = public["totals"]
+    totals = restricted["totals"]
     assert totals["received"] == totals["accepted"] + totals["rejected"]
     return inputs
 

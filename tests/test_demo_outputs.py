@@ -73,11 +73,22 @@ def test_datapackage_validates_with_frictionless(demo):
 def test_manifest_accounts_for_every_record(demo):
     manifest = json.loads((demo / "manifest.json").read_text())
     assert manifest["policy"] == "did"
-    for entry in manifest["inputs"]:
+    # the accounting per file is the producer's: in the restricted manifest
+    restricted = json.loads((demo.parent / f"{DEMO_ID}.restricted" / "manifest.json").read_text())
+    assert [e["file"] for e in restricted["inputs"]] == [e["file"] for e in manifest["inputs"]]
+    for entry in restricted["inputs"]:
         assert entry["records_received"] == entry["records_accepted"] + entry["records_rejected"]
-    totals = manifest["totals"]
+        assert entry["size_bytes"] > 0
+    totals = restricted["totals"]
     assert totals["received"] == totals["accepted"] + totals["rejected"]
     assert totals["rejected"] > 0  # the synthetic data carries a known share of bad records
+    assert totals["received"] == sum(e["records_received"] for e in restricted["inputs"])
+    # the public totals are England's, rounded as the did policy rounds England
+    public = manifest["totals"]
+    for key, true in totals.items():
+        assert public[key] % 5 == 0 and abs(public[key] - true) <= 2, key
+    for entry in manifest["inputs"]:
+        assert set(entry) == {"file", "sha256", "submission_date", "status", "message"}
     listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
     assert listed == digest_tree(demo)
 

@@ -358,7 +358,8 @@ def test_relations_of_tables_4_9_and_10():
         "table10_known": 1,
         "table10_settings": 1,
         "settings": 1,
-        "subset": 2,
+        "subset": 1,
+        "groups": 1,
         "bands": 1,
     }
     value = np.zeros(relations.n_figures)
@@ -381,3 +382,90 @@ def test_relations_of_tables_4_9_and_10():
     protected = apply_strict(cells)
     hidden = set(np.flatnonzero((protected["marker"] == "c").to_numpy()).tolist())
     assert {2, 9, 11, 12, 13, 15} <= hidden  # the small counts and the median over 6
+
+
+def test_interval_rule_lifted_lowest_value_is_narrow():
+    # T = a + b + 10 = 20 (T shown), b + d = 8 (shown), a, b, d suppressed: a + b = 10
+    # and b <= 7 lift a to at least 3 although its trivial lower bound is 1
+    from publish.disclosure import LinearSystem, interval_status, trivial_lower_bounds
+
+    # figures: 0 T, 1 a, 2 b, 3 c, 4 S (= b + d), 5 d
+    system = LinearSystem(
+        np.array([0, 4, 7]),
+        np.array([0, 1, 2, 3, 4, 2, 5]),
+        np.array([1.0, -1, -1, -1, 1, -1, -1]),
+        np.zeros(2),
+        np.zeros(2),
+    )
+    suppressed = np.array([False, True, True, False, False, True])
+    lower = np.where(suppressed, 1.0, np.array([20.0, 0, 0, 10, 8, 0]))
+    upper = np.where(suppressed, np.inf, lower)
+    found = feasible_intervals(system, lower, upper, np.flatnonzero(suppressed))
+    low, high = integer_interval(found.lower, found.upper)
+    trivial = trivial_lower_bounds(system, lower, upper, suppressed)
+    assert (low[1], high[1], trivial[1]) == (3.0, 9.0, 1.0)
+    which = np.flatnonzero(suppressed)
+    status = interval_status(
+        low[which], high[which], 9, may_be_small_below=10, trivial_lower=trivial[which]
+    )
+    # a is narrowed from below; without the interval rule its width 6 is the only test
+    assert status.tolist() == ["narrow", "narrow", "narrow"]
+    width_only = interval_status(low[which], high[which], 9, protection_width=6)
+    assert width_only.tolist()[0] == "ok"
+
+
+def test_removal_pass_shows_an_unneeded_secondary_again():
+    from publish.disclosure import _Check, _remove_unneeded
+
+    counts = np.array([[[[3], [30], [40]]], [[[25], [35], [45]]]])
+    cells = linked_cells(counts, ["Y56", "Y56"])
+    relations = build_relations(cells)
+    value = np.zeros(relations.n_figures)
+    is_count = relations.cell_figure >= 0
+    value[relations.cell_figure[is_count]] = cells["value"].to_numpy()[is_count]
+    primary = small_count_mask(value, 10)
+    pattern = suppressed_pattern = np.zeros(relations.n_figures, dtype=bool)
+    for row in apply_strict(cells).with_row_index("i").filter(pl.col("marker") == "c")["i"]:
+        suppressed_pattern[relations.cell_figure[row]] = True
+    check = _Check(relations, value, 10, None, 8)
+    assert check.passes(pattern, np.flatnonzero(pattern))
+    # one more secondary: the largest month of the other provider, needed by nothing
+    extra = int(np.flatnonzero((value == 45) & ~pattern)[0])
+    pattern = pattern.copy()
+    pattern[extra] = True
+    _remove_unneeded(check, primary, pattern, value)
+    assert not pattern[extra]
+    assert check.passes(pattern, np.flatnonzero(pattern))
+    assert (pattern >= primary).all()
+
+
+def test_without_secondary_suppression_only_primary():
+    counts = np.array([[[[3], [30], [40]]], [[[25], [35], [45]]]])
+    cells = linked_cells(counts, ["Y56", "Y56"])
+    protected = apply_strict(cells, secondary_suppression=False)
+    small = small_count_mask(cells["value"].to_numpy(), 10)
+    assert ((protected["marker"] == "c").to_numpy() == small).all()
+    assert (apply_strict(cells)["marker"] == "c").sum() > small.sum()
+
+
+def test_secondary_suppression_config():
+    from publish.config import BuildConfig
+    from publish.ingest import InputError
+
+    assert BuildConfig(policy="strict", secondary_suppression=False).check()
+    with pytest.raises(InputError, match="strict only"):
+        BuildConfig(policy="did", secondary_suppression=False).check()
+    with pytest.raises(InputError, match="true or false"):
+        BuildConfig(policy="strict", secondary_suppression="no").check()
+
+
+def test_secondary_suppression_from_a_config_file(tmp_path):
+    from publish.config import load_config
+    from publish.ingest import InputError
+
+    path = tmp_path / "build.toml"
+    path.write_text('[build]\npolicy = "strict"\nsecondary_suppression = false\n')
+    assert load_config(path, {}).secondary_suppression is False
+    path.write_text('[build]\npolicy = "strict"\nsecondary_suppression = "no"\n')
+    with pytest.raises(InputError, match="secondary_suppression"):
+        load_config(path, {})

@@ -354,7 +354,8 @@ def test_a_build_publishes_everything_accounted_for_or_stops_cleanly(tmp_path_fa
     assert not [s for s in secrets if s in result.output], result.output
     if result.exit_code == 0:
         publication = next(p for p in out.iterdir() if not p.name.endswith(".restricted"))
-        manifest = json.loads((publication / "manifest.json").read_text())
+        restricted = out / f"{publication.name}.restricted"
+        manifest = json.loads((restricted / "manifest.json").read_text())
         by_file = {entry["file"]: entry for entry in manifest["inputs"]}
         for submission in batch:
             entry = by_file[submission.name]

@@ -246,13 +246,15 @@ def built(tmp_path_factory) -> dict:
     out = folder / "out"
     result = build([inputs], out, "--submission-date", "2024-05-20")
     publication = next(p for p in out.iterdir() if not p.name.endswith(".restricted"))
-    manifest = json.loads((publication / "manifest.json").read_text())
+    restricted = out / f"{publication.name}.restricted"
+    # per-file counts are the producer's only: the restricted manifest and files.csv
+    manifest = json.loads((restricted / "manifest.json").read_text())
     return {
         "result": result,
         "publication": publication,
-        "restricted": out / f"{publication.name}.restricted",
+        "restricted": restricted,
         "by_file": {entry["file"]: entry for entry in manifest["inputs"]},
-        "files_csv": pl.read_csv(publication / "quality" / "files.csv", infer_schema=False),
+        "files_csv": pl.read_csv(restricted / "files.csv", infer_schema=False),
     }
 
 

@@ -78,7 +78,7 @@ def test_the_report_has_every_file(quality):
     assert names == [
         "data-quality-by-provider.csv",
         "data-quality.xlsx",
-        "disclosure-audit.csv",
+        "disclosure-audit-summary.csv",
         "files.csv",
         "index.html",
         "provider-issues.csv",
@@ -130,15 +130,37 @@ def test_provider_issues_find_missing_and_low_months(quality):
     assert "2 other months" in missing
 
 
-def test_files_are_listed_with_their_accounting(quality):
+def test_files_are_listed_by_name_and_accounted_for_in_the_restricted_folder(quality):
     files = read(quality / "files.csv")
     damaged = files.filter(pl.col("source_file") == "damaged.csv").row(0, named=True)
     assert damaged["status"] == "rejected"
     assert "semicolons" in damaged["message"]
-    received = files["records_received"].cast(pl.Int64)
-    accepted = files["records_accepted"].cast(pl.Int64)
-    rejected = files["records_rejected"].cast(pl.Int64)
+    # one file is one provider's month: no count or size of a file is published
+    assert not [c for c in files.columns if c.startswith("records_") or "size" in c]
+    restricted = read(quality.parent.parent / f"{quality.parent.name}.restricted" / "files.csv")
+    assert restricted["source_file"].to_list() == files["source_file"].to_list()
+    received = restricted["records_received"].cast(pl.Int64)
+    accepted = restricted["records_accepted"].cast(pl.Int64)
+    rejected = restricted["records_rejected"].cast(pl.Int64)
     assert (received == accepted + rejected).all()
+    assert (restricted["size_bytes"].cast(pl.Int64) > 0).all()
+
+
+def test_the_audit_summary_is_public_and_the_bounds_restricted(quality):
+    summary = read(quality / "disclosure-audit-summary.csv")
+    assert summary.columns == ["table", "status", "cells"]
+    restricted = quality.parent.parent / f"{quality.parent.name}.restricted"
+    cells = read(restricted / "disclosure-audit.csv")
+    assert cells.columns[:4] == ["cell", "lower", "upper", "status"]
+    by_table = summary.filter(pl.col("table") != "all tables")
+    assert by_table["cells"].cast(pl.Int64).sum() == cells.height > 0
+    overall = summary.filter((pl.col("table") == "all tables") & (pl.col("status") == "any"))
+    assert overall["cells"].cast(pl.Int64).to_list() == [cells.height]
+    # the report's own suppressed counts are cells of the audit
+    assert "data-quality report" in summary["table"].to_list()
+    assert not list(quality.parent.rglob("disclosure-audit.csv"))
+    html = (quality / "index.html").read_text(encoding="utf-8")
+    assert "NHS England&#39;s rule allows it" in html or "NHS England's rule allows it" in html
 
 
 def test_text_from_the_site_reference_is_neutralised_in_the_csvs(quality):

@@ -258,7 +258,10 @@ def test_rules_needing_submission_date_are_not_applied_without_it(tmp_path):
     publication = tmp_path / "out" / "did-2024-25-provisional-2024-04"
     files = pl.read_csv(publication / "quality" / "files.csv")
     assert files["submission_date_rules_applied"].to_list() == ["no"]
-    assert files["records_accepted"].to_list() == [1]
+    restricted_files = pl.read_csv(
+        publication.parent / f"{publication.name}.restricted" / "files.csv"
+    )
+    assert restricted_files["records_accepted"].to_list() == [1]
     quarantine = pl.read_csv(
         tmp_path / "out" / f"{publication.name}.restricted" / "quarantine.csv",
         infer_schema=False,
@@ -282,7 +285,10 @@ def test_nhse_fixtures_load_and_invalid_format_file_is_rejected_with_dids075(tmp
     assert (out / "validation.restricted" / listed["copy"][0]).exists()
     loaded = files.filter(pl.col("status") == "loaded")
     assert loaded.height == 6
-    # The two clean NHS England files are accepted whole (3 and 8 records).
+    # The two clean NHS England files are accepted whole (3 and 8 records): a file's
+    # counts are in the restricted files.csv only.
+    files = pl.read_csv(out / "validation.restricted" / "files.csv")
+    assert files.height == 7
     for name, received in [
         ("valid_scenarios_with_warnings.csv", 2),
         ("whitespace_in_input_fields.csv", 8),
@@ -306,6 +312,13 @@ def test_manifest_accounts_for_every_record_of_every_file(tmp_path):
     build(files, tmp_path / "out")
     folder = next(p for p in (tmp_path / "out").iterdir() if not p.name.endswith(".restricted"))
     manifest = json.loads((folder / "manifest.json").read_text())
+    # per-file counts are the producer's: the restricted manifest
+    restricted = json.loads(
+        (folder.parent / f"{folder.name}.restricted" / "manifest.json").read_text()
+    )
+    assert [e["file"] for e in restricted["inputs"]] == [e["file"] for e in manifest["inputs"]]
+    assert all(len(entry["sha256"]) == 64 for entry in manifest["inputs"])
+    manifest = restricted
     by_file = {entry["file"]: entry for entry in manifest["inputs"]}
     assert by_file["a.csv"]["records_received"] == 6
     assert by_file["a.csv"]["records_rejected"] == 2
@@ -314,7 +327,8 @@ def test_manifest_accounts_for_every_record_of_every_file(tmp_path):
     for entry in manifest["inputs"]:
         assert entry["records_received"] == entry["records_accepted"] + entry["records_rejected"]
         assert len(entry["sha256"]) == 64
-    assert all(len(o["sha256"]) == 64 for o in manifest["outputs"])
+    public = json.loads((folder / "manifest.json").read_text())
+    assert all(len(o["sha256"]) == 64 for o in public["outputs"])
 
 
 def test_unknown_input_path_is_a_usage_error(tmp_path):

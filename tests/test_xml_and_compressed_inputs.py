@@ -160,7 +160,7 @@ def test_a_file_ending_inside_a_tag_is_rejected_whole_with_dids075(tmp_path):
     assert (
         out / "validation.restricted" / "rejected_files" / "00014_invalid_file_format.xml"
     ).exists()
-    files = pl.read_csv(out / "validation" / "quality" / "files.csv")
+    files = pl.read_csv(out / "validation.restricted" / "files.csv")  # counts: restricted
     good = files.filter(pl.col("source_file") == "00002_simple.xml").row(0, named=True)
     assert good["records_accepted"] == 1
     assert (
@@ -374,7 +374,7 @@ def test_gzip_and_zip_inputs_give_what_the_plain_files_give(tmp_path):
         mine = got.filter(pl.col("source_file") == source).drop("source_file")
         theirs = expected.filter(pl.col("source_file") == plain_name).drop("source_file")
         assert mine.equals(theirs), source
-    files = pl.read_csv(results["packed"] / "validation" / "quality" / "files.csv")
+    files = pl.read_csv(results["packed"] / "validation.restricted" / "files.csv")
     assert files["records_received"].to_list() == [6] * 5
     assert files["records_accepted"].to_list() == [5] * 5
 
@@ -403,7 +403,11 @@ def test_the_manifest_hashes_the_file_as_received(tmp_path):
     }
     assert by_file["a.csv.gz"]["sha256"] == digest["a.csv.gz"]
     assert by_file["b.zip/b1.xml"]["sha256"] == by_file["b.zip/b2.csv"]["sha256"] == digest["b.zip"]
-    assert [by_file[n]["records_accepted"] for n in sorted(by_file)] == [2, 1, 1]
+    restricted = json.loads(
+        (publication.parent / f"{publication.name}.restricted" / "manifest.json").read_text()
+    )
+    counts = {entry["file"]: entry["records_accepted"] for entry in restricted["inputs"]}
+    assert [counts[n] for n in sorted(by_file)] == [2, 1, 1]
 
 
 def test_damaged_compressed_files_are_rejected_whole_with_a_clear_message(con, tmp_path):
