@@ -174,7 +174,7 @@ def build(
 ) -> None:
     """Build a publication; with no INPUT, the demo publication from synthetic data."""
     from publish.config import load_config
-    from publish.pipeline import build_publication
+    from publish.pipeline import DisclosureAuditFailed, build_publication
 
     setup_logging()
     overrides = {
@@ -199,6 +199,10 @@ def build(
             result = build_publication(build_config)
     except InputError as error:
         fail(str(error))
+    except DisclosureAuditFailed as error:
+        # a failed check, not a crash: the previous publication stays in place
+        typer.echo(f"did-publish: not published: {error}", err=True)
+        raise typer.Exit(1) from None
     except interruptions():
         interrupted()
     except data_errors() as error:

@@ -350,3 +350,25 @@ def test_strict_links_the_report_to_table_1(small_build):
     assert joined.filter(pl.col("hidden") > 0).height > 0  # a provider-month with a [c]
     lone = joined.filter(pl.col("value").is_not_null() & (pl.col("hidden") == 1))
     assert lone.is_empty(), lone
+
+
+def test_a_strict_build_that_fails_its_audit_exits_1_without_a_traceback(
+    inputs, tmp_path, monkeypatch
+):
+    """A failed audit is a failed check (exit 1), said in one line; nothing published."""
+    import publish.pipeline as pipeline
+    from publish.audit import AuditReport
+
+    real = pipeline.audit_publication
+
+    def failing(*args, **kwargs) -> AuditReport:
+        from dataclasses import replace
+
+        report = real(*args, **kwargs)
+        return replace(report, passed=False, summary="Disclosure audit (strict): FAILED.")
+
+    monkeypatch.setattr(pipeline, "audit_publication", failing)
+    result = build([inputs], tmp_path, "--policy", "strict", "--period", "2024-06", expect=1)
+    assert "Traceback" not in result.output
+    assert "not published: Disclosure audit (strict): FAILED." in result.output
+    assert not (tmp_path / IDENTIFIER).exists()
