@@ -1554,6 +1554,7 @@ def _protect(
     # lower bound may fall, hence the full check before the end.
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
     wide = np.zeros(n, dtype=bool)
+    tries = np.zeros(n, dtype=np.int64)  # rounds an exact secondary count had partners
     changed_arr = np.flatnonzero(suppressed)
     verified = False
     for _ in range(200):
@@ -1582,25 +1583,27 @@ def _protect(
             continue
         verified = False
         exact = status[status != "ok"] == "exact"
+        status_of = dict(zip(which.tolist(), status.tolist(), strict=True))
         changed: list[int] = []
-        # An exact secondary count protects nothing, and showing it tells nothing the
-        # published figures do not already give: show it, and never choose it again.
-        show_again = exact & ~primary[failing]
-        shown = failing[show_again]
-        for figure in shown.tolist():
-            secondary.withdraw(figure)
-            secondary.eligible[figure] = False
-            wide[label == label[figure]] = False
-        if shown.size:
-            # what is left of their components holds a neighbour of each
-            changed.extend(_neighbours(system, all_rows_of, shown).tolist())
+        # An exact secondary count protects nothing. It may become useful once a cell
+        # beside it is suppressed too (a region total beside its hidden providers,
+        # which the England total pins): it gets partners like a narrow count, a few
+        # times, while other counts still need protection. One that no partner can
+        # open, or that stays exact, is shown again (showing it tells nothing the
+        # published figures do not already give) and never chosen again.
+        exact_secondary = exact & ~primary[failing]
+        exhausted = exact_secondary & (
+            (tries[failing] >= _EXACT_SECONDARY_TRIES) | exact_secondary.all()
+        )
+        tries[failing[exact_secondary]] += 1
         # one partner per relation and round: it may be enough for several figures
-        need = failing[~show_again]
+        need = failing[~exhausted]
         binding = BindingRelations(
             system, np.where(suppressed, 1.0, value), np.where(suppressed, np.inf, value), need
         )
         widened = np.zeros(system.n_rows, dtype=bool)
         rows_indptr, rows_of = all_rows_of
+        unopened = []
         for figure in need.tolist():
             if widened[rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]].any():
                 continue
@@ -1614,6 +1617,27 @@ def _protect(
                 secondary.add(partner)
                 changed.append(partner)
                 widened[rows_of[rows_indptr[partner] : rows_indptr[partner + 1]]] = True
+            elif not primary[figure] and status_of[figure] == "exact":
+                unopened.append(figure)
+        shown = np.concatenate([failing[exhausted], np.asarray(unopened, dtype=np.int64)])
+        for figure in shown.tolist():
+            secondary.withdraw(figure)
+            secondary.eligible[figure] = False
+            wide[label == label[figure]] = False
+        if os.environ.get("DID_DEBUG_STRICT"):
+            print(
+                "round",
+                _,
+                failing.size,
+                int(exact_secondary.sum()),
+                shown.size,
+                len(changed),
+                int(suppressed.sum()),
+                flush=True,
+            )
+        if shown.size:
+            # what is left of their components holds a neighbour of each
+            changed.extend(_neighbours(system, all_rows_of, shown).tolist())
         if not changed:
             if os.environ.get("DID_DEBUG_STRICT"):
                 print(
@@ -1634,11 +1658,31 @@ def _protect(
         changed_arr = np.asarray(changed)
         wide[changed_arr] = False
         wide[_neighbours(system, all_rows_of, changed_arr)] = False
+    if os.environ.get("DID_DEBUG_STRICT"):
+        print(
+            "gave up:",
+            [
+                (
+                    figure_label(relations.figures.row(int(f), named=True)),
+                    lower[f],
+                    upper[f],
+                    trivial[f],
+                    value[f],
+                )
+                for f in failing[:20]
+            ],
+            len(failing),
+            flush=True,
+        )
     warnings.warn(
         "strict suppression could not protect every small count; the audit will fail",
         stacklevel=3,
     )
     return suppressed
+
+
+# How many rounds an exact secondary count is given partners before it is shown again.
+_EXACT_SECONDARY_TRIES = 3
 
 
 class _Check:

@@ -80,13 +80,6 @@ def unprotected_month(month_inputs, tmp_path_factory) -> Path:
     return _publication(out)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13, open on main: the strict build of this month fails its own audit"
-    " (exit 1); before that, its folder leaked (per-file counts in manifest.json and"
-    " quality/files.csv, the quality report rounded as hes, table 4's ultrasound groups"
-    " together within their modality); remove this mark when it passes",
-)
 def test_strict_folder_gives_nothing_away(strict_month):
     found = attack(strict_month, exactness=False)
     print(found.summary())
