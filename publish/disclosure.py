@@ -1749,6 +1749,13 @@ class _Check:
         rows = np.unique(rows_of[_ranges(rows_indptr[figures], rows_indptr[figures + 1])])
         local = system.select_rows(rows)
         box_lower, box_upper = self.box(suppressed)
+        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
+        # Propagated bounds hold every solution: a figure they leave exact, or below k
+        # and too narrow, fails in the LP too, without solving it.
+        outer_lower, outer_upper = propagate_bounds(local, box_lower, box_upper)
+        outer = self.status(figures, outer_lower, outer_upper, trivial)
+        if ((outer == "exact") | ((outer != "ok") & (outer_upper[figures] < self.k))).any():
+            return False
         found = feasible_intervals(
             local, box_lower, box_upper, figures, enough_width=max(self.width, 1)
         )
@@ -1756,7 +1763,6 @@ class _Check:
         lower[figures], upper[figures] = integer_interval(
             found.lower[figures], found.upper[figures]
         )
-        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
         return bool((self.status(figures, lower, upper, trivial) == "ok").all())
 
     def passes(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
