@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from publish.cli import app
@@ -13,6 +14,18 @@ TESTS_DIR = Path(__file__).parent
 TEST_DATA = TESTS_DIR / "data"
 TEST_SITES = TEST_DATA / "sites.csv"
 TEST_IMAGING_CODES = TEST_DATA / "imaging_codes.csv"
+
+
+DEMO_ID = "did-2024-25-provisional-2025-03"
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """The shipped demo (`did-publish build --out DIR`), built once per session; its
+    restricted folder is beside it. Tests read it and never write into it."""
+    out = tmp_path_factory.mktemp("demo")
+    run_cli("build", "--out", out)
+    return out / DEMO_ID
 
 
 def nhs_number(seed: int) -> str:

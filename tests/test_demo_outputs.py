@@ -9,19 +9,9 @@ import json
 from pathlib import Path
 
 import polars as pl
-import pytest
 from frictionless import Package
 
-from tests.conftest import run_cli
-
-DEMO_ID = "did-2024-25-provisional-2025-03"
-
-
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    run_cli("build", "--out", out)
-    return out / DEMO_ID
+from tests.conftest import DEMO_ID, run_cli
 
 
 def digest_tree(folder: Path) -> dict[str, str]:
