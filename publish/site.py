@@ -14,14 +14,18 @@ same publication gives the same bytes.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import io
 import math
+import os
 import re
 import shutil
 import textwrap
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,6 +36,7 @@ from matplotlib.figure import Figure
 
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
 from publish.publication import Publication
+from publish.release import months_list
 from publish.tables import MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
@@ -112,7 +117,9 @@ def _environment(directory: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(markers=MARKERS, service_name=SERVICE_NAME)
+    env.globals.update(
+        markers=MARKERS, service_name=SERVICE_NAME, long_date=long_date, months_list=months_list
+    )
     return env
 
 
@@ -125,6 +132,11 @@ def month_label(month: str, short: bool = False) -> str:
     year, mon = month.split("-")
     name = MONTH_NAMES[int(mon) - 1]
     return f"{name[:3] if short else name} {year}"
+
+
+def long_date(day: date) -> str:
+    """'8 May 2025', English whatever the locale."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def format_value(value: float | None) -> str | None:
@@ -848,24 +860,79 @@ def write_site(
 # Serving
 
 
+class ServeError(Exception):
+    """A folder that cannot or must not be served (one line for the command line)."""
+
+
+def hidden_or_restricted(part: str) -> bool:
+    """A path part never served: a restricted folder (record-level data) or a hidden one
+    (the record store, a build's work and staging folders)."""
+    return part.startswith(".") or part.endswith(".restricted")
+
+
 def make_server(directory: Path, port: int = 8000) -> tuple[http.server.HTTPServer, str]:
     """An HTTP server for `directory` on 127.0.0.1 only, and the URL of its start page.
 
-    `directory` is a publication folder (holding `html/`) or the html folder itself.
-    Port 0 picks a free port.
+    `directory` is a publication folder (holding `html/`) or the html folder itself, or
+    an output folder. Port 0 picks a free port. A restricted folder is refused, and no
+    restricted or hidden folder under `directory` is listed or served.
     """
     directory = Path(directory).resolve()
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory} is not a folder")
+        raise ServeError(f"{directory}: no such folder to serve")
+    if any(hidden_or_restricted(part) for part in directory.parts[1:]):
+        raise ServeError(
+            f"{directory}: a restricted or hidden folder (record-level data) is never served"
+        )
     start = "html/index.html" if (directory / "html" / "index.html").is_file() else ""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise ServeError(f"port {port}: cannot serve there ({error.strerror})") from None
     return server, f"http://127.0.0.1:{server.server_address[1]}/{start}"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder's files, except restricted and hidden ones (404, never listed)."""
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def _refused(self) -> bool:
+        wanted = Path(self.translate_path(self.path))
+        root = Path(self.directory).resolve()
+        try:
+            inside = wanted.resolve().relative_to(root)
+        except ValueError:
+            return True  # a link out of the folder
+        return any(hidden_or_restricted(part) for part in inside.parts)
+
+    def send_head(self):
+        if self._refused():
+            self.send_error(404, "Not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        names = sorted(
+            name + ("/" if (Path(path) / name).is_dir() else "")
+            for name in os.listdir(path)
+            if not hidden_or_restricted(name)
+        )
+        items = "".join(
+            f'<li><a href="{urllib.parse.quote(name)}">{html.escape(name)}</a></li>'
+            for name in names
+        )
+        body = (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Files</title>'
+            f"</head><body><h1>Files</h1><ul>{items}</ul></body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 def serve_publication(directory: Path, port: int = 8000) -> None:

@@ -36,6 +36,7 @@ import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.publication import Publication
+from publish.release import default_next_update, default_publication_date, months_list
 from publish.tables import GEOGRAPHY_LEVELS, MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS, TableSpec
 
 log = logging.getLogger(__name__)
@@ -131,7 +132,7 @@ class CoverText:
     publisher: str
     language: str
     keywords: str
-    next_update: str
+    next_update: str | None  # None: derived from the period (publish.release)
     contact_email: str
     source: str
     about: tuple[str, ...]
@@ -196,7 +197,7 @@ def load_cover_text(path: Path | None = None) -> CoverText:
         publisher=text(data, "publisher"),
         language=text(data, "language"),
         keywords=text(data, "keywords"),
-        next_update=text(data, "next_update"),
+        next_update=text(data, "next_update") if "next_update" in data else None,
         contact_email=email,
         source=text(data, "source"),
         about=tuple(text({"about": p}, "about") for p in about),
@@ -275,13 +276,18 @@ def _workbook_title(publication: Publication, cover: CoverText) -> str:
 
 
 def _publication_date(publication: Publication, cover: CoverText) -> date:
-    day = publication.published_on or cover.published_on
-    if day is None:
-        raise WorkbookError(
-            "no publication date: set published_on in the publication config or in the "
-            "cover text file (publish/reference_data/publication.toml)"
-        )
-    return day
+    """The publication's date, else the cover text's, else derived from the period."""
+    return (
+        publication.published_on
+        or cover.published_on
+        or default_publication_date(publication.latest_month)
+    )
+
+
+def _next_update(publication: Publication, cover: CoverText) -> str:
+    return cover.next_update or default_next_update(
+        publication.latest_month, _publication_date(publication, cover)
+    )
 
 
 def _marker_text(code: str) -> str:
@@ -564,18 +570,34 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
         if link is not None:
             entries.append(("link", link[0], link[1]))
 
+    kind = "synthetic data, not official statistics," if publication.demo else "official statistics"
     entries.append(
         (
             "text",
-            f"This workbook contains {len(tables)} tables of official statistics for "
+            f"This workbook contains {len(tables)} tables of {kind} for "
             f"{_period_words(publication)}, with a table of contents and a list of notes.",
             None,
         )
     )
+    if publication.demo:
+        section(
+            "Synthetic data",
+            "This is the demonstration publication of did-publish, built from synthetic "
+            "records made up by a program. No figure in it describes real patients or "
+            "providers, and it must not be used or quoted as official statistics.",
+        )
     section("About these statistics", *cover.about)
     section("Status", cover.status[publication.status])
+    if publication.months_without_records:
+        missing = publication.months_without_records
+        section(
+            "Months without data",
+            f"No record was received for {months_list(missing)}. Every figure of "
+            f"{'that month' if len(missing) == 1 else 'those months'} is shown as [x], "
+            "not available.",
+        )
     section("Publication date", _long_date(_publication_date(publication, cover)))
-    section("Next update", cover.next_update)
+    section("Next update", _next_update(publication, cover))
     section("Source", cover.source)
     section("Revisions", cover.revisions)
     section(
@@ -653,7 +675,21 @@ def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet 
     cover_sheet = _cover_sheet(publication, cover, tables)
     notes_sheet = _notes_sheet(notes)
     contents = _contents_sheet([cover_sheet, notes_sheet, *tables])
-    return [cover_sheet, contents, notes_sheet, *tables]
+    return _stamped([cover_sheet, contents, notes_sheet, *tables], publication.stamp)
+
+
+def _stamped(
+    sheets: list[TextSheet | TableSheet], stamp: str | None
+) -> list[TextSheet | TableSheet]:
+    """`stamp` (the demo's "Synthetic data: not official statistics") as the first line
+    under the title of every sheet, so that no sheet copied on its own loses it."""
+    if stamp:
+        for sheet in sheets:
+            if isinstance(sheet, TextSheet):
+                sheet.entries.insert(0, ("text", stamp, None))
+            else:
+                sheet.lines.insert(0, stamp)
+    return sheets
 
 
 # --------------------------------------------------------------------------- validation
@@ -954,6 +990,7 @@ def write_report_workbook(
     tables: Sequence[TableSheet],
     cover: CoverText,
     created: date,
+    stamp: str | None = None,
 ) -> None:
     """Write a small accessible workbook beside the publication (e.g. the data-quality
     report): a Cover of ("heading" | "text", text) paragraphs, a Contents sheet, then one
@@ -984,6 +1021,7 @@ def write_report_workbook(
     sheets: list[TextSheet | TableSheet] = [cover_sheet]
     sheets.append(_contents_sheet([cover_sheet, *tables]))
     sheets.extend(tables)
+    sheets = _stamped(sheets, stamp)
     _validate(sheets)
     properties: dict[str, object] = {
         "title": title,

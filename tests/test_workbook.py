@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from workbook_checker import check_workbook  # noqa: E402
 
 from publish import workbook as wbmod  # noqa: E402
 from publish.publication import Publication  # noqa: E402
+from publish.release import default_next_update, default_publication_date  # noqa: E402
 from publish.tables import TABLES, TIDY_COLUMNS  # noqa: E402
 from publish.workbook import (  # noqa: E402
     Column,
@@ -155,7 +157,7 @@ def test_sheets_properties_and_cover(written, cover):
     for needle in (
         "Provisional",
         "8 August 2024",
-        cover.next_update,
+        default_next_update(LATEST, date(2024, 8, 8)),  # derived: none in the cover text
         cover.contact_email,
         cover.disclosure["did"],
         cover.licence_name,
@@ -179,12 +181,15 @@ def test_same_inputs_give_identical_bytes(tmp_path, cover):
     assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
-def test_publication_date_falls_back_to_the_cover_text(tmp_path, cover):
+def test_publication_date_falls_back_to_the_cover_text_then_the_period(tmp_path, cover):
     publication = make_publication(published_on=None)
     path = tmp_path / f"{publication.identifier}.xlsx"
-    write_workbook(publication, path, cover)
-    created = openpyxl.load_workbook(path).properties.created
-    assert created.date() == cover.published_on
+    dated = replace(cover, published_on=date(2024, 12, 12))
+    write_workbook(publication, path, dated)
+    assert openpyxl.load_workbook(path).properties.created.date() == date(2024, 12, 12)
+    write_workbook(publication, path, cover)  # no date anywhere: derived from the period
+    created = openpyxl.load_workbook(path).properties.created.date()
+    assert created == default_publication_date(LATEST)
 
 
 # ------------------------------------------------------------------------ golden test
