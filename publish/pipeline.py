@@ -340,17 +340,8 @@ def compute_publication(
 
 def months_without_records(con: duckdb.DuckDBPyConnection, latest: str) -> tuple[str, ...]:
     """Months of the year to date without any accepted record (every figure [x])."""
-    months = months_of_year_to_date(latest)
-    found = {
-        month
-        for (month,) in rows(
-            con,
-            "SELECT DISTINCT test_month FROM counted_cube WHERE test_month IN "
-            "(SELECT unnest($months))",
-            {"months": list(months)},
-        )
-    }
-    return tuple(month for month in months if month not in found)
+    found = {month for (month,) in rows(con, "SELECT DISTINCT test_month FROM counted_cube")}
+    return tuple(month for month in months_of_year_to_date(latest) if month not in found)
 
 
 def release_cover(publication: Publication, config: BuildConfig) -> tuple[Publication, CoverText]:
@@ -386,7 +377,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
     audits = []
 
     def write_publication(folder: Path) -> None:
-        with stage("render", "CSV, data package, workbook and web pages"):
+        with stage("render", "CSV, data package, workbook, ODS and web pages"):
             render(publication, folder, cover)
         kill_point("render")
         with stage("quality", "the data-quality report"):
@@ -460,13 +451,15 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
         f"{title}. {publication.stamp}" if publication.stamp else title,
     )
     workbook_name = f"{publication.identifier}.xlsx"
-    write_workbook(publication, folder / workbook_name, cover)
+    ods_name = f"{publication.identifier}.ods"
+    write_workbook(publication, folder / workbook_name, cover, folder / ods_name)
     write_site(
         publication,
         folder / "html",
         {
             "Tidy data (CSV)": f"../{csv_name}",
             "Accessible workbook (Excel)": f"../{workbook_name}",
+            "The same workbook (OpenDocument, ODS)": f"../{ods_name}",
             "Data package description (JSON)": "../datapackage.json",
         },
     )

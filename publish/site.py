@@ -438,6 +438,7 @@ def default_downloads(publication: Publication) -> dict[str, str]:
     return {
         "Tidy data (CSV)": f"../{identifier}.csv",
         "Accessible workbook (Excel)": f"../{identifier}.xlsx",
+        "The same workbook (OpenDocument, ODS)": f"../{identifier}.ods",
         "Data package description (JSON)": "../datapackage.json",
     }
 

@@ -21,9 +21,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import shutil
-import subprocess
-import tempfile
 import tomllib
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -35,6 +32,7 @@ import polars as pl
 import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
+from publish.ods import write_ods
 from publish.publication import Publication
 from publish.release import default_next_update, default_publication_date, months_list
 from publish.tables import GEOGRAPHY_LEVELS, MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS, TableSpec
@@ -218,7 +216,8 @@ def load_cover_text(path: Path | None = None) -> CoverText:
 @dataclass(frozen=True)
 class Column:
     header: str
-    # "text" (row labels), "count" ('#,##0') or "decimal" ('#,##0.0').
+    # "text" (row labels), "count" ('#,##0'), "median" ('#,##0', or '#,##0.0' for a
+    # half) or "decimal" ('#,##0.0').
     kind: str = "text"
 
 
@@ -295,11 +294,20 @@ def _marker_text(code: str) -> str:
 
 
 def _value_kind(measure: str) -> str:
-    return "decimal" if measure.startswith(("median", "percent")) else "count"
+    """ "count", "median" (whole days, or a half: one decimal place only for a half) or
+    "decimal" (percentages, always one decimal place)."""
+    if measure.startswith("median"):
+        return "median"
+    return "decimal" if measure.startswith("percent") else "count"
+
+
+def _shows_decimals(value: float, kind: str) -> bool:
+    """A median of 1 is shown "1", not "1.0"; 3.5 is "3.5" (Notes: medians)."""
+    return kind == "decimal" or (kind == "median" and not float(value).is_integer())
 
 
 def _format_number(value: float, kind: str) -> str:
-    return f"{value:,.0f}" if kind == "count" else f"{value:,.1f}"
+    return f"{value:,.1f}" if _shows_decimals(value, kind) else f"{value:,.0f}"
 
 
 class _Notes:
@@ -323,7 +331,7 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("provisional")
     if spec.layout == "months":
         notes.append("year_to_date")
-    if any(_value_kind(m) == "decimal" and m.startswith("median") for m in spec.measures):
+    if any(_value_kind(m) == "median" for m in spec.measures):
         notes.append("medians")
     if any(m.startswith("percent") for m in spec.measures):
         notes.append("percentages")
@@ -779,7 +787,7 @@ def _validate(sheets: list[TextSheet | TableSheet]) -> None:
                         if column_index != sheet.note_number_column:
                             texts.append((value, where))  # type: ignore[arg-type]
                         continue
-                    if column.kind not in ("count", "decimal"):
+                    if column.kind not in ("count", "median", "decimal"):
                         raise WorkbookError(f"{where}: unknown column kind '{column.kind}'")
                     if isinstance(value, bool) or not isinstance(value, int | float | str):
                         raise WorkbookError(f"{where}: {value!r} is not a number or marker")
@@ -837,7 +845,7 @@ def _width(texts: Sequence[str], low: float, high: float) -> float:
 
 
 def _render_text_sheet(sheet: TextSheet, ws, formats: _Formats) -> None:
-    ws.set_column(0, 0, 100)
+    ws.set_column(0, 0, TEXT_SHEET_WIDTH)
     ws.write_string(0, 0, sheet.title, formats.title)
     for row, (style, text, link) in enumerate(sheet.entries, start=1):
         if style == "link":
@@ -846,11 +854,14 @@ def _render_text_sheet(sheet: TextSheet, ws, formats: _Formats) -> None:
             ws.write_string(row, 0, text, formats.heading if style == "heading" else formats.text)
 
 
-def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
-    ws.write_string(0, 0, sheet.title, formats.title)
-    for row, line in enumerate(sheet.lines, start=1):
-        ws.write_string(row, 0, line, formats.text)
-    first = len(sheet.lines) + 1
+TEXT_SHEET_WIDTH = 100.0
+
+
+def _column_widths(sheet: TableSheet | TextSheet) -> list[float]:
+    """Each column's width in characters, for the workbook and its ODS copy alike."""
+    if isinstance(sheet, TextSheet):
+        return [TEXT_SHEET_WIDTH]
+    widths = []
     for column_index, column in enumerate(sheet.columns):
         values = [str(row[column_index]) for row in sheet.rows]
         if column.kind == "text":
@@ -860,6 +871,16 @@ def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
             width = _width([column.header[:18], *values], 12, 20)
         if column_index == 0:
             width = max(width, 30.0)  # column A also holds the title and description
+        widths.append(width)
+    return widths
+
+
+def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
+    ws.write_string(0, 0, sheet.title, formats.title)
+    for row, line in enumerate(sheet.lines, start=1):
+        ws.write_string(row, 0, line, formats.text)
+    first = len(sheet.lines) + 1
+    for column_index, width in enumerate(_column_widths(sheet)):
         ws.set_column(column_index, column_index, width)
     for row_offset, row in enumerate(sheet.rows, start=1):
         for column_index, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
@@ -869,10 +890,11 @@ def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
             elif column.kind == "text":
                 ws.write_string(first + row_offset, column_index, value, formats.text)
             else:
-                number_format = formats.count if column.kind == "count" else formats.decimal
                 if isinstance(value, str):
-                    ws.write_string(first + row_offset, column_index, value, number_format)
+                    ws.write_string(first + row_offset, column_index, value, formats.count)
                 else:
+                    decimals = _shows_decimals(value, column.kind)
+                    number_format = formats.decimal if decimals else formats.count
                     ws.write_number(first + row_offset, column_index, value, number_format)
     ws.add_table(
         first,
@@ -953,8 +975,11 @@ def _set_language(xlsx: bytes, language: str) -> bytes:
     return out.getvalue()
 
 
-def write_workbook(publication: Publication, path: Path, cover: CoverText) -> None:
-    """Write the accessible workbook of `publication` to `path` (`<identifier>.xlsx`)."""
+def write_workbook(
+    publication: Publication, path: Path, cover: CoverText, ods_path: Path | None = None
+) -> None:
+    """Write the accessible workbook of `publication` to `path` (`<identifier>.xlsx`),
+    and, given `ods_path`, the same sheets as an OpenDocument spreadsheet."""
     path = Path(path)
     if not FILE_NAME_PATTERN.match(path.name):
         raise WorkbookError(
@@ -978,6 +1003,8 @@ def write_workbook(publication: Publication, path: Path, cover: CoverText) -> No
     }
     data = _set_language(_render(sheets, properties), cover.language)
     path.write_bytes(data)
+    if ods_path is not None:
+        write_ods(ods_path, sheets, [_column_widths(s) for s in sheets], properties, cover.language)
 
 
 # --------------------------------------------------------------------------- reports
@@ -1034,42 +1061,3 @@ def write_report_workbook(
         "created": datetime(created.year, created.month, created.day),
     }
     path.write_bytes(_set_language(_render(sheets, properties), cover.language))
-
-
-# --------------------------------------------------------------------------- ODS copy
-
-
-def write_ods_copy(xlsx_path: Path, timeout: float = 180) -> Path | None:
-    """Convert the workbook to OpenDocument (.ods) beside it, if LibreOffice is installed.
-
-    Returns the .ods path, or None (with a logged message) when `soffice` is not on
-    PATH or the conversion fails. The .ods is not byte-reproducible: LibreOffice writes
-    its own timestamps.
-    """
-    xlsx_path = Path(xlsx_path)
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        log.info("LibreOffice (soffice) is not installed: no .ods copy of %s", xlsx_path.name)
-        return None
-    target = xlsx_path.with_suffix(".ods")
-    with tempfile.TemporaryDirectory(prefix="did-ods-") as profile:
-        command = [
-            soffice,
-            f"-env:UserInstallation={Path(profile).as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "ods",
-            "--outdir",
-            str(xlsx_path.parent),
-            str(xlsx_path),
-        ]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as error:
-            log.warning("LibreOffice could not convert %s to .ods: %s", xlsx_path.name, error)
-            return None
-    if not target.exists():
-        log.warning("LibreOffice wrote no .ods for %s", xlsx_path.name)
-        return None
-    return target

@@ -111,3 +111,29 @@ def test_the_demo_is_stamped_synthetic_on_every_page_sheet_and_title(demo):
     words = " ".join(str(row[0]) for row in cover.iter_rows(values_only=True) if row[0])
     assert "tables of official statistics" not in words
     assert "8 May 2025" in words  # derived from the period: the second Thursday of May
+
+
+def test_the_ods_copy_reads_back_with_the_figures_of_the_tidy_csv(demo):
+    """Every figure and marker of each table, as many times as in the tidy CSV."""
+    from collections import Counter
+
+    from tests.ods_reader import read_ods, table_body
+
+    sheets, ranges = read_ods(demo / f"{DEMO_ID}.ods")
+    tidy = pl.read_csv(demo / f"{DEMO_ID}.csv", infer_schema=False)
+    named = {address.split(".")[0].strip("'"): name for name, address in ranges.items()}
+    for number in tidy["table"].unique(maintain_order=True).to_list():
+        rows = tidy.filter(pl.col("table") == number)
+        expected = Counter(
+            f"[{marker}]" if marker else float(value)
+            for value, marker in rows.select("value", "marker").iter_rows()
+        )
+        headers, body = table_body(sheets[f"Table_{number}"], ranges[named[f"Table_{number}"]])
+        found = Counter(
+            cell
+            for row in body
+            for header, cell in row.items()
+            if isinstance(cell, float) or str(cell).startswith("[")
+            if header not in ("Region code", "Org code", "Region name", "Provider name")
+        )
+        assert found == expected, number
