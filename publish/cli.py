@@ -143,7 +143,8 @@ EngineOption = Annotated[
     typer.Option("--engine", help="Where the SQL runs.", show_default="duckdb"),
 ]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="Config file (TOML): its build and publication tables.")
+    Path | None,
+    typer.Option("--config", help="Config file (TOML): its build and publication tables."),
 ]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="Warnings and errors only: no progress.")
