@@ -2,7 +2,9 @@
 
 `write_site` renders Jinja2 templates (autoescaped) from `templates/site/` into a folder
 of plain files: an index with the headline figures of the latest month and a chart, a
-page per table, a page per provider (within a region) and a page per modality. Every
+page per table (England and the regions) with its providers on pages of their own, one
+region's providers a page (in numbered parts past MAX_PAGE_BYTES), a page per provider
+(within a region) and a page per modality. Every
 figure shown is read from `Publication.tidy`; nothing is recomputed from record-level
 data. Links are relative and nothing is fetched from outside the folder (no CDN, no web
 font, no external image), so the pages work from `file://` and behind a firewall. The
@@ -71,6 +73,10 @@ POLICY_NOTES: dict[str, str] = {
     "strict": "Small counts are suppressed [c], and further cells are suppressed so that no "
     "suppressed figure can be worked out from the others.",
 }
+
+# The largest a table page may be: a region's providers are split over numbered pages
+# beyond it (the goal of issue 17: a page that a phone on a slow line can open).
+MAX_PAGE_BYTES = 500_000
 
 # Shown for a cell the tidy table does not hold at all (a row a provider never had).
 MISSING_MARKER = "x"
@@ -451,6 +457,8 @@ class _Site:
         self.figures = _Figures(publication)
         self.env = _environment(str(templates_dir()))
         self.written: list[Path] = []
+        # The page of each provider's rows in each table: (table, area key) -> href.
+        self.table_pages: dict[tuple[int, GeoKey], str] = {}
         figures = self.figures
         self.tables = sorted(figures.row_keys)
         provider_keys = {k for k in figures.areas if k[0] == "provider"}
@@ -491,6 +499,9 @@ class _Site:
         self.written.append(path)
 
     def _render(self, relative: str, template: str, **context) -> None:
+        self._write(relative, self._page_text(relative, template, **context))
+
+    def _page_text(self, relative: str, template: str, **context) -> str:
         depth = relative.count("/")
         root = "../" * depth
         context.setdefault("breadcrumbs", [])
@@ -504,7 +515,7 @@ class _Site:
             latest=month_label(self.publication.latest_month),
             **context,
         )
-        self._write(relative, page)
+        return page
 
     def _table_links(self, root: str) -> list[tuple[str, str]]:
         links = []
@@ -650,8 +661,12 @@ class _Site:
         )
 
     def _table_page(self, number: int) -> None:
+        """A table's page holds England and the regions; its providers are on pages of
+        their own, one region's providers a page (split in numbered parts when a region's
+        would pass MAX_PAGE_BYTES), linked from it without JavaScript."""
         figures = self.figures
         spec = TABLES.get(number)
+        title = f"Table {number}: {spec.title if spec else f'Table {number}'}"
         areas = figures.ordered_areas(figures.areas_of_table[number])
         sections: list[dict] = []
         england = [a for a in areas if a.key[0] == "england"]
@@ -676,34 +691,87 @@ class _Site:
                     ],
                 }
             )
-        by_region: dict[str, list[Area]] = {}
+        by_region: dict[tuple[str, str], list[Area]] = {}
         for area in providers:
-            by_region.setdefault(area.region_name, []).append(area)
-        for region_name, members in by_region.items():
-            sections.append(
-                {
-                    "heading": f"Providers in {region_name}",
-                    "level": 2,
-                    "tables": [
-                        _area_table(figures, self.publication, number, a, self._anchor(a))
-                        for a in members
-                    ],
-                }
-            )
-        table_providers = {a.key for a in providers}
+            by_region.setdefault((area.region_code, area.region_name), []).append(area)
+        region_pages = []
+        for (region_code, region_name), members in by_region.items():
+            first = self._region_pages(number, title, region_code, region_name, members)
+            region_pages.append((f"Providers in {region_name}", first, len(members)))
         groups = self._provider_groups(
-            lambda a: f"#{self._anchor(a)}" if a.key in table_providers else None
+            lambda a: (
+                self.table_pages[(number, a.key)].removeprefix("tables/") + f"#{self._anchor(a)}"
+                if (number, a.key) in self.table_pages
+                else None
+            )
         )
-        title = spec.title if spec else f"Table {number}"
         self._render(
             f"tables/table-{number}.html",
             "table.html",
-            title=f"Table {number}: {title}",
+            title=title,
             description=spec.description if spec else "",
             sections=sections,
+            region_pages=region_pages,
+            pages=[],
             provider_groups=groups,
             breadcrumbs=[("Home", "../index.html")],
         )
+
+    def _region_pages(
+        self, number: int, title: str, region_code: str, region_name: str, members: list[Area]
+    ) -> str:
+        """Render the pages of one region's providers in a table; the first page's href
+        (relative to tables/). Each provider's page is kept in `table_pages`."""
+        name = f"table-{number}-{slug(region_code)}"
+        tables = {
+            a.key: _area_table(self.figures, self.publication, number, a, self._anchor(a))
+            for a in members
+        }
+        parts = 1
+        while True:
+            size = -(-len(members) // parts)  # providers a page, the last page fewer
+            chunks = [members[i : i + size] for i in range(0, len(members), size)]
+            hrefs = [f"{name}.html"] + [f"{name}-{n}.html" for n in range(2, len(chunks) + 1)]
+            pages = []
+            for index, chunk in enumerate(chunks):
+                heading = f"Providers in {region_name}"
+                if len(chunks) > 1:
+                    heading += f", page {index + 1} of {len(chunks)}"
+                pages.append(
+                    self._page_text(
+                        f"tables/{hrefs[index]}",
+                        "table.html",
+                        title=f"{title}, providers in {region_name}"
+                        + (f" (page {index + 1} of {len(chunks)})" if len(chunks) > 1 else ""),
+                        description=f"The providers in {region_name}, each in a table of its "
+                        f"own. England and the regions are on the table's main page.",
+                        sections=[
+                            {
+                                "heading": heading,
+                                "level": 2,
+                                "tables": [tables[a.key] for a in chunk],
+                            }
+                        ],
+                        region_pages=[],
+                        pages=[(f"Page {n + 1}", href, n == index) for n, href in enumerate(hrefs)]
+                        if len(chunks) > 1
+                        else [],
+                        provider_groups=[],
+                        breadcrumbs=[
+                            ("Home", "../index.html"),
+                            (f"Table {number}", f"table-{number}.html"),
+                        ],
+                    )
+                )
+            largest = max(len(text.encode("utf-8")) for text in pages)
+            if largest <= MAX_PAGE_BYTES or size == 1:
+                break
+            parts = max(parts + 1, -(-largest * parts // MAX_PAGE_BYTES))
+        for href, text, chunk in zip(hrefs, pages, chunks, strict=True):
+            self._write(f"tables/{href}", text)
+            for area in chunk:
+                self.table_pages[(number, area.key)] = f"tables/{href}"
+        return hrefs[0]
 
     def _provider_page(self, area: Area) -> None:
         figures, pub = self.figures, self.publication
@@ -747,9 +815,9 @@ class _Site:
                 )
             )
         table_links = [
-            (f"Table {n}", f"../tables/table-{n}.html#{self._anchor(area)}")
+            (f"Table {n}", f"../{self.table_pages[(n, area.key)]}#{self._anchor(area)}")
             for n in self.tables
-            if area.key in figures.areas_of_table[n]
+            if (n, area.key) in self.table_pages
         ]
         self._render(
             self.provider_pages[area.key],

@@ -412,3 +412,47 @@ def test_serve_publication_binds_localhost(site):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _captions_of(page: _Page) -> list[str]:
+    return [t["caption"] for t in page.tables]
+
+
+def test_table_pages_hold_one_regions_providers(site):
+    """The table's page: England and regions; each region's providers on a page of their
+    own, reached by a plain link (no JavaScript), and every provider's table on exactly
+    one page."""
+    out, _ = site
+    tables_dir = out / "tables"
+    main = parse(tables_dir / "table-1.html")
+    assert not any(name in c for c in _captions_of(main) for _, _, name in PROVIDERS)
+    linked = [ref for tag, attr, ref in main.refs if tag == "a" and attr == "href"]
+    for region in REGIONS:
+        page_name = f"table-1-{region.lower()}.html"
+        assert page_name in linked
+        captions = _captions_of(parse(tables_dir / page_name))
+        others = [n for r, _, n in PROVIDERS if r != region]
+        ours = [n for r, _, n in PROVIDERS if r == region]
+        assert not any(n in c for c in captions for n in others), (region, captions)
+        assert [sum(n in c for c in captions) for n in ours] == [1] * len(ours)
+    # the provider's page links to its rows on its region's page
+    provider = parse(out / "providers" / "y60-rcc.html").refs
+    assert ("a", "href", "../tables/table-1-y60.html#provider-y60-rcc") in provider
+
+
+def test_large_region_split_into_numbered_pages(tmp_path, monkeypatch):
+    """Past the page budget a region's providers go on numbered pages linked both ways."""
+    import publish.site
+
+    monkeypatch.setattr(publish.site, "MAX_PAGE_BYTES", 1)  # every provider a page
+    write_site(sample_publication(), tmp_path)
+    first = parse(tmp_path / "tables" / "table-2-y56.html")
+    second = parse(tmp_path / "tables" / "table-2-y56-2.html")
+    assert ("a", "href", "table-2-y56-2.html") in first.refs
+    assert ("a", "href", "table-2-y56.html") in second.refs
+    assert not (tmp_path / "tables" / "table-2-y56-3.html").exists()
+    captions = _captions_of(first) + _captions_of(second)
+    assert [sum(n in c for c in captions) for r, _, n in PROVIDERS if r == "Y56"] == [1, 1]
+    assert ("a", "href", "../tables/table-2-y56-2.html#provider-y56-raa") in parse(
+        tmp_path / "providers" / "y56-raa.html"
+    ).refs

@@ -314,6 +314,7 @@ PAGES = {
     "index": "index.html",
     "table-1": "tables/table-1.html",
     "table-11": "tables/table-11.html",
+    "table-1-region": "tables/table-1-y56.html",
     "provider": "providers/y56-rbb.html",
     "modality": "modalities/magnetic-resonance-imaging.html",
 }
