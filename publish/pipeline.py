@@ -391,6 +391,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
                 published_on=publication.published_on,
                 cover=cover,
                 stamp=publication.stamp,
+                publication=publication,
             )
         write_manifest(
             folder / "manifest.json",
@@ -462,6 +463,7 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
             "The same workbook (OpenDocument, ODS)": f"../{ods_name}",
             "Data package description (JSON)": "../datapackage.json",
         },
+        quality_page="../quality/index.html",
     )
 
 

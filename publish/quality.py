@@ -47,6 +47,7 @@ from publish.tidy import format_value, write_csv
 from publish.validate import FileOutcome
 
 if TYPE_CHECKING:
+    from publish.publication import Publication
     from publish.workbook import CoverText
 
 # Possible under-reporting: counted records below this share of the median of the
@@ -437,13 +438,15 @@ def write_quality_report(
     published_on: date | None = None,
     cover: CoverText | None = None,
     stamp: str | None = None,
+    publication: Publication | None = None,
 ) -> QualityReport:
     """Write `folder/quality/`: the CSVs, the workbook and the web page of the report.
 
     months: the publication's months (default: April to the latest month of test in the
     data); published_on: the workbook's date (default: the day after the period); cover:
     the publication's cover text (its contact; default: the shipped one); stamp: said on
-    every page and sheet (the demo's "Synthetic data: not official statistics").
+    every page and sheet (the demo's "Synthetic data: not official statistics");
+    publication: the page is then in the site's layout (header, navigation, stamp).
     """
     report = build_quality_report(con, files, outcomes, policy, months)
     quality_dir = folder / "quality"
@@ -471,7 +474,8 @@ def write_quality_report(
         created=published_on or report_date(report),
         stamp=stamp,
     )
-    (quality_dir / "index.html").write_text(render_html(report, stamp), encoding="utf-8")
+    page = render_html(report, stamp, publication)
+    (quality_dir / "index.html").write_text(page, encoding="utf-8")
     return report
 
 
@@ -738,7 +742,11 @@ def workbook_tables(report: QualityReport):
     ]
 
 
-def render_html(report: QualityReport, stamp: str | None = None) -> str:
+def render_html(
+    report: QualityReport, stamp: str | None = None, publication: Publication | None = None
+) -> str:
+    """The report's web page: in the site's layout beside a publication (its `html/`
+    folder is a sibling of `quality/`), else a page of its own."""
     env = Environment(
         loader=FileSystemLoader(str(resource_dir("templates"))),
         autoescape=True,
@@ -753,7 +761,7 @@ def render_html(report: QualityReport, stamp: str | None = None) -> str:
             return f"{cell:,.0f}"
         return str(cell)
 
-    return env.get_template("quality.html").render(
+    context = dict(
         title=f"Diagnostic Imaging Dataset data-quality report, {report.period_words}",
         paragraphs=cover_paragraphs(report),
         stamp=stamp,
@@ -773,3 +781,8 @@ def render_html(report: QualityReport, stamp: str | None = None) -> str:
             ("Files received (CSV)", "files.csv"),
         ],
     )
+    if publication is not None:
+        from publish.site import render_in_site_layout
+
+        return render_in_site_layout(publication, "quality.html", "../html/", **context)
+    return env.get_template("quality.html").render(**context)

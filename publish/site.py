@@ -36,9 +36,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from publish.charts import grouped_bar_chart, trend_chart
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
-from publish.publication import Publication
-from publish.release import months_list
+from publish.publication import Publication, months_of_year_to_date
+from publish.release import add_months, months_list
 from publish.tables import MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
@@ -431,6 +432,24 @@ def _svg_size(svg: str) -> tuple[int, int]:
 # The site
 
 
+def file_size(size: int) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as the GOV.UK guidance on file sizes)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def with_size(label: str, path: Path) -> str:
+    """'Tidy data (CSV)' -> 'Tidy data (CSV, 2.1 MB)' when the file is there to measure."""
+    if not path.is_file():
+        return label
+    size = file_size(path.stat().st_size)
+    if label.endswith(")"):
+        return f"{label[:-1]}, {size})"
+    return f"{label} ({size})"
+
+
 def _check_downloads(downloads: dict[str, str]) -> dict[str, str]:
     for label, href in downloads.items():
         if re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|/|\\)", href) or "\\" in href:
@@ -450,10 +469,19 @@ def default_downloads(publication: Publication) -> dict[str, str]:
 
 
 class _Site:
-    def __init__(self, publication: Publication, out_dir: Path, downloads: dict[str, str]):
+    def __init__(
+        self,
+        publication: Publication,
+        out_dir: Path,
+        downloads: dict[str, str],
+        quality_page: str | None = None,
+    ):
         self.publication = publication
         self.out_dir = out_dir
-        self.downloads = downloads
+        self.downloads = {
+            with_size(label, out_dir / href): href for label, href in downloads.items()
+        }
+        self.quality_page = quality_page  # the data-quality report, from out_dir
         self.figures = _Figures(publication)
         self.env = _environment(str(templates_dir()))
         self.written: list[Path] = []
@@ -509,6 +537,7 @@ class _Site:
             publication=self.publication,
             root=root,
             downloads=[(label, root + href) for label, href in self.downloads.items()],
+            quality_href=root + self.quality_page if self.quality_page else None,
             table_links=self._table_links(root),
             fy=self.publication.financial_year,
             status=self.publication.status,
@@ -814,6 +843,7 @@ class _Site:
                     bodies,
                 )
             )
+        comparison = self._comparison_chart(area, [k for k in compare if k in figures.areas])
         table_links = [
             (f"Table {n}", f"../{self.table_pages[(n, area.key)]}#{self._anchor(area)}")
             for n in self.tables
@@ -825,9 +855,99 @@ class _Site:
             title=area.name,
             area=area,
             tables=tables,
+            comparison=comparison,
             provider_table_links=table_links,
             breadcrumbs=[("Home", "../index.html")],
         )
+
+    def _comparison_chart(self, area: Area, keys: list[GeoKey]) -> dict | None:
+        """The provider's year-to-date median wait from request to test by modality,
+        beside its region's and England's: a bar chart and its table."""
+        figures, pub = self.figures, self.publication
+        table, measure = REQUEST_TO_TEST_TABLE, TABLES[REQUEST_TO_TEST_TABLE].measures[0]
+        if not figures.has(table):
+            return None
+        ytd = pub.year_to_date
+        modalities = [
+            m
+            for m, s in figures.row_keys[table]
+            if s == ALL_SETTINGS and (table, area.key, m, s, ytd, measure) in figures.cells
+        ]
+        values = [
+            [figures.value(table, k, m, ALL_SETTINGS, ytd, measure) for k in keys]
+            for m in modalities
+        ]
+        if not any(v is not None for row in values for v in row):
+            return None
+        names = [figures.areas[k].name for k in keys]
+        cells = [
+            [figures.cell(table, k, m, ALL_SETTINGS, ytd, measure) for k in keys]
+            for m in modalities
+        ]
+        shown = [[c.text if c.text is not None else f"[{c.marker}]" for c in row] for row in cells]
+        chart = grouped_bar_chart(modalities, names, values, shown, "Median days, request to test")
+        data = HtmlTable(
+            "comparison",
+            f"Median days from test request to test, {_ytd_phrase(pub)}: {area.name}, its "
+            "region and England",
+            ("Modality",),
+            tuple(Column(name) for name in names),
+            [[Row((m,), tuple(row)) for m, row in zip(modalities, cells, strict=True)]],
+        )
+        return {
+            "chart": chart,
+            "table": data,
+            "title": f"Median days from test request to test by modality, {_ytd_phrase(pub)}: "
+            f"{' against '.join(names)}",
+            "description": "Horizontal bar chart, one group of bars per modality, one bar per "
+            f"area: {', '.join(names)}. A shorter bar is a shorter wait. A suppressed or "
+            "missing median has no bar. The figures are in the table after the chart.",
+        }
+
+    def _trend(self, modality: str) -> dict | None:
+        """England's monthly number of tests of one modality: a line chart and its table."""
+        figures, pub = self.figures, self.publication
+        table, measure = ACTIVITY_TABLE, "activity_count"
+        if not figures.has(table):
+            return None
+        cells = [
+            figures.cell(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+        ]
+        values = [
+            figures.value(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+        ]
+        if all(v is None for v in values):
+            return None
+        shown = [c.text if c.text is not None else f"[{c.marker}]" for c in cells]
+        # the whole financial year on the axis, April to March, the months to come empty
+        year = months_of_year_to_date(add_months(pub.months[0], 11))
+        labels = [month_label(m, short=True)[:3] for m in year]
+        later = [None] * (len(year) - len(values))
+        chart = trend_chart(
+            labels, values + later, shown + [""] * len(later), "Number of tests, England"
+        )
+        known = [(v, m) for v, m in zip(values, pub.months, strict=True) if v is not None]
+        most, least = max(known), min(known)
+        description = (
+            f"Line chart of the number of {modality} tests in England each month from "
+            f"{month_label(pub.months[0])} to {month_label(pub.latest_month)}. The most were "
+            f"in {month_label(most[1])} ({format_value(most[0])}), the fewest in "
+            f"{month_label(least[1])} ({format_value(least[0])}). The figures are in the "
+            "table after the chart."
+        )
+        data = HtmlTable(
+            "trend",
+            f"Number of {modality} tests in England, by month",
+            ("Month",),
+            (Column("Number of tests"),),
+            [[Row((month_label(m),), (cell,)) for m, cell in zip(pub.months, cells, strict=True)]],
+        )
+        return {
+            "chart": chart,
+            "table": data,
+            "title": f"Number of {modality} tests in England by month, {_ytd_phrase(pub)}",
+            "description": description,
+        }
 
     def _modality_page(self, modality: str) -> None:
         figures, pub = self.figures, self.publication
@@ -903,14 +1023,34 @@ class _Site:
             modality=modality,
             context_table=context,
             ranking=ranking,
+            trend=self._trend(modality),
             rank_label=MEASURE_LABELS[rank_measure].lower(),
             ytd_phrase=_ytd_phrase(pub),
             breadcrumbs=[("Home", "../index.html")],
         )
 
 
+def render_in_site_layout(publication: Publication, template: str, root: str, **context) -> str:
+    """A page of the publication outside `html/` (the data-quality report) in the
+    site's layout: `root` is the way from the page to `html/` ("../html/")."""
+    env = _environment(str(templates_dir()))
+    return env.get_template(f"site/{template}").render(
+        publication=publication,
+        root=root,
+        fy=publication.financial_year,
+        status=publication.status,
+        latest=month_label(publication.latest_month),
+        breadcrumbs=[("Home", f"{root}index.html")],
+        quality_href="index.html",
+        **context,
+    )
+
+
 def write_site(
-    publication: Publication, out_dir: Path, downloads: dict[str, str] | None = None
+    publication: Publication,
+    out_dir: Path,
+    downloads: dict[str, str] | None = None,
+    quality_page: str | None = None,
 ) -> list[Path]:
     """Render the HTML summaries of `publication` into `out_dir` (usually
     `output/<identifier>/html`) and return the files written, sorted.
@@ -922,7 +1062,7 @@ def write_site(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     links = _check_downloads(default_downloads(publication) if downloads is None else downloads)
-    return _Site(publication, out_dir, links).write()
+    return _Site(publication, out_dir, links, quality_page).write()
 
 
 # --------------------------------------------------------------------------------------

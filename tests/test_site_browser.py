@@ -247,6 +247,8 @@ def test_page_accessible_and_self_contained(browser, site, screenshots, name):
         "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )
     assert not broken, broken
+    # at 1280 px nothing overflows the page: a wide table scrolls in its own box
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
     browser.screenshot(screenshots / f"{name}.png")
     # the page's own errors, before axe (which reads the stylesheets by XMLHttpRequest,
     # refused from file://: its console lines are not the page's)
@@ -314,3 +316,46 @@ def test_request_check_catches_outside_requests(browser, tmp_path):
     assert outside.resolve().as_uri() in seen
     assert "https://cdn.example.invalid/x.css" in seen
     assert "https://cdn.example.invalid/x.css" in browser.refused  # never sent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A real build of a few records: its quality report is in the site's layout."""
+    from tests.conftest import build, record, write_submission
+
+    folder = tmp_path_factory.mktemp("browser-build")
+    may = {
+        "DIAGNOSTIC_TEST_REQUEST_DATE": "2024-05-01",
+        "DIAG_TEST_REQUEST_REC_DATE": "2024-05-01",
+        "DIAGNOSTIC_TEST_DATE": "2024-05-09",
+        "SERVICE_REPORT_DATE": "2024-05-10",
+    }
+    records = [record() for _ in range(9)] + [record(**may) for _ in range(14)]
+    write_submission(folder / "in" / "a.csv", records)
+    build([folder / "in"], folder / "out", "--submission-date", "2024-07-05")
+    return folder / "out" / "did-2024-25-provisional-2024-05"
+
+
+BUILT_PAGES = {
+    "quality": "quality/index.html",
+    "built-index": "html/index.html",
+    "trend": "html/modalities/plain-radiography.html",
+}
+
+
+@pytest.mark.parametrize("name", list(BUILT_PAGES))
+def test_a_built_publications_new_pages_are_accessible(browser, built, screenshots, name):
+    browser.allowed_root = built.resolve()
+    browser.open(built / BUILT_PAGES[name])
+    header = browser.evaluate("getComputedStyle(document.querySelector('.header')).backgroundColor")
+    assert header == "rgb(0, 94, 184)", header  # the site's layout and stylesheet
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
+    browser.screenshot(screenshots / f"{name}.png")
+    assert not browser.errors(), browser.errors()
+    assert not browser.outside_requests()
+    if name == "trend":
+        chart = browser.driver.find_element("css selector", "figure.chart-figure")
+        (screenshots / "trend-chart.png").write_bytes(chart.screenshot_as_png)
+        assert browser.evaluate("document.querySelector('#trend-chart-desc').textContent")
+    violations = run_axe(browser)
+    assert not violations, json.dumps(violations, indent=1)
