@@ -16,7 +16,7 @@ TEST_SITES = TEST_DATA / "sites.csv"
 TEST_IMAGING_CODES = TEST_DATA / "imaging_codes.csv"
 
 
-DEMO_ID = "did-2024-25-provisional-2025-03"
+DEMO_ID = "did-demo-2024-25-2025-03"  # PUBLICATION.md section 6: did-demo-<FY>-<latest>
 
 
 @pytest.fixture(scope="session")
