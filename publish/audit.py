@@ -54,15 +54,9 @@ from publish.disclosure import (
     shown_percentages,
     trivial_lower_bounds,
 )
+from publish.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
 from publish.tables import QUALITY_TABLE
 
-POLICIES = ("did", "hes", "strict")
-DEFAULT_POLICY = "did"
-DEFAULT_K = 10
-# Largest suppressed count under each rounding policy.
-SUPPRESSED_UP_TO = {"did": 2, "hes": 7}
-# A shown median means at least this many records.
-MEDIAN_RECORDS = {"did": 3, "hes": 8}
 AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")
 SUMMARY_COLUMNS = ("table", "status", "cells")
 AUDIT_FILE = "disclosure-audit.csv"  # in the restricted folder only
@@ -70,8 +64,6 @@ SUMMARY_FILE = "disclosure-audit-summary.csv"  # in the publication's quality/
 QUALITY_LABEL = "data-quality report"  # the summary's name for table QUALITY_TABLE
 ALL_TABLES = "all tables"  # the summary's totals over tables
 STATUSES = ("ok", "narrow", "exact", "infeasible")
-# Who allows what is recovered under each rounding policy, in the summary line.
-RULE_OWNER = {"did": "NHS England's rule", "hes": "the HES rule"}
 
 
 @dataclass(frozen=True)
@@ -93,61 +85,56 @@ class AuditReport:
     meaning: str = ""  # what the policy allows, in words
 
 
-def read_policy(publication_dir: Path) -> tuple[str, int | None]:
-    """(policy, k) from the publication's manifest.json; did when there is none."""
+def read_policy(publication_dir: Path, k: int | None = None) -> Policy:
+    """The policy of the publication's manifest.json (did when there is none); `k`, when
+    given, overrides the manifest's."""
     manifest_path = publication_dir / "manifest.json"
     if not manifest_path.exists():
-        return DEFAULT_POLICY, None
+        return make_policy(DEFAULT_POLICY, k or DEFAULT_K)
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
-    policy = manifest.get("policy") or config.get("policy") or DEFAULT_POLICY
-    k = manifest.get("k", config.get("k"))
-    if policy not in POLICIES:
-        raise ValueError(f"{manifest_path}: unknown policy {policy!r}, expected one of {POLICIES}")
-    return policy, (int(k) if k is not None else None)
-
-
-def built_without_secondary_suppression(publication_dir: Path) -> bool:
-    """Whether the manifest says the build skipped strict's secondary suppression."""
-    manifest_path = publication_dir / "manifest.json"
-    if not manifest_path.exists():
-        return False
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    config = manifest.get("config") if isinstance(manifest.get("config"), dict) else {}
-    return config.get("secondary_suppression") is False
+    name = manifest.get("policy") or config.get("policy") or DEFAULT_POLICY
+    manifest_k = manifest.get("k", config.get("k"))
+    unprotected = config.get("secondary_suppression") is False
+    try:
+        return make_policy(
+            name, k or (int(manifest_k) if manifest_k is not None else DEFAULT_K), not unprotected
+        )
+    except UnknownPolicy as error:
+        raise ValueError(f"{manifest_path}: {error}") from None
 
 
 def attacker_bounds(
-    policy: str, geography_level: np.ndarray, marker: np.ndarray, value: np.ndarray
+    policy: Policy, geography_level: np.ndarray, marker: np.ndarray, value: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """What each published count tells the attacker on its own: (lower, upper).
 
     >>> geo = np.array(["provider", "provider", "england", "provider", "provider", "region"])
     >>> marker = np.array(["", "", "", "c", "x", "z"])
     >>> value = np.array([0.0, 15, 0, np.nan, np.nan, np.nan])
-    >>> [b.tolist() for b in attacker_bounds("did", geo, marker, value)]
+    >>> did, hes, strict = make_policy("did"), make_policy("hes"), make_policy("strict")
+    >>> [b.tolist() for b in attacker_bounds(did, geo, marker, value)]
     [[0.0, 13.0, 0.0, 1.0, 0.0, 0.0], [0.0, 17.0, 2.0, 2.0, 0.0, inf]]
-    >>> [b.tolist() for b in attacker_bounds("hes", geo, marker, value)]
+    >>> [b.tolist() for b in attacker_bounds(hes, geo, marker, value)]
     [[0.0, 13.0, 0.0, 1.0, 0.0, 0.0], [0.0, 17.0, 0.0, 7.0, 0.0, inf]]
-    >>> [b.tolist() for b in attacker_bounds("strict", geo, marker, value)]
+    >>> [b.tolist() for b in attacker_bounds(strict, geo, marker, value)]
     [[0.0, 15.0, 0.0, 1.0, 0.0, 0.0], [0.0, 15.0, 0.0, inf, 0.0, inf]]
-    >>> [b.tolist() for b in attacker_bounds("did", geo[:0], marker[:0], value[:0])]
+    >>> [b.tolist() for b in attacker_bounds(did, geo[:0], marker[:0], value[:0])]
     [[], []]
     """
     shown = ~np.isnan(value)
     v = np.nan_to_num(value, nan=0.0)
     england = geography_level == "england"
-    if policy == "strict":
-        exact = shown
-    elif policy == "hes":
-        exact = shown & (england | (v == 0))
-    else:  # did: England is rounded too, and a shown 0 there may be 1 or 2
-        exact = shown & ~england & (v == 0)
-    lower = np.where(exact, v, np.maximum(v - 2, 0.0))
-    upper = np.where(exact, v, v + 2)
+    rounded = policy.rounding_half_width > 0
+    # Below England a shown 0 is exact (small counts are suppressed, not rounded to 0);
+    # at England it is exact unless England is rounded (did: a 0 there may be 1 or 2).
+    exact = shown & np.where(england, not policy.rounds_england_counts, (v == 0) | (not rounded))
+    half = policy.rounding_half_width
+    lower = np.where(exact, v, np.maximum(v - half, 0.0))
+    upper = np.where(exact, v, v + half)
     suppressed = marker == "c"
     lower = np.where(suppressed, 1.0, lower)
-    upper = np.where(suppressed, float(SUPPRESSED_UP_TO.get(policy, np.inf)), upper)
+    upper = np.where(suppressed, float(policy.suppressed_up_to), upper)
     not_available = ~shown & (marker == "x")
     unknown = ~shown & ~suppressed & ~not_available
     lower = np.where(not_available | unknown, 0.0, lower)
@@ -161,21 +148,23 @@ def audit_publication(
     protection_width: int | None = None,
     csv_path: Path | None = None,
     restricted_dir: Path | None = None,
+    policy: Policy | None = None,
 ) -> AuditReport:
     """Audit the figures of `<dir>`: `<dir>/<dir name>.csv` and `<dir>/quality/`'s CSVs.
 
     `csv_path` names the tidy CSV when the folder is not yet under its final name (the
     build audits its own output before it publishes it). The cell-by-cell bounds go to
     `restricted_dir/disclosure-audit.csv` when it is given, and nowhere else: nothing is
-    written in the publication folder.
+    written in the publication folder. `policy`: the publication's (the build passes its
+    own; default: the manifest's, with `k` when given).
     """
     publication_dir = Path(publication_dir)
     csv_path = csv_path or publication_dir / f"{publication_dir.name}.csv"
     if not csv_path.exists():
         raise FileNotFoundError(f"{csv_path}: no published tidy CSV")
-    policy, manifest_k = read_policy(publication_dir)
-    unprotected = built_without_secondary_suppression(publication_dir)
-    k = k or manifest_k or DEFAULT_K
+    policy = policy or read_policy(publication_dir, k)
+    unprotected = not policy.secondary_suppression
+    k = policy.k
     tidy = pl.read_csv(csv_path, infer_schema=False).with_columns(
         pl.all().fill_null(""),
     )
@@ -207,7 +196,7 @@ def audit_publication(
     np.maximum.at(lower, figure, cell_lower)
     np.minimum.at(upper, figure, cell_upper)
 
-    records = k if policy == "strict" else MEDIAN_RECORDS[policy]
+    records = policy.median_records
     shown_ratio = ~np.isnan(value[relations.ratio_cells]) & (marker[relations.ratio_cells] != "c")
     # a shown percentage bounds its numerator and denominator to its published
     # precision; with whole counts, a rounded denominator often admits one value only
@@ -218,7 +207,7 @@ def audit_publication(
     is_shown_figure[figure[~np.isnan(value[is_count])]] = True
     rounding_undone = int((is_shown_figure & ~was_exact & (lower == upper)).sum())
     system = relations.system.stack(
-        ratio_threshold_rows(relations, shown_ratio, records, k if policy == "strict" else 0)
+        ratio_threshold_rows(relations, shown_ratio, records, policy.ratio_threshold)
     ).stack(percentage_rows(percentages))
     suppressed_cell = is_count & (marker == "c")
     suppressed_figure = relations.cell_figure[suppressed_cell]
@@ -229,16 +218,19 @@ def audit_publication(
     is_suppressed_figure[suppressed_figure] = True
     trivial = trivial_lower_bounds(system, lower, upper, is_suppressed_figure)
 
-    protect_upper = k - 1 if policy == "strict" else SUPPRESSED_UP_TO[policy]
+    protect_upper = policy.protection_upper
     width = protect_upper - 1 if protection_width is None else protection_width
-    small_below = k if policy == "strict" else np.inf
+    small_below = policy.small_below
+    # under secondary suppression each cell's protection interval starts at its trivial
+    # lower bound; under a cell-by-cell policy at 1
+    from_trivial = policy.suppresses_across_tables
     status = interval_status(
         low[suppressed_figure],
         high[suppressed_figure],
         protect_upper,
         protection_width,
         may_be_small_below=small_below,
-        trivial_lower=trivial[suppressed_figure] if policy == "strict" else None,
+        trivial_lower=trivial[suppressed_figure] if from_trivial else None,
     )
     rows = tidy.filter(pl.Series(suppressed_cell))
     cells = pl.DataFrame(
@@ -252,7 +244,7 @@ def audit_publication(
                 status,
                 low[suppressed_figure],
                 high[suppressed_figure],
-                trivial[suppressed_figure] if policy == "strict" else np.ones(status.size),
+                trivial[suppressed_figure] if from_trivial else np.ones(status.size),
                 width,
                 small_below,
             ),
@@ -266,7 +258,7 @@ def audit_publication(
     n_exact = int((status == "exact").sum())
     n_narrow = int((status == "narrow").sum())
     n_infeasible = int((status == "infeasible").sum())
-    if policy == "strict":
+    if policy.suppresses_across_tables:
         passed = n_exact == 0 and n_narrow == 0 and n_infeasible == 0
     else:
         passed = n_infeasible == 0
@@ -274,11 +266,11 @@ def audit_publication(
         f"a width of {protection_width}"
         if protection_width is not None
         else f"[t, t + {width}] from each cell's trivial lower bound t"
-        if policy == "strict"
+        if from_trivial
         else f"[1, {protect_upper}]"
     )
     summary = summary_line(
-        policy, k, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed
+        policy, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed
     )
     if rounding_undone:
         summary += f" {rounding_undone} rounded counts given back exactly by their percentages."
@@ -310,8 +302,8 @@ def audit_publication(
     )
     by_table = pl.concat([by_table, overall], how="vertical_relaxed")
     return AuditReport(
-        policy=policy,
-        k=k if policy == "strict" else None,
+        policy=policy.name,
+        k=policy.manifest_k,
         suppressed=int(status.size),
         exact=n_exact,
         narrow=n_narrow,
@@ -321,13 +313,12 @@ def audit_publication(
         summary=summary,
         cells=cells,
         by_table=by_table,
-        meaning=policy_meaning(policy, k),
+        meaning=policy_meaning(policy),
     )
 
 
 def summary_line(
-    policy: str,
-    k: int,
+    policy: Policy,
     suppressed: int,
     exact: int,
     narrow: int,
@@ -337,11 +328,11 @@ def summary_line(
 ) -> str:
     """The audit in one line, saying plainly what the policy allows.
 
-    >>> summary_line("did", 10, 14, 3, 1, 0, "[1, 2]", True)  # doctest: +NORMALIZE_WHITESPACE
+    >>> summary_line(make_policy("did"), 14, 3, 1, 0, "[1, 2]", True)  # doctest: +NORMALIZE_WHITESPACE
     "Disclosure audit (did): 14 suppressed counts; under the did policy an outsider can
     work out 3 of them exactly and narrow 1 more below [1, 2] (NHS England's rule allows
     it; --policy strict prevents it)."
-    >>> summary_line("strict", 10, 14, 0, 0, 0, "[1, 9]", True)  # doctest: +NORMALIZE_WHITESPACE
+    >>> summary_line(make_policy("strict", 10), 14, 0, 0, 0, "[1, 9]", True)  # doctest: +NORMALIZE_WHITESPACE
     'Disclosure audit (strict, k=10): passed: none of the 14 suppressed counts can be
     worked out or narrowed below the protection interval [1, 9] from the published figures.'
     """
@@ -350,7 +341,8 @@ def summary_line(
         if infeasible
         else ""
     )
-    if policy == "strict":
+    k = policy.k
+    if policy.suppresses_across_tables:
         if passed:
             return (
                 f"Disclosure audit (strict, k={k}): passed: none of the {suppressed} "
@@ -363,16 +355,18 @@ def summary_line(
             f"below the protection interval {protection}{contradiction}."
         )
     return (
-        f"Disclosure audit ({policy}): {suppressed} suppressed counts; under the {policy} "
+        f"Disclosure audit ({policy.name}): {suppressed} suppressed counts; under the "
+        f"{policy.name} "
         f"policy an outsider can work out {exact} of them exactly and narrow {narrow} more "
-        f"below {protection} ({RULE_OWNER[policy]} allows it; --policy strict prevents "
+        f"below {protection} ({policy.rule_owner} allows it; --policy strict prevents "
         f"it){contradiction}."
     )
 
 
-def policy_meaning(policy: str, k: int) -> str:
+def policy_meaning(policy: Policy) -> str:
     """What the audit's result means under the policy, in words (the quality report)."""
-    if policy == "strict":
+    k = policy.k
+    if policy.suppresses_across_tables:
         return (
             f"Under the 'strict' policy the audit must pass: for every suppressed count, "
             f"the published figures (every table, and this report's counts), with every "
@@ -383,7 +377,7 @@ def policy_meaning(policy: str, k: int) -> str:
             f"fails is not published."
         )
     return (
-        f"The '{policy}' policy ({RULE_OWNER[policy]}) suppresses small counts and rounds "
+        f"The '{policy.name}' policy ({policy.rule_owner}) suppresses small counts and rounds "
         f"the others, cell by cell; it does not stop an outsider from working out some "
         f"suppressed counts from the totals they add up to. The audit counts them (exact: "
         f"one value is left; narrow: fewer values than the protection interval) as "

@@ -391,7 +391,7 @@ def build(
     say(result.audit_summary, as_json)
     stamp = f" ({result.publication.stamp})" if result.publication.stamp else ""
     say(
-        f"Published {result.publication_dir}{stamp} ({result.publication.policy} policy): "
+        f"Published {result.publication_dir}{stamp} ({result.publication.policy.name} policy): "
         f"{totals['received']} records received, {totals['accepted']} accepted, "
         f"{totals['rejected']} rejected{top_rules(result.rejection_rules)} "
         f"(see {result.restricted_dir}).",
@@ -439,7 +439,7 @@ def build_summary(result, totals: dict[str, int], warnings: list[str]) -> dict[s
         "identifier": publication.identifier,
         "demo": publication.demo,
         "status": publication.status,
-        "policy": publication.policy,
+        "policy": publication.policy.name,
         "period": publication.year_to_date,
         "published_on": publication.published_on.isoformat() if publication.published_on else None,
         "paths": {

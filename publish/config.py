@@ -28,7 +28,7 @@ from pydantic import (
 from publish.db import MEMORY_LIMIT
 from publish.engines import check_engine
 from publish.ingest import InputError
-from publish.protect import POLICY_NAMES
+from publish.policy import POLICY_NAMES, Policy, UnknownPolicy, make_policy
 from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_SITES
 
 STATUSES = ("provisional", "final")
@@ -67,8 +67,12 @@ class BuildConfig:
             raise InputError(f"--period {self.period!r}: expected YYYY-MM")
         if self.status not in STATUSES:
             raise InputError(f"--status {self.status!r}: choose provisional or final")
-        if self.policy not in POLICY_NAMES:
-            raise InputError(f"--policy {self.policy!r}: choose one of {', '.join(POLICY_NAMES)}")
+        try:
+            policy = self.disclosure_policy()
+        except UnknownPolicy:
+            raise InputError(
+                f"--policy {self.policy!r}: choose one of {', '.join(POLICY_NAMES)}"
+            ) from None
         if self.submissions is not None and self.submission_date is not None:
             raise InputError("give --submissions or --submission-date, not both")
         check_engine(self.engine)
@@ -80,7 +84,7 @@ class BuildConfig:
             raise InputError(
                 f"secondary_suppression = {self.secondary_suppression!r}: expected true or false"
             )
-        if not self.secondary_suppression and self.policy != "strict":
+        if not self.secondary_suppression and not policy.suppresses_across_tables:
             raise InputError("secondary_suppression = false applies to --policy strict only")
         if self.k < 2:
             raise InputError(f"k = {self.k}: the strict threshold must be at least 2")
@@ -89,6 +93,10 @@ class BuildConfig:
                 f"memory_limit = {self.memory_limit!r}: expected {EXPECTED['memory_limit']}"
             )
         return self
+
+    def disclosure_policy(self) -> Policy:
+        """The build's policy, made once by the pipeline and passed to every stage."""
+        return make_policy(self.policy, self.k, self.secondary_suppression)
 
     def for_manifest(self) -> dict:
         """The config as plain JSON values; paths of reference data by name only."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from publish import __version__
 from publish.config import BuildConfig
 from publish.ingest import InputFile
+from publish.policy import Policy
 from publish.validate import FileOutcome
 
 
@@ -24,6 +25,7 @@ def sha256_file(path: Path) -> str:
 def build_manifest(
     identifier: str,
     config: BuildConfig,
+    policy: Policy,
     files: list[InputFile],
     totals: dict[str, int | None],
     publication_dir: Path,
@@ -55,8 +57,8 @@ def build_manifest(
         "tool": "did-publish",
         "version": __version__,
         "identifier": identifier,
-        "policy": config.policy,
-        "k": config.k if config.policy == "strict" else None,
+        "policy": policy.name,
+        "k": policy.manifest_k,
         "config": config.for_manifest(),
         "totals": {"geography": "England", **totals},
         "inputs": inputs,

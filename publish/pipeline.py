@@ -347,6 +347,7 @@ def compute_publication(
             + "".join(f"\n  {message}" for message in said)
         )
     month = latest_month(con, config)
+    policy = config.disclosure_policy()  # made once: every later stage reads this one
     with stage("aggregate", "every table from the counted records"):
         cells = pl.concat(
             [
@@ -354,25 +355,20 @@ def compute_publication(
                 quality_cells(con, files, outcomes),
             ]
         )
-    with stage("protect", f"disclosure control, {config.policy} policy"):
-        protected = protect_cells(
-            add_names(cells, provider_names(con)),
-            config.policy,
-            config.k,
-            secondary_suppression=config.secondary_suppression,
-        )
+    with stage("protect", f"disclosure control, {policy.name} policy"):
+        protected = protect_cells(add_names(cells, provider_names(con)), policy)
     is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
         status=config.status,
-        policy=config.policy,
+        policy=policy,
         tidy=to_tidy(protected.filter(~is_quality)),
         published_on=config.published_on,
         demo=config.demo,
         months_without_records=months_without_records(con, month),
     )
     report = build_quality_report(
-        con, files, protected.filter(is_quality), config.policy, config.k, publication.months
+        con, files, protected.filter(is_quality), policy, publication.months
     )
     return publication, files, outcomes, report
 
@@ -430,7 +426,9 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         manifest_path = folder / "manifest.json"
         write_manifest(
             manifest_path,
-            build_manifest(publication.identifier, config, files, report.totals, folder),
+            build_manifest(
+                publication.identifier, config, publication.policy, files, report.totals, folder
+            ),
         )
         # The build audits its own output (PUBLICATION.md section 4): every figure of the
         # tables and of the quality report; under strict a failed audit stops the build
@@ -441,14 +439,15 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
                 folder,
                 csv_path=folder / f"{publication.identifier}.csv",
                 restricted_dir=restricted_staging,
+                policy=publication.policy,
             )
         make_private(restricted_staging / AUDIT_FILE)
         audits.append(audit)
         shown = audit.summary
-        if not config.secondary_suppression:
+        if not publication.policy.secondary_suppression:
             shown = f"{NOT_PROTECTED} {shown}"
         audit_summaries.append(shown)
-        if config.policy == "strict" and not audit.passed and config.secondary_suppression:
+        if publication.policy.audit_stops_build and not audit.passed:
             raise DisclosureAuditFailed(audit.summary)
         summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
         with stage("quality", "the data-quality report"):
@@ -465,6 +464,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
             build_manifest(
                 publication.identifier,
                 config,
+                publication.policy,
                 files,
                 report.totals,
                 folder,
@@ -588,9 +588,8 @@ def validate_only(config: BuildConfig) -> ValidationResult:
         outcomes = file_outcomes(con, files)
         folder = config.out_dir / "validation"
         cells = add_names(quality_cells(con, files, outcomes), provider_names(con))
-        report = build_quality_report(
-            con, files, protect_cells(cells, config.policy, config.k), config.policy, config.k
-        )
+        policy = config.disclosure_policy()
+        report = build_quality_report(con, files, protect_cells(cells, policy), policy)
 
         def write_restricted_folder(restricted: Path) -> None:
             write_restricted(con, files, restricted)

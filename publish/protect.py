@@ -9,39 +9,16 @@ returns: no unrounded or unsuppressed figure can reach an output.
 ...     "geography_level": ["provider", "provider", "provider", "england"],
 ...     "measure": ["activity_count"] * 4,
 ...     "value": [2.0, 3.0, 0.0, 2.0], "records": [2, 3, 0, 2], "marker": ["", "", "", ""]})
->>> protected = apply_cell_rules(cells, POLICIES["did"])
+>>> protected = apply_cell_rules(cells, make_policy("did").cell_rules)
 >>> protected["value"].to_list(), protected["marker"].to_list()
 ([None, 5.0, 0.0, 0.0], ['c', '', '', ''])
->>> apply_cell_rules(cells.clear(), POLICIES["did"]).height
+>>> apply_cell_rules(cells.clear(), make_policy("did").cell_rules).height
 0
 """
 
-from dataclasses import dataclass
-
 import polars as pl
 
-POLICY_NAMES = ("did", "hes", "strict")
-
-
-@dataclass(frozen=True)
-class CellRules:
-    """A cell-by-cell disclosure policy."""
-
-    suppress_counts_below: int  # counts 1 .. this-1 are suppressed below England
-    round_counts_to: int
-    round_england_counts: bool
-    suppress_medians_below: int  # medians over 1 .. this-1 records are suppressed
-    suppress_england_medians: bool
-
-
-POLICIES: dict[str, CellRules] = {
-    # NHS England DID: 1-2 suppressed, all counts to the nearest 5, England rounded but
-    # never suppressed, medians over fewer than 3 records suppressed and not rounded.
-    "did": CellRules(3, 5, True, 3, False),
-    # NHS Digital HES/ECDS: 1-7 suppressed below national, 8+ to the nearest 5, national
-    # unrounded; medians over 1-7 records suppressed.
-    "hes": CellRules(8, 5, False, 8, True),
-}
+from publish.policy import CellRules, Policy, make_policy  # noqa: F401 (doctest)
 
 
 def is_count_measure(measure: pl.Expr) -> pl.Expr:
@@ -119,23 +96,21 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
     ).drop("denominator_hidden")
 
 
-def protect_cells(
-    cells: pl.DataFrame, policy: str, k: int = 10, secondary_suppression: bool = True
-) -> pl.DataFrame:
-    """The published value and marker of every cell under the named policy.
+def protect_cells(cells: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The published value and marker of every cell under the policy.
 
-    `secondary_suppression=False` (strict only) publishes the primary suppression
-    alone: NOT protected, for testing the audit and attackers."""
-    if policy == "strict":
+    `policy.secondary_suppression = False` (strict only) publishes the primary
+    suppression alone: NOT protected, for testing the audit and attackers."""
+    if policy.cell_rules is None:
         from publish.disclosure import apply_strict
 
-        protected = apply_strict(cells, k=k, secondary_suppression=secondary_suppression)
-        if secondary_suppression:
+        protected = apply_strict(
+            cells, k=policy.k, secondary_suppression=policy.secondary_suppression
+        )
+        if policy.secondary_suppression:
             protected = hide_linked_quality_totals(protected)
-    elif policy in POLICIES:
-        protected = apply_cell_rules(cells, POLICIES[policy])
     else:
-        raise ValueError(f"unknown disclosure policy {policy!r}: choose one of {POLICY_NAMES}")
+        protected = apply_cell_rules(cells, policy.cell_rules)
     return suppress_with_denominator(protected)
 
 

@@ -9,6 +9,8 @@ from datetime import date
 
 import polars as pl
 
+from publish.policy import Policy
+
 # Said on every page, sheet and title of the demo publication, built from synthetic data.
 DEMO_STAMP = "Synthetic data: not official statistics"
 
@@ -45,7 +47,7 @@ class Publication:
 
     latest_month: str
     status: str
-    policy: str
+    policy: Policy
     tidy: pl.DataFrame
     # From the publication config, never from the clock: same inputs, same bytes.
     published_on: date | None = None

@@ -48,7 +48,7 @@ from publish.codes import REGIONS
 from publish.db import frame
 from publish.ingest import FILE_LEVEL_RULE, InputFile
 from publish.manifest import file_size
-from publish.protect import POLICIES
+from publish.policy import Policy
 from publish.publication import months_of_year_to_date
 from publish.resources import query_block, resource_dir
 from publish.tables import ALL_MONTHS, MARKERS, MONTH_NOT_KNOWN, QUALITY_TABLE
@@ -147,8 +147,7 @@ class AuditSummary:
 class QualityReport:
     """The report's protected figures, as every rendering reads them."""
 
-    policy: str
-    k: int
+    policy: Policy
     months: tuple[str, ...]  # the period the provider issues look at
     by_provider: pl.DataFrame  # BY_PROVIDER_COLUMNS, value a nullable float
     issues: pl.DataFrame  # ISSUE_COLUMNS, values nullable floats
@@ -573,8 +572,7 @@ def build_quality_report(
     con: duckdb.DuckDBPyConnection,
     files: list[InputFile],
     protected: pl.DataFrame,
-    policy: str = "did",
-    k: int = 10,
+    policy: Policy,
     months: tuple[str, ...] | None = None,
 ) -> QualityReport:
     """The report from its cells as `protect_cells` returned them (with names)."""
@@ -582,7 +580,6 @@ def build_quality_report(
     by_provider = by_provider_frame(protected)
     return QualityReport(
         policy=policy,
-        k=k,
         months=period,
         by_provider=by_provider,
         issues=provider_issues(con, period, by_provider),
@@ -672,9 +669,10 @@ def report_date(report: QualityReport) -> date:
 # --------------------------------------------------------------------------- renderings
 
 
-def policy_words(policy: str, k: int = 10) -> str:
+def policy_words(policy: Policy) -> str:
     """The policy the report's counts follow, in words: the same object as the tables'."""
-    if policy == "strict":
+    k, rules = policy.k, policy.cell_rules
+    if rules is None:
         return (
             f"Counts follow the 'strict' disclosure control policy, together with the "
             f"tables of the publication: counts of 1 to {k - 1} are suppressed and shown as "
@@ -682,14 +680,13 @@ def policy_words(policy: str, k: int = 10) -> str:
             f"suppressed count can be worked out, or narrowed below its protection interval, "
             f"from everything published; the counts shown are exact."
         )
-    rules = POLICIES[policy]
     england = (
         "England counts are rounded to the nearest 5 but never suppressed"
         if rules.round_england_counts
         else "England counts are not rounded"
     )
     return (
-        f"Counts follow the '{policy}' disclosure control policy, as the tables do: below "
+        f"Counts follow the '{policy.name}' disclosure control policy, as the tables do: below "
         f"England, counts of 1 to {rules.suppress_counts_below - 1} are suppressed and shown "
         f"as [c], and other counts are rounded to the nearest {rules.round_counts_to}; "
         f"{england}."
@@ -706,7 +703,7 @@ def cover_paragraphs(report: QualityReport) -> list[tuple[str, str]]:
             "look under-reported, and which files were received.",
         ),
         ("heading", "Disclosure control"),
-        ("text", policy_words(report.policy, report.k)),
+        ("text", policy_words(report.policy)),
         (
             "text",
             "One file is one provider's month, so a file's record counts are not published: "

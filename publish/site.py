@@ -64,17 +64,6 @@ MEASURE_LABELS: dict[str, str] = {
     "count_report_time_not_known": "Report time not known (number)",
 }
 
-# How the figures are protected, in a sentence for readers (PUBLICATION.md section 3).
-POLICY_NOTES: dict[str, str] = {
-    "did": "Counts of 1 or 2 are suppressed [c] below England; every other count is rounded "
-    "to the nearest 5. A median is suppressed when fewer than 3 tests underlie it.",
-    "hes": "England figures are not rounded. Below England, counts of 1 to 7 are suppressed "
-    "[c] and other counts are rounded to the nearest 5; a median is suppressed when 1 to 7 "
-    "tests underlie it.",
-    "strict": "Small counts are suppressed [c], and further cells are suppressed so that no "
-    "suppressed figure can be worked out from the others.",
-}
-
 # The largest a table page may be: a region's providers are split over numbered pages
 # beyond it (the goal of issue 17: a page that a phone on a slow line can open).
 MAX_PAGE_BYTES = 500_000
@@ -680,10 +669,7 @@ class _Site:
             headline=headline,
             chart=chart,
             has_last_year=has_last_year,
-            policy_note=POLICY_NOTES.get(
-                pub.policy,
-                f"Figures are protected under the {pub.policy!r} disclosure control policy.",
-            ),
+            policy_note=pub.policy.reader_note,
             last_year=month_label(last_year),
             provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
             modality_links=[(m, self.modality_pages[m]) for m in self.modalities],

@@ -33,6 +33,7 @@ import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.ods import write_ods
+from publish.policy import POLICY_NAMES
 from publish.publication import Publication
 from publish.release import default_next_update, default_publication_date, months_list
 from publish.tables import GEOGRAPHY_LEVELS, MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS, TableSpec
@@ -109,7 +110,6 @@ REQUIRED_NOTES = (
     "source_settings",
     "percentages",
 )
-POLICIES = ("did", "hes", "strict")
 STATUSES = ("provisional", "final")
 
 MONTH_ABBREVIATIONS = tuple(name[:3] for name in MONTH_NAMES)
@@ -204,7 +204,7 @@ def load_cover_text(path: Path | None = None) -> CoverText:
         licence_url=text(licence, "url", "licence."),
         licence_text=text(licence, "text", "licence."),
         status=section("status", STATUSES),
-        disclosure=section("disclosure", POLICIES),
+        disclosure=section("disclosure", POLICY_NAMES),
         notes=section("notes", REQUIRED_NOTES),
         published_on=published_on,
     )
@@ -565,9 +565,9 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
         raise WorkbookError(
             f"no cover text for status '{publication.status}'; add it under [status]"
         )
-    if publication.policy not in cover.disclosure:
+    if publication.policy.name not in cover.disclosure:
         raise WorkbookError(
-            f"no cover text for disclosure policy '{publication.policy}'; add it under [disclosure]"
+            f"no cover text for disclosure policy '{publication.policy.name}'; add it under [disclosure]"
         )
     entries: list[tuple[str, str, str | None]] = []
 
@@ -610,8 +610,8 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
     section("Revisions", cover.revisions)
     section(
         "Disclosure control",
-        f"This publication uses the '{publication.policy}' disclosure control policy. "
-        + cover.disclosure[publication.policy],
+        f"This publication uses the '{publication.policy.name}' disclosure control policy. "
+        + cover.disclosure[publication.policy.name],
     )
     section(
         "Shorthand",

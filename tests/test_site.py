@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from publish.policy import make_policy
 from publish.publication import Publication
 from publish.site import format_value, make_server, write_site
 from publish.tables import MARKERS, TABLES, TIDY_COLUMNS
@@ -101,7 +102,7 @@ def sample_publication() -> Publication:
     return Publication(
         latest_month=LATEST,
         status="provisional",
-        policy="did",
+        policy=make_policy("did"),
         tidy=sample_tidy(),
         published_on=date(2024, 8, 8),
     )
@@ -303,7 +304,9 @@ def test_change_on_same_month_last_year_when_present(tmp_path):
     last_year = england.with_columns(
         pl.lit("2023-06").alias("period"), (pl.col("value") * 0.8).round(0).alias("value")
     )
-    publication = Publication(LATEST, "provisional", "did", pl.concat([tidy, last_year]))
+    publication = Publication(
+        LATEST, "provisional", make_policy("did"), pl.concat([tidy, last_year])
+    )
     write_site(publication, tmp_path)
     [table] = [t for t in parse(tmp_path / "index.html").tables if "England" in t["caption"]]
     assert [text for _, text in table["head"][0]][2] == "Change on June 2023 (%)"

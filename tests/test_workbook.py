@@ -18,6 +18,7 @@ from ods_reader import read_ods, table_body  # noqa: E402
 from workbook_checker import check_workbook  # noqa: E402
 
 from publish import workbook as wbmod  # noqa: E402
+from publish.policy import make_policy
 from publish.publication import Publication  # noqa: E402
 from publish.release import default_next_update, default_publication_date  # noqa: E402
 from publish.tables import TABLES, TIDY_COLUMNS  # noqa: E402
@@ -115,7 +116,7 @@ def make_publication(tidy: pl.DataFrame | None = None, **changes) -> Publication
     values = {
         "latest_month": LATEST,
         "status": "provisional",
-        "policy": "did",
+        "policy": make_policy("did"),
         "tidy": make_tidy() if tidy is None else tidy,
         "published_on": date(2024, 8, 8),
     }
@@ -330,7 +331,7 @@ def make_other_tidy() -> pl.DataFrame:
 
 def test_other_layouts(tmp_path, cover):
     tidy = make_other_tidy()
-    publication = make_publication(tidy, status="final", policy="strict")
+    publication = make_publication(tidy, status="final", policy=make_policy("strict"))
     path = tmp_path / f"{publication.identifier}.xlsx"
     write_workbook(publication, path, cover)
     assert check_workbook(path) == []
