@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperGroup
 
 from publish import __version__
-from publish.ingest import InputError
+from publish.errors import InputError
 
 
 class OneLineErrors(TyperGroup):

@@ -27,7 +27,7 @@ from pydantic import (
 
 from publish.db import MEMORY_LIMIT
 from publish.engines import check_engine
-from publish.ingest import InputError
+from publish.errors import InputError
 from publish.policy import POLICY_NAMES, Policy, UnknownPolicy, make_policy
 from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_SITES
 

@@ -8,7 +8,7 @@ never overwritten.
 
 from pathlib import Path
 
-from publish.ingest import InputError
+from publish.errors import InputError
 from publish.resources import REFERENCE_DATA_DIR
 
 CONFIG_NAME = "did-publish.toml"

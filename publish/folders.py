@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from publish.ingest import InputError
+from publish.errors import InputError
 
 log = logging.getLogger("did_publish")
 

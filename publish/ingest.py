@@ -45,6 +45,7 @@ import polars as pl
 
 from publish.codes import SUBMISSION_COLUMNS
 from publish.db import quote_literal, rows, run, scalar
+from publish.errors import InputError
 from publish.submission_files import (
     DAMAGED_STREAM_ERRORS,
     SubmissionType,
@@ -72,10 +73,6 @@ OTHER_DELIMITERS = {";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 NOT_UTF8 = re.compile("[\udc80-\udcff]")  # bytes decoded with errors="surrogateescape"
 
 csv.field_size_limit(CSV_FIELD_LIMIT)
-
-
-class InputError(Exception):
-    """A problem with the user's input that stops the command (exit code 2)."""
 
 
 @dataclass

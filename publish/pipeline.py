@@ -41,12 +41,7 @@ from publish.ingest import (
     read_submissions_manifest,
     register_files,
 )
-from publish.manifest import (
-    build_manifest,
-    build_restricted_manifest,
-    sha256_file,
-    write_manifest,
-)
+from publish.manifest import build_manifest, sha256_file, write_manifest
 from publish.progress import Progress, stage
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
@@ -54,14 +49,16 @@ from publish.quality import (
     AuditSummary,
     QualityReport,
     build_quality_report,
+    manifest_inputs,
     quality_cells,
     write_quality_csvs,
     write_quality_pages,
     write_quality_report,
     write_restricted_files,
 )
-from publish.reference import ReferenceFiles, load_reference_data
+from publish.reference import ReferenceFiles
 from publish.release import release_details, release_warnings
+from publish.restricted_manifest import build_restricted_manifest, load_reference_data
 from publish.site import write_site
 from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tables import QUALITY_TABLE
@@ -427,7 +424,12 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         write_manifest(
             manifest_path,
             build_manifest(
-                publication.identifier, config, publication.policy, files, report.totals, folder
+                publication.identifier,
+                config,
+                publication.policy,
+                manifest_inputs(files),
+                report.totals,
+                folder,
             ),
         )
         # The build audits its own output (PUBLICATION.md section 4): every figure of the
@@ -465,7 +467,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
                 publication.identifier,
                 config,
                 publication.policy,
-                files,
+                manifest_inputs(files),
                 report.totals,
                 folder,
                 folder_digest(restricted_staging),

@@ -47,10 +47,10 @@ from publish.aggregate import CELL_COLUMNS
 from publish.codes import REGIONS
 from publish.db import frame
 from publish.ingest import FILE_LEVEL_RULE, InputFile
-from publish.manifest import file_size
 from publish.policy import Policy
 from publish.publication import months_of_year_to_date
 from publish.resources import query_block, resource_dir
+from publish.restricted_manifest import file_size
 from publish.tables import ALL_MONTHS, MARKERS, MONTH_NOT_KNOWN, QUALITY_TABLE
 from publish.tidy import format_value, write_csv
 from publish.validate import FileOutcome
@@ -499,6 +499,23 @@ def public_message(input_file: InputFile) -> str:
             f"({FILE_LEVEL_RULE})"
         )
     return ""
+
+
+def manifest_inputs(files: list[InputFile]) -> list[dict]:
+    """The public manifest's inputs: each file by name, SHA-256, submission date, status
+    and public message only."""
+    return [
+        {
+            "file": input_file.shown_as or input_file.name,
+            "sha256": input_file.sha256,
+            "submission_date": (
+                input_file.submission_date.isoformat() if input_file.submission_date else None
+            ),
+            "status": input_file.status,
+            "message": public_message(input_file) or None,
+        }
+        for input_file in sorted(files, key=lambda f: f.file_order)
+    ]
 
 
 def files_report(files: list[InputFile]) -> pl.DataFrame:

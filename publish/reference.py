@@ -14,7 +14,7 @@ import polars as pl
 
 from publish.codes import CANCER_TEST_GROUPS, MODALITIES, REGIONS
 from publish.db import run
-from publish.ingest import InputError
+from publish.errors import InputError
 from publish.resources import REFERENCE_DATA_DIR
 
 SITE_COLUMNS = ("site_code", "provider_code", "provider_name", "region_code", "region_name")

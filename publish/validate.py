@@ -15,11 +15,11 @@ import polars as pl
 import xlsxwriter
 
 from publish.codes import SUBMISSION_COLUMNS
+from publish.csv_files import write_csv
 from publish.db import frame, rows, run
 from publish.ingest import FILE_LEVEL_RULE, InputFile
 from publish.resources import query, query_block
 from publish.submission_files import copy_as_received
-from publish.tidy import write_csv
 
 RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
 

@@ -8,7 +8,7 @@ methods of a DuckDB connection the pipeline uses, so every stage module works un
 on either engine. See docs/spark.md.
 """
 
-from publish.ingest import InputError
+from publish.errors import InputError
 
 ENGINES = ("duckdb", "spark")
 
