@@ -56,9 +56,9 @@ from publish.quality import (
     write_quality_report,
     write_restricted_files,
 )
-from publish.reference import ReferenceFiles
+from publish.reference import ReferenceFiles, load_reference_data
 from publish.release import release_details, release_warnings
-from publish.restricted_manifest import build_restricted_manifest, load_reference_data
+from publish.restricted_manifest import build_restricted_manifest
 from publish.site import write_site
 from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tables import QUALITY_TABLE
