@@ -7,89 +7,29 @@ frame of cells keyed like the tidy CSV, with the exact value, the number of reco
 underlying it (what suppression rules test) and the marker for cells with no data.
 """
 
-from dataclasses import dataclass
-
 import duckdb
 import polars as pl
 
-from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, TABLE11_SOURCE_SETTINGS
+from publish.codes import SOURCE_SETTINGS
 from publish.db import frame, run
 from publish.resources import query, query_block
-from publish.tables import CELL_KEY_COLUMNS, TABLE10_SETTING_GROUPS
+from publish.tables import (
+    CELL_KEY_COLUMNS,
+    TABLE10_SETTING_GROUPS,
+    CountSource,
+    MeasureSource,
+    MedianSource,
+    tables_made_by,
+)
 
 CELL_COLUMNS = (*CELL_KEY_COLUMNS, "value", "records", "marker")
 
 
-@dataclass(frozen=True)
-class CountTable:
-    number: int
-    measure: str = "activity_count"
-    year_to_date_only: bool = False
-    settings: tuple[str, ...] = (ALL_SETTINGS,)
-
-
-@dataclass(frozen=True)
-class MedianTable:
-    number: int
-    measure: str
-    count_table: int  # the table whose rows, periods and "x" cells it shares
-
-
-@dataclass(frozen=True)
-class MeasureTable:
-    """A table whose columns are measures: published counts and percentages of them."""
-
-    number: int
-    settings: tuple[str, ...]
-    levels: tuple[str, ...]
-    counts: tuple[str, ...]
-    percents: tuple[tuple[str, str, str], ...]  # (measure, numerator, denominator)
-
-
-MEASURE_TABLES = (
-    MeasureTable(
-        9,
-        settings=TABLE11_SOURCE_SETTINGS,
-        levels=("england",),
-        counts=(
-            "count_days_0_to_7",
-            "count_days_8_to_31",
-            "count_days_32_to_62",
-            "count_days_over_62",
-        ),
-        percents=tuple(
-            (f"percent_days_{band}", f"count_days_{band}", "count_request_to_test_known")
-            for band in ("0_to_7", "8_to_31", "32_to_62", "over_62")
-        ),
-    ),
-    MeasureTable(
-        10,
-        settings=tuple(TABLE10_SETTING_GROUPS),
-        levels=("england", "region", "provider"),
-        counts=("count_report_time_known", "count_report_time_not_known", "activity_count"),
-        percents=(
-            ("percent_reported_same_day", "count_reported_same_day", "count_report_time_known"),
-            (
-                "percent_reported_by_next_day",
-                "count_reported_by_next_day",
-                "count_report_time_known",
-            ),
-        ),
-    ),
-)
-
-COUNT_TABLES = (
-    CountTable(1),
-    CountTable(4, settings=(ALL_SETTINGS, "GP Direct Access")),
-    CountTable(11, year_to_date_only=True, settings=TABLE11_SOURCE_SETTINGS),
-    CountTable(12),
-)
-MEDIAN_TABLES = (
-    MedianTable(2, "median_days_request_to_test", 1),
-    MedianTable(3, "median_days_test_to_report", 1),
-    MedianTable(5, "median_days_request_to_test", 4),
-    MedianTable(6, "median_days_test_to_report", 4),
-)
+# The catalog's tables by the query that makes them: counts first (the medians share
+# their grids), then medians, then the tables of measures.
+COUNT_TABLES = tables_made_by(CountSource)
+MEDIAN_TABLES = tables_made_by(MedianSource)
+MEASURE_TABLES = tables_made_by(MeasureSource)
 
 
 def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> str:
@@ -128,11 +68,11 @@ def fill_table(
 
 
 def set_table_columns(
-    con: duckdb.DuckDBPyConnection, table: "CountTable | MeasureTable", ytd: str
+    con: duckdb.DuckDBPyConnection, source: CountSource | MeasureSource, ytd: str
 ) -> None:
     """The source settings and periods every row of the table has a cell for."""
-    fill_table(con, "table_settings", "source_setting VARCHAR", [(s,) for s in table.settings])
-    if getattr(table, "year_to_date_only", True):
+    fill_table(con, "table_settings", "source_setting VARCHAR", [(s,) for s in source.settings])
+    if source.year_to_date_only:
         run(
             con, "CREATE OR REPLACE TEMP TABLE table_periods AS SELECT $ytd AS period", {"ytd": ytd}
         )
@@ -156,39 +96,40 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
     parts: list[pl.DataFrame] = []
     count_grids: dict[int, pl.DataFrame] = {}
     for table in COUNT_TABLES:
-        set_table_columns(con, table, year_to_date)
+        set_table_columns(con, table.source, year_to_date)
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_counts AS "
-            f"{query_block('table_sources', f'table_{table.number}_counts')}",
+            f"{query_block('table_sources', table.query)}",
         )
         grid = frame(con, query("count_cells"))
         count_grids[table.number] = grid
-        parts.append(labelled(grid, table.number, table.measure))
+        parts.append(labelled(grid, table.number, table.measures[0]))
     for table in MEDIAN_TABLES:
-        con.register("count_grid", count_grids[table.count_table])
+        con.register("count_grid", count_grids[table.source.count_table])
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_waits AS "
-            f"{query_block('table_sources', f'table_{table.number}_waits')}",
+            f"{query_block('table_sources', table.query)}",
         )
         cells = frame(con, query("median_cells"))
         con.unregister("count_grid")
-        parts.append(labelled(cells, table.number, table.measure))
+        parts.append(labelled(cells, table.number, table.measures[0]))
     for table in MEASURE_TABLES:
-        set_table_columns(con, table, year_to_date)
-        fill_table(con, "table_levels", "geography_level VARCHAR", [(lv,) for lv in table.levels])
-        fill_table(con, "table_count_measures", "measure VARCHAR", [(m,) for m in table.counts])
+        source = table.source
+        set_table_columns(con, source, year_to_date)
+        fill_table(con, "table_levels", "geography_level VARCHAR", [(lv,) for lv in source.levels])
+        fill_table(con, "table_count_measures", "measure VARCHAR", [(m,) for m in source.counts])
         fill_table(
             con,
             "table_percents",
             "measure VARCHAR, numerator VARCHAR, denominator VARCHAR",
-            list(table.percents),
+            list(source.percents),
         )
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_counts_long AS "
-            f"{query_block('table_sources', f'table_{table.number}_counts')}",
+            f"{query_block('table_sources', table.query)}",
         )
         cells = frame(con, query("measure_cells"))
         parts.append(

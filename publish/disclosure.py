@@ -41,11 +41,20 @@ from highspy._core import _Highs  # the core class, without the wrapper's banner
 
 from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, WARNING_RULE_CODES
 from publish.tables import (
+    ACTIVITY_TABLE,
     ALL_MONTHS,
+    CANCER_ACTIVITY_TABLE,
     CELL_KEY_COLUMNS,
+    INTERVENTIONAL_TABLE,
     QUALITY_TABLE,
+    REPORT_TIMES_TABLE,
+    SETTINGS_TABLE,
     TABLE10_SETTING_GROUPS,
     TIDY_COLUMNS,
+    WAIT_BANDS_TABLE,
+    MeasureSource,
+    MedianSource,
+    tables_made_by,
 )
 
 # The columns that name a cell (the tidy CSV's primary key).
@@ -64,7 +73,18 @@ CANCER_GROUP_MODALITY: dict[str, str] = {
 }
 
 # Median tables -> the count table whose cell counts the median's records.
-MEDIAN_COUNT_TABLE: dict[int, int] = {2: 1, 3: 1, 5: 4, 6: 4}
+MEDIAN_COUNT_TABLE: dict[int, int] = {
+    spec.number: spec.source.count_table for spec in tables_made_by(MedianSource)
+}
+
+# The tables of measures: their percentages are relations between their counts.
+PERCENT_TABLES: list[int] = [spec.number for spec in tables_made_by(MeasureSource)]
+
+
+def medians_of(count_table: int) -> list[int]:
+    """The median tables whose records are the cells of `count_table`."""
+    return [median for median, count in MEDIAN_COUNT_TABLE.items() if count == count_table]
+
 
 # Kinds of relation, in the order their rows are numbered.
 RELATION_KINDS: tuple[str, ...] = (
@@ -269,13 +289,13 @@ def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relation
     keyed = _keyed(frame)
     counts = keyed.filter(_count_expr())
     shared = (
-        (pl.col("table") == 11)
+        (pl.col("table") == SETTINGS_TABLE)
         & (pl.col("source_setting") == ALL_SETTINGS)
         & (pl.col("measure") == "activity_count")
     )
     counts = counts.with_columns(
         pl.when(shared).then(pl.lit(1, pl.Int64)).otherwise(pl.col("table")).alias("f_table"),
-        pl.when(shared | (pl.col("table") == 1))
+        pl.when(shared | (pl.col("table") == ACTIVITY_TABLE))
         .then(pl.lit(ALL_SETTINGS))
         .otherwise(pl.col("source_setting"))
         .alias("f_setting"),
@@ -344,14 +364,14 @@ def _time_pairs(counts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _settings_pairs(counts: pl.DataFrame) -> pl.DataFrame:
-    tables = counts.filter(pl.col("table").is_in([9, 11]))
+    tables = counts.filter(pl.col("table").is_in([WAIT_BANDS_TABLE, SETTINGS_TABLE]))
     is_all = pl.col("source_setting") == ALL_SETTINGS
     on = ["table", *_GEO, "modality", "period", "measure"]
     return _pairs(tables.filter(is_all), tables.filter(~is_all), on, "settings")
 
 
 def _table10_pairs(counts: pl.DataFrame) -> list[pl.DataFrame]:
-    t10 = counts.filter(pl.col("table") == 10)
+    t10 = counts.filter(pl.col("table") == REPORT_TIMES_TABLE)
     total = t10.filter(pl.col("measure") == "activity_count")
     known = t10.filter(
         pl.col("measure").is_in(["count_report_time_known", "count_report_time_not_known"])
@@ -363,7 +383,7 @@ def _table10_pairs(counts: pl.DataFrame) -> list[pl.DataFrame]:
         for code in codes
     }
     t11 = counts.filter(
-        (pl.col("table") == 11)
+        (pl.col("table") == SETTINGS_TABLE)
         & (pl.col("measure") == "activity_count")
         & pl.col("source_setting").is_in(list(group_of))
     ).with_columns(pl.col("source_setting").replace_strict(group_of))
@@ -380,12 +400,12 @@ def _subset_pairs(counts: pl.DataFrame) -> pl.DataFrame:
         return counts.filter(pl.col("table") == number)
 
     on = [*_GEO, "modality", "period", "measure"]
-    t4 = table(4)
+    t4 = table(CANCER_ACTIVITY_TABLE)
     t4_all = t4.filter(pl.col("source_setting") == ALL_SETTINGS)
     t4_gp = t4.filter(pl.col("source_setting") == GP_DIRECT_ACCESS)
     return pl.concat(
         [
-            _pairs(table(1), table(12), on, "subset"),
+            _pairs(table(ACTIVITY_TABLE), table(INTERVENTIONAL_TABLE), on, "subset"),
             _pairs(t4_all, t4_gp, on, "subset"),
         ]
     )
@@ -419,7 +439,7 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     measure = pl.col("measure")
     row = ["table", *_GEO, "period"]
     table1 = counts.filter(
-        (pl.col("table") == 1)
+        (pl.col("table") == ACTIVITY_TABLE)
         & (level == "provider")
         & (pl.col("measure") == "activity_count")
         & ~pl.col("period").str.contains("/", literal=True)
@@ -487,12 +507,14 @@ def _group_pairs(counts: pl.DataFrame) -> pl.DataFrame:
     Access). A test has one imaging code, hence at most one group: the groups are
     disjoint, so both ultrasound groups together are bounded by one ultrasound cell."""
     on = [*_GEO, "t1_modality", "period", "measure"]
-    t4 = counts.filter(pl.col("table") == 4).with_columns(
+    t4 = counts.filter(pl.col("table") == CANCER_ACTIVITY_TABLE).with_columns(
         pl.col("modality").replace_strict(CANCER_GROUP_MODALITY, default="").alias("t1_modality")
     )
-    whole = counts.filter(pl.col("table").is_in([1, 11])).rename({"modality": "t1_modality"})
+    whole = counts.filter(pl.col("table").is_in([ACTIVITY_TABLE, SETTINGS_TABLE])).rename(
+        {"modality": "t1_modality"}
+    )
     pairs = []
-    for setting, table in ((ALL_SETTINGS, 1), (GP_DIRECT_ACCESS, 11)):
+    for setting, table in ((ALL_SETTINGS, ACTIVITY_TABLE), (GP_DIRECT_ACCESS, SETTINGS_TABLE)):
         pairs.append(
             _pairs(
                 whole.filter((pl.col("table") == table) & (pl.col("source_setting") == setting)),
@@ -506,8 +528,12 @@ def _group_pairs(counts: pl.DataFrame) -> pl.DataFrame:
 
 def _band_pairs(counts: pl.DataFrame) -> pl.DataFrame:
     """Table 9's day bands count tests of table 11's cell: their sum is at most it."""
-    bands = counts.filter((pl.col("table") == 9) & pl.col("measure").str.starts_with("count_"))
-    t11 = counts.filter((pl.col("table") == 11) & (pl.col("measure") == "activity_count"))
+    bands = counts.filter(
+        (pl.col("table") == WAIT_BANDS_TABLE) & pl.col("measure").str.starts_with("count_")
+    )
+    t11 = counts.filter(
+        (pl.col("table") == SETTINGS_TABLE) & (pl.col("measure") == "activity_count")
+    )
     return _pairs(t11, bands, [*_GEO, "modality", "source_setting", "period"], "bands")
 
 
@@ -580,27 +606,34 @@ def _ratio_links(
     others = keyed.filter(~_count_expr())
     row = [*_GEO, "modality", "period"]
     links = [
-        others.filter(pl.col("table").is_in([2, 3])).join(
-            counts.filter((pl.col("table") == 1) & (pl.col("measure") == "activity_count")).select(
-                *row, "figure"
-            ),
+        others.filter(pl.col("table").is_in(medians_of(ACTIVITY_TABLE))).join(
+            counts.filter(
+                (pl.col("table") == ACTIVITY_TABLE) & (pl.col("measure") == "activity_count")
+            ).select(*row, "figure"),
             on=row,
         ),
-        others.filter(pl.col("table").is_in([5, 6])).join(
-            counts.filter((pl.col("table") == 4) & (pl.col("measure") == "activity_count")).select(
+        others.filter(pl.col("table").is_in(medians_of(CANCER_ACTIVITY_TABLE))).join(
+            counts.filter(
+                (pl.col("table") == CANCER_ACTIVITY_TABLE) & (pl.col("measure") == "activity_count")
+            ).select(*row, "source_setting", "figure"),
+            on=[*row, "source_setting"],
+        ),
+        # a band's percentage is band / sum of bands: all of the row's bands
+        others.filter(
+            (pl.col("table") == WAIT_BANDS_TABLE) & pl.col("measure").str.starts_with("percent_")
+        ).join(
+            counts.filter(pl.col("table") == WAIT_BANDS_TABLE).select(
                 *row, "source_setting", "figure"
             ),
             on=[*row, "source_setting"],
         ),
-        # a band's percentage is band / sum of bands: all of the row's bands
-        others.filter((pl.col("table") == 9) & pl.col("measure").str.starts_with("percent_")).join(
-            counts.filter(pl.col("table") == 9).select(*row, "source_setting", "figure"),
-            on=[*row, "source_setting"],
-        ),
         # a report-time percentage is over the reports with a known time
-        others.filter((pl.col("table") == 10) & pl.col("measure").str.starts_with("percent_")).join(
+        others.filter(
+            (pl.col("table") == REPORT_TIMES_TABLE) & pl.col("measure").str.starts_with("percent_")
+        ).join(
             counts.filter(
-                (pl.col("table") == 10) & (pl.col("measure") == "count_report_time_known")
+                (pl.col("table") == REPORT_TIMES_TABLE)
+                & (pl.col("measure") == "count_report_time_known")
             ).select(*row, "source_setting", "figure"),
             on=[*row, "source_setting"],
         ),
@@ -700,13 +733,13 @@ def shown_percentages(frame: pl.DataFrame, relations: Relations) -> Percentages:
     )
     row = ["table", *_GEO, "modality", "source_setting", "period"]
     percent = keyed.filter(
-        pl.col("table").is_in([9, 10])
+        pl.col("table").is_in(PERCENT_TABLES)
         & pl.col("measure").str.starts_with("percent_")
         & (pl.col("text") != "")
         & (pl.col("marker_text") != "c")
     )
     counts = keyed.filter(pl.col("figure") >= 0)
-    t9 = percent.filter(pl.col("table") == 9).with_columns(
+    t9 = percent.filter(pl.col("table") == WAIT_BANDS_TABLE).with_columns(
         pl.col("measure").str.replace("percent_days_", "count_days_").alias("numerator_measure")
     )
     t9 = t9.join(
@@ -722,7 +755,7 @@ def shown_percentages(frame: pl.DataFrame, relations: Relations) -> Percentages:
         on=row,
     )
     t10 = (
-        percent.filter(pl.col("table") == 10)
+        percent.filter(pl.col("table") == REPORT_TIMES_TABLE)
         .join(
             counts.filter(pl.col("measure") == "count_report_time_known").select(
                 *row, pl.col("figure").alias("denominator")

@@ -61,7 +61,7 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
 
     Otherwise the percentage and its numerator would narrow the hidden denominator.
     """
-    from publish.aggregate import MEASURE_TABLES
+    from publish.tables import MeasureSource, tables_made_by
 
     row_key = [
         "table",
@@ -75,8 +75,8 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
     pairs = pl.DataFrame(
         [
             (t.number, measure, denominator)
-            for t in MEASURE_TABLES
-            for measure, _, denominator in t.percents
+            for t in tables_made_by(MeasureSource)
+            for measure, _, denominator in t.source.percents
         ],
         schema={"table": pl.Int64, "measure": pl.Utf8, "denominator": pl.Utf8},
         orient="row",
@@ -134,10 +134,10 @@ def hide_linked_quality_totals(protected: pl.DataFrame) -> pl.DataFrame:
     protected. (The link is not an LP relation of the suppression: see
     `publish.disclosure.build_relations`.)
     """
-    from publish.tables import QUALITY_TABLE
+    from publish.tables import ACTIVITY_TABLE, QUALITY_TABLE
 
     month_of_table1 = (
-        (pl.col("table") == 1)
+        (pl.col("table") == ACTIVITY_TABLE)
         & (pl.col("geography_level") == "provider")
         & (pl.col("measure") == "activity_count")
         & ~pl.col("period").str.contains("/", literal=True)

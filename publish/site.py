@@ -40,29 +40,22 @@ from publish.charts import grouped_bar_chart, trend_chart
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
 from publish.publication import Publication, months_of_year_to_date
 from publish.release import add_months, months_list
-from publish.tables import MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS
+from publish.tables import (
+    ACTIVITY_TABLE,
+    MARKERS,
+    MEASURES,
+    MONTH_NAMES,
+    REQUEST_TO_TEST_TABLE,
+    TABLES,
+    TEST_TO_REPORT_TABLE,
+    TIDY_COLUMNS,
+)
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
 
 
 # Column headings of measures (tables 9 and 10) and of the comparison pages.
-MEASURE_LABELS: dict[str, str] = {
-    "activity_count": "Number of tests",
-    "median_days_request_to_test": "Median days, request to test",
-    "median_days_test_to_report": "Median days, test to report",
-    "count_days_0_to_7": "0 to 7 days (number)",
-    "count_days_8_to_31": "8 to 31 days (number)",
-    "count_days_32_to_62": "32 to 62 days (number)",
-    "count_days_over_62": "More than 62 days (number)",
-    "percent_days_0_to_7": "0 to 7 days (%)",
-    "percent_days_8_to_31": "8 to 31 days (%)",
-    "percent_days_32_to_62": "32 to 62 days (%)",
-    "percent_days_over_62": "More than 62 days (%)",
-    "percent_reported_same_day": "Reported same day (%)",
-    "percent_reported_by_next_day": "Reported by next day (%)",
-    "count_report_time_known": "Report time known (number)",
-    "count_report_time_not_known": "Report time not known (number)",
-}
+MEASURE_LABELS: dict[str, str] = {name: measure.label for name, measure in MEASURES.items()}
 
 # The largest a table page may be: a region's providers are split over numbered pages
 # beyond it (the goal of issue 17: a page that a phone on a slow line can open).
@@ -72,7 +65,6 @@ MAX_PAGE_BYTES = 500_000
 MISSING_MARKER = "x"
 
 # Tables whose measures the provider and modality pages compare.
-ACTIVITY_TABLE, REQUEST_TO_TEST_TABLE, TEST_TO_REPORT_TABLE = 1, 2, 3
 
 _SVG_RC = {
     "svg.hashsalt": "did-publish",
@@ -938,7 +930,9 @@ class _Site:
     def _modality_page(self, modality: str) -> None:
         figures, pub = self.figures, self.publication
         ytd = pub.year_to_date
-        rank_table = REQUEST_TO_TEST_TABLE if figures.has(REQUEST_TO_TEST_TABLE) else 3
+        rank_table = (
+            REQUEST_TO_TEST_TABLE if figures.has(REQUEST_TO_TEST_TABLE) else TEST_TO_REPORT_TABLE
+        )
         rank_measure = TABLES[rank_table].measures[0]
         measures = [
             (t, TABLES[t].measures[0])

@@ -1,11 +1,111 @@
-"""What each published table is: its number, title, measures and layout.
+"""The table catalog: what each published table is, declared once.
 
-One description of every table serves the tidy CSV, the datapackage, the workbook and
-the HTML pages, so a title or a measure name is never spelled twice. Numbering follows
-NHS England's DID publication (PUBLICATION.md section 1).
+A table's number, title, description, measures, layout, the query that makes its cells
+(`source`: a block of `queries/table_sources.sql`, and the grid it fills), its Excel
+table name and how its measures are labelled: aggregation (`publish.aggregate`),
+protection and the disclosure relations, the tidy CSV, the datapackage, the workbook and
+the HTML pages all read it, so a title, a measure name or a table number is never
+spelled twice. Adding a table is one `TableSpec` here plus its blocks in
+`queries/table_sources.sql` (and a template only when its layout is new). Numbering
+follows NHS England's DID publication (PUBLICATION.md section 1).
 """
 
 from dataclasses import dataclass
+
+from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
+
+# Grouped source settings of table 10.
+TABLE10_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
+    "A&E, Inpatients & Day Cases": ("05", "01", "02"),
+    "Outpatients & GP Direct Access": ("03", "04"),
+}
+
+
+@dataclass(frozen=True)
+class CountSource:
+    """Counts of tests: `table_<n>_counts` of table_sources.sql over the table's settings
+    and periods (`count_cells.sql`)."""
+
+    year_to_date_only: bool = False
+    settings: tuple[str, ...] = (ALL_SETTINGS,)
+
+
+@dataclass(frozen=True)
+class MedianSource:
+    """Medians of waits: `table_<n>_waits` (`median_cells.sql`), on the rows, periods
+    and "x" cells of `count_table`."""
+
+    count_table: int
+
+
+@dataclass(frozen=True)
+class MeasureSource:
+    """A table whose columns are measures: published counts and percentages of them
+    (`table_<n>_counts`, `measure_cells.sql`)."""
+
+    settings: tuple[str, ...]
+    levels: tuple[str, ...]
+    counts: tuple[str, ...]
+    percents: tuple[tuple[str, str, str], ...]  # (measure, numerator, denominator)
+    year_to_date_only: bool = True
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A published measure and its labels: `label` heads a column of the HTML pages,
+    `heading` a column of the workbook."""
+
+    name: str
+    label: str
+    heading: str
+
+
+MEASURES: dict[str, Measure] = {
+    measure.name: measure
+    for measure in (
+        Measure("activity_count", "Number of tests", "Total tests"),
+        Measure(
+            "median_days_request_to_test",
+            "Median days, request to test",
+            "Median days from request to test",
+        ),
+        Measure(
+            "median_days_test_to_report",
+            "Median days, test to report",
+            "Median days from test to report",
+        ),
+        Measure("count_days_0_to_7", "0 to 7 days (number)", "Tests, 0 to 7 days"),
+        Measure("count_days_8_to_31", "8 to 31 days (number)", "Tests, 8 to 31 days"),
+        Measure("count_days_32_to_62", "32 to 62 days (number)", "Tests, 32 to 62 days"),
+        Measure("count_days_over_62", "More than 62 days (number)", "Tests, more than 62 days"),
+        Measure("percent_days_0_to_7", "0 to 7 days (%)", "Percentage of tests, 0 to 7 days"),
+        Measure("percent_days_8_to_31", "8 to 31 days (%)", "Percentage of tests, 8 to 31 days"),
+        Measure("percent_days_32_to_62", "32 to 62 days (%)", "Percentage of tests, 32 to 62 days"),
+        Measure(
+            "percent_days_over_62",
+            "More than 62 days (%)",
+            "Percentage of tests, more than 62 days",
+        ),
+        Measure(
+            "percent_reported_same_day",
+            "Reported same day (%)",
+            "Percentage reported the same day",
+        ),
+        Measure(
+            "percent_reported_by_next_day",
+            "Reported by next day (%)",
+            "Percentage reported by the next day",
+        ),
+        Measure(
+            "count_report_time_known", "Report time known (number)", "Tests with report time known"
+        ),
+        Measure(
+            "count_report_time_not_known",
+            "Report time not known (number)",
+            "Tests with report time not known",
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -18,8 +118,17 @@ class TableSpec:
     # "measures": one column per measure, year to date only (tables 9, 10);
     # "settings": one column per source setting then Total, year to date only (table 11).
     layout: str
+    source: CountSource | MedianSource | MeasureSource
+    # The Excel table's name: table_<number>_<this>.
+    workbook_name: str
     # What the "modality" column holds on this table: a modality or a cancer test group.
     row_label: str = "Modality"
+
+    @property
+    def query(self) -> str:
+        """Its block of `queries/table_sources.sql`: the records each cell counts."""
+        kind = "waits" if isinstance(self.source, MedianSource) else "counts"
+        return f"table_{self.number}_{kind}"
 
 
 TABLES: dict[int, TableSpec] = {
@@ -31,6 +140,8 @@ TABLES: dict[int, TableSpec] = {
             "Number of imaging tests carried out, by provider and modality, by month of test.",
             ("activity_count",),
             "months",
+            CountSource(),
+            "activity_count",
         ),
         TableSpec(
             2,
@@ -39,6 +150,8 @@ TABLES: dict[int, TableSpec] = {
             "receipt) to the test, by provider and modality, by month of test.",
             ("median_days_request_to_test",),
             "months",
+            MedianSource(count_table=1),
+            "median_days_request_to_test",
         ),
         TableSpec(
             3,
@@ -47,6 +160,8 @@ TABLES: dict[int, TableSpec] = {
             "and modality, by month of test.",
             ("median_days_test_to_report",),
             "months",
+            MedianSource(count_table=1),
+            "median_days_test_to_report",
         ),
         TableSpec(
             4,
@@ -55,6 +170,8 @@ TABLES: dict[int, TableSpec] = {
             "direct access, by month of test.",
             ("activity_count",),
             "months",
+            CountSource(settings=(ALL_SETTINGS, "GP Direct Access")),
+            "cancer_test_group_activity_count",
             "Cancer test group",
         ),
         TableSpec(
@@ -63,6 +180,8 @@ TABLES: dict[int, TableSpec] = {
             "Median number of days from request to test for the five cancer test groups.",
             ("median_days_request_to_test",),
             "months",
+            MedianSource(count_table=4),
+            "cancer_test_group_median_days_request_to_test",
             "Cancer test group",
         ),
         TableSpec(
@@ -71,6 +190,8 @@ TABLES: dict[int, TableSpec] = {
             "Median number of days from test to report for the five cancer test groups.",
             ("median_days_test_to_report",),
             "months",
+            MedianSource(count_table=4),
+            "cancer_test_group_median_days_test_to_report",
             "Cancer test group",
         ),
         TableSpec(
@@ -88,6 +209,21 @@ TABLES: dict[int, TableSpec] = {
                 "percent_days_over_62",
             ),
             "measures",
+            MeasureSource(
+                settings=TABLE11_SOURCE_SETTINGS,
+                levels=("england",),
+                counts=(
+                    "count_days_0_to_7",
+                    "count_days_8_to_31",
+                    "count_days_32_to_62",
+                    "count_days_over_62",
+                ),
+                percents=tuple(
+                    (f"percent_days_{band}", f"count_days_{band}", "count_request_to_test_known")
+                    for band in ("0_to_7", "8_to_31", "32_to_62", "over_62")
+                ),
+            ),
+            "days_request_to_test_bands",
         ),
         TableSpec(
             10,
@@ -102,6 +238,24 @@ TABLES: dict[int, TableSpec] = {
                 "activity_count",
             ),
             "measures",
+            MeasureSource(
+                settings=tuple(TABLE10_SETTING_GROUPS),
+                levels=("england", "region", "provider"),
+                counts=("count_report_time_known", "count_report_time_not_known", "activity_count"),
+                percents=(
+                    (
+                        "percent_reported_same_day",
+                        "count_reported_same_day",
+                        "count_report_time_known",
+                    ),
+                    (
+                        "percent_reported_by_next_day",
+                        "count_reported_by_next_day",
+                        "count_report_time_known",
+                    ),
+                ),
+            ),
+            "reports_same_day_and_next_day",
         ),
         TableSpec(
             11,
@@ -110,6 +264,8 @@ TABLES: dict[int, TableSpec] = {
             "year to date.",
             ("activity_count",),
             "settings",
+            CountSource(year_to_date_only=True, settings=TABLE11_SOURCE_SETTINGS),
+            "activity_count_by_source_setting",
         ),
         TableSpec(
             12,
@@ -117,6 +273,8 @@ TABLES: dict[int, TableSpec] = {
             "Number of interventional radiology tests by provider and modality, by month of test.",
             ("activity_count",),
             "months",
+            CountSource(),
+            "interventional_radiology_activity_count",
         ),
     )
 }
@@ -173,11 +331,21 @@ MARKERS: dict[str, str] = {
 
 GEOGRAPHY_LEVELS = ("england", "region", "provider")
 
-# Grouped source settings of table 10.
-TABLE10_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
-    "A&E, Inpatients & Day Cases": ("05", "01", "02"),
-    "Outpatients & GP Direct Access": ("03", "04"),
-}
+# Tables by the role they play: in the disclosure relations between tables
+# (publish.disclosure.build_relations: subsets, totals over settings, percentages) and
+# on the pages (the activity and the two waits).
+ACTIVITY_TABLE, REQUEST_TO_TEST_TABLE, TEST_TO_REPORT_TABLE = 1, 2, 3
+CANCER_ACTIVITY_TABLE = 4  # cancer test groups: parts of table 1's and 11's cells
+WAIT_BANDS_TABLE = 9  # day bands: their sum is at most table 11's cell
+REPORT_TIMES_TABLE = 10  # report times by setting group, beside table 11's counts
+SETTINGS_TABLE = 11  # counts by source setting, and their All
+INTERVENTIONAL_TABLE = 12  # a subset of table 1
+
+
+def tables_made_by(kind: type) -> tuple[TableSpec, ...]:
+    """The catalog's tables whose source is of this kind, by number."""
+    return tuple(spec for spec in TABLES.values() if isinstance(spec.source, kind))
+
 
 # The data-quality report's counts by provider and month are cells of the publication
 # too, under this table number (never a table of the tidy CSV): they are protected with

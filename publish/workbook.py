@@ -36,7 +36,15 @@ from publish.ods import write_ods
 from publish.policy import POLICY_NAMES
 from publish.publication import Publication
 from publish.release import default_next_update, default_publication_date, months_list
-from publish.tables import GEOGRAPHY_LEVELS, MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS, TableSpec
+from publish.tables import (
+    GEOGRAPHY_LEVELS,
+    MARKERS,
+    MEASURES,
+    MONTH_NAMES,
+    TABLES,
+    TIDY_COLUMNS,
+    TableSpec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,37 +76,7 @@ MISSING_VALUE_MARKERS = ("c", "x", "z")
 GEOGRAPHY_LABELS = {"england": "England", "region": "Region", "provider": "Provider"}
 
 # Column headers of the "measures" layout (tables 9 and 10).
-MEASURE_HEADERS: dict[str, str] = {
-    "count_days_0_to_7": "Tests, 0 to 7 days",
-    "count_days_8_to_31": "Tests, 8 to 31 days",
-    "count_days_32_to_62": "Tests, 32 to 62 days",
-    "count_days_over_62": "Tests, more than 62 days",
-    "percent_days_0_to_7": "Percentage of tests, 0 to 7 days",
-    "percent_days_8_to_31": "Percentage of tests, 8 to 31 days",
-    "percent_days_32_to_62": "Percentage of tests, 32 to 62 days",
-    "percent_days_over_62": "Percentage of tests, more than 62 days",
-    "percent_reported_same_day": "Percentage reported the same day",
-    "percent_reported_by_next_day": "Percentage reported by the next day",
-    "count_report_time_known": "Tests with report time known",
-    "count_report_time_not_known": "Tests with report time not known",
-    "activity_count": "Total tests",
-    "median_days_request_to_test": "Median days from request to test",
-    "median_days_test_to_report": "Median days from test to report",
-}
-
-# Short names of the table measures, for Excel table names ("table_1_activity_count").
-TABLE_NAME_SUFFIX: dict[int, str] = {
-    1: "activity_count",
-    2: "median_days_request_to_test",
-    3: "median_days_test_to_report",
-    4: "cancer_test_group_activity_count",
-    5: "cancer_test_group_median_days_request_to_test",
-    6: "cancer_test_group_median_days_test_to_report",
-    9: "days_request_to_test_bands",
-    10: "reports_same_day_and_next_day",
-    11: "activity_count_by_source_setting",
-    12: "interventional_radiology_activity_count",
-}
+MEASURE_HEADERS: dict[str, str] = {name: measure.heading for name, measure in MEASURES.items()}
 
 REQUIRED_NOTES = (
     "disclosure",
@@ -554,7 +532,7 @@ def _table_sheet(
         tab=f"Table_{spec.number}",
         title=f"Table {spec.number}: {spec.title}, England, {_period_words(publication)}",
         lines=lines,
-        table_name=f"table_{spec.number}_{TABLE_NAME_SUFFIX.get(spec.number, 'figures')}",
+        table_name=f"table_{spec.number}_{spec.workbook_name}",
         columns=columns,
         rows=sheet_rows,
     )
