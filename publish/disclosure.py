@@ -24,8 +24,12 @@ Counts are whole numbers and never negative: bounds are rounded inwards to integ
 
 from __future__ import annotations
 
+import contextlib
 import heapq
+import os
+import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import highspy
@@ -726,13 +730,29 @@ class _ComponentLP:
 
 
 def _new_highs() -> highspy.Highs:
-    highs = highspy.Highs()
+    with _quiet_stdout():  # HiGHS prints its banner on the first Highs() of a process
+        highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
     highs.setOptionValue("presolve", "off")
     # After a change of objective the last basis is still feasible: primal simplex goes
     # on from it in a few iterations, where dual simplex would start nearly afresh.
     highs.setOptionValue("simplex_strategy", 4)
     return highs
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """File descriptor 1 to /dev/null for a moment: the banner is written by C++, past
+    Python's sys.stdout, and output_flag can only be set once the object exists."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def feasible_intervals(

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -42,11 +42,12 @@ from publish.ingest import (
     register_files,
 )
 from publish.manifest import build_manifest, sha256_file, write_manifest
-from publish.progress import Progress
+from publish.progress import Progress, stage
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
 from publish.quality import write_quality_report
 from publish.reference import ReferenceFiles, load_reference_data
+from publish.release import release_details, release_warnings
 from publish.site import write_site
 from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
@@ -55,11 +56,12 @@ from publish.validate import (
     count_what_counts,
     derive_records,
     file_outcomes,
+    rejection_rule_counts,
     resolve_resubmissions,
     validate_records,
     write_restricted,
 )
-from publish.workbook import load_cover_text, write_workbook
+from publish.workbook import CoverText, load_cover_text, write_workbook
 
 log = logging.getLogger("did_publish")
 
@@ -72,6 +74,9 @@ class BuildResult:
     files: list[InputFile]
     outcomes: dict[int, FileOutcome]
     audit_summary: str = ""
+    audit_passed: bool = True
+    # (rule code, records) of the rules that rejected most records, most first.
+    rejection_rules: list[tuple[str, int]] = field(default_factory=list)
 
 
 class DisclosureAuditFailed(Exception):
@@ -173,7 +178,8 @@ def ingest_and_validate(
             store.save(con, batch)
             progress.ingested(batch)
             kill_point("ingest")
-        run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
+    run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
+    with stage("resolve", "resubmissions: what counts of every file's records"):
         store.load(con, files, {f.file_id for f in new})
         store.resolve(con, files)
         if not store.read_counted(con, files):
@@ -316,44 +322,86 @@ def compute_publication(
             + "".join(f"\n  {message}" for message in said)
         )
     month = latest_month(con, config)
-    cells = aggregate_tables(con, months_of_year_to_date(month))
-    protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
+    with stage("aggregate", "every table from the counted records"):
+        cells = aggregate_tables(con, months_of_year_to_date(month))
+    with stage("protect", f"disclosure control, {config.policy} policy"):
+        protected = protect_cells(add_names(cells, provider_names(con)), config.policy, config.k)
     publication = Publication(
         latest_month=month,
         status=config.status,
         policy=config.policy,
         tidy=to_tidy(protected),
         published_on=config.published_on,
+        demo=config.demo,
+        months_without_records=months_without_records(con, month),
     )
     return publication, files, outcomes
 
 
+def months_without_records(con: duckdb.DuckDBPyConnection, latest: str) -> tuple[str, ...]:
+    """Months of the year to date without any accepted record (every figure [x])."""
+    found = {month for (month,) in rows(con, "SELECT DISTINCT test_month FROM counted_cube")}
+    return tuple(month for month in months_of_year_to_date(latest) if month not in found)
+
+
+def release_cover(publication: Publication, config: BuildConfig) -> tuple[Publication, CoverText]:
+    """The publication dated, and its cover text with the release details filled in
+    (config, else cover text, else derived from the period); what looks wrong is warned."""
+    cover = load_cover_text(config.publication_text)
+    details = release_details(
+        publication.latest_month,
+        config.published_on or cover.published_on,
+        config.next_update or cover.next_update,
+        config.contact_email or cover.contact_email,
+    )
+    warnings = release_warnings(
+        details, publication.latest_month, publication.months_without_records
+    )
+    for warning in warnings:
+        if not (publication.demo and "placeholder" in warning):  # the demo is not released
+            log.warning(warning)
+    cover = replace(
+        cover,
+        published_on=details.published_on,
+        next_update=details.next_update,
+        contact_email=details.contact_email,
+    )
+    return replace(publication, published_on=details.published_on), cover
+
+
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
     publication, files, outcomes = compute_publication(con, config, work_dir)
+    publication, cover = release_cover(publication, config)
     restricted_digest: list[str] = []  # of the restricted folder written for this build
 
-    audit_summaries: list[str] = []
+    audits = []
 
     def write_publication(folder: Path) -> None:
-        render(publication, folder, config)
+        with stage("render", "CSV, data package, workbook, ODS and web pages"):
+            render(publication, folder, cover)
         kill_point("render")
-        write_quality_report(
-            con,
-            files,
-            outcomes,
-            folder,
-            config.policy,
-            months=publication.months,
-            published_on=publication.published_on,
-        )
+        with stage("quality", "the data-quality report"):
+            write_quality_report(
+                con,
+                files,
+                outcomes,
+                folder,
+                config.policy,
+                months=publication.months,
+                published_on=publication.published_on,
+                cover=cover,
+                stamp=publication.stamp,
+                publication=publication,
+            )
         write_manifest(
             folder / "manifest.json",
             build_manifest(publication.identifier, config, files, outcomes, folder),
         )
         # The build audits its own output (PUBLICATION.md section 4); under strict a
         # failed audit stops the build and the previous publication stays in place.
-        audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
-        audit_summaries.append(audit.summary)
+        with stage("audit", "disclosure audit of the published figures (linear programming)"):
+            audit = audit_publication(folder, csv_path=folder / f"{publication.identifier}.csv")
+        audits.append(audit)
         if config.policy == "strict" and not audit.passed:
             raise DisclosureAuditFailed(audit.summary)
         write_manifest(
@@ -381,30 +429,41 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
             kill_point("between-swaps")
             swap_into_place(publication_staging, publication_dir, "publication")
     return BuildResult(
-        publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
+        publication,
+        publication_dir,
+        restricted_dir,
+        files,
+        outcomes,
+        audits[-1].summary,
+        audits[-1].passed,
+        rejection_rule_counts(con, files),
     )
 
 
-def render(publication: Publication, folder: Path, config: BuildConfig) -> None:
+def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     """Every rendering of the protected tables: CSV and datapackage, workbook, HTML."""
     csv_name = f"{publication.identifier}.csv"
     write_tidy_csv(publication.tidy, folder / csv_name)
+    title = f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})"
     write_datapackage(
         folder / "datapackage.json",
         publication.identifier,
         csv_name,
-        f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})",
+        f"{title}. {publication.stamp}" if publication.stamp else title,
     )
     workbook_name = f"{publication.identifier}.xlsx"
-    write_workbook(publication, folder / workbook_name, load_cover_text(config.publication_text))
+    ods_name = f"{publication.identifier}.ods"
+    write_workbook(publication, folder / workbook_name, cover, folder / ods_name)
     write_site(
         publication,
         folder / "html",
         {
             "Tidy data (CSV)": f"../{csv_name}",
             "Accessible workbook (Excel)": f"../{workbook_name}",
+            "The same workbook (OpenDocument, ODS)": f"../{ods_name}",
             "Data package description (JSON)": "../datapackage.json",
         },
+        quality_page="../quality/index.html",
     )
 
 
@@ -455,6 +514,7 @@ class ValidationResult:
     received: int
     accepted: int
     rejected: int
+    rejection_rules: list[tuple[str, int]] = field(default_factory=list)
 
 
 def validate_only(config: BuildConfig) -> ValidationResult:
@@ -469,14 +529,17 @@ def validate_only(config: BuildConfig) -> ValidationResult:
             lambda restricted: write_restricted(con, files, restricted),
             private=True,
         )
-        write_atomically(
-            folder,
-            lambda target: write_quality_report(con, files, outcomes, target, config.policy),
-        )
+        with stage("quality", "the data-quality report"):
+            write_atomically(
+                folder,
+                lambda target: write_quality_report(con, files, outcomes, target, config.policy),
+            )
+        rules = rejection_rule_counts(con, files)
     return ValidationResult(
         folder,
         files,
         sum(o.received for o in outcomes.values()),
         sum(o.accepted for o in outcomes.values()),
         sum(o.rejected for o in outcomes.values()),
+        rules,
     )

@@ -16,14 +16,18 @@ same publication gives the same bytes.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import io
 import math
+import os
 import re
 import shutil
 import textwrap
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,8 +36,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from publish.charts import grouped_bar_chart, trend_chart
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
-from publish.publication import Publication
+from publish.publication import Publication, months_of_year_to_date
+from publish.release import add_months, months_list
 from publish.tables import MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
@@ -118,7 +124,9 @@ def _environment(directory: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(markers=MARKERS, service_name=SERVICE_NAME)
+    env.globals.update(
+        markers=MARKERS, service_name=SERVICE_NAME, long_date=long_date, months_list=months_list
+    )
     return env
 
 
@@ -131,6 +139,11 @@ def month_label(month: str, short: bool = False) -> str:
     year, mon = month.split("-")
     name = MONTH_NAMES[int(mon) - 1]
     return f"{name[:3] if short else name} {year}"
+
+
+def long_date(day: date) -> str:
+    """'8 May 2025', English whatever the locale."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def format_value(value: float | None) -> str | None:
@@ -419,6 +432,24 @@ def _svg_size(svg: str) -> tuple[int, int]:
 # The site
 
 
+def file_size(size: int) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as the GOV.UK guidance on file sizes)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def with_size(label: str, path: Path) -> str:
+    """'Tidy data (CSV)' -> 'Tidy data (CSV, 2.1 MB)' when the file is there to measure."""
+    if not path.is_file():
+        return label
+    size = file_size(path.stat().st_size)
+    if label.endswith(")"):
+        return f"{label[:-1]}, {size})"
+    return f"{label} ({size})"
+
+
 def _check_downloads(downloads: dict[str, str]) -> dict[str, str]:
     for label, href in downloads.items():
         if re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|/|\\)", href) or "\\" in href:
@@ -432,15 +463,25 @@ def default_downloads(publication: Publication) -> dict[str, str]:
     return {
         "Tidy data (CSV)": f"../{identifier}.csv",
         "Accessible workbook (Excel)": f"../{identifier}.xlsx",
+        "The same workbook (OpenDocument, ODS)": f"../{identifier}.ods",
         "Data package description (JSON)": "../datapackage.json",
     }
 
 
 class _Site:
-    def __init__(self, publication: Publication, out_dir: Path, downloads: dict[str, str]):
+    def __init__(
+        self,
+        publication: Publication,
+        out_dir: Path,
+        downloads: dict[str, str],
+        quality_page: str | None = None,
+    ):
         self.publication = publication
         self.out_dir = out_dir
-        self.downloads = downloads
+        self.downloads = {
+            with_size(label, out_dir / href): href for label, href in downloads.items()
+        }
+        self.quality_page = quality_page  # the data-quality report, from out_dir
         self.figures = _Figures(publication)
         self.env = _environment(str(templates_dir()))
         self.written: list[Path] = []
@@ -496,6 +537,7 @@ class _Site:
             publication=self.publication,
             root=root,
             downloads=[(label, root + href) for label, href in self.downloads.items()],
+            quality_href=root + self.quality_page if self.quality_page else None,
             table_links=self._table_links(root),
             fy=self.publication.financial_year,
             status=self.publication.status,
@@ -801,6 +843,7 @@ class _Site:
                     bodies,
                 )
             )
+        comparison = self._comparison_chart(area, [k for k in compare if k in figures.areas])
         table_links = [
             (f"Table {n}", f"../{self.table_pages[(n, area.key)]}#{self._anchor(area)}")
             for n in self.tables
@@ -812,9 +855,99 @@ class _Site:
             title=area.name,
             area=area,
             tables=tables,
+            comparison=comparison,
             provider_table_links=table_links,
             breadcrumbs=[("Home", "../index.html")],
         )
+
+    def _comparison_chart(self, area: Area, keys: list[GeoKey]) -> dict | None:
+        """The provider's year-to-date median wait from request to test by modality,
+        beside its region's and England's: a bar chart and its table."""
+        figures, pub = self.figures, self.publication
+        table, measure = REQUEST_TO_TEST_TABLE, TABLES[REQUEST_TO_TEST_TABLE].measures[0]
+        if not figures.has(table):
+            return None
+        ytd = pub.year_to_date
+        modalities = [
+            m
+            for m, s in figures.row_keys[table]
+            if s == ALL_SETTINGS and (table, area.key, m, s, ytd, measure) in figures.cells
+        ]
+        values = [
+            [figures.value(table, k, m, ALL_SETTINGS, ytd, measure) for k in keys]
+            for m in modalities
+        ]
+        if not any(v is not None for row in values for v in row):
+            return None
+        names = [figures.areas[k].name for k in keys]
+        cells = [
+            [figures.cell(table, k, m, ALL_SETTINGS, ytd, measure) for k in keys]
+            for m in modalities
+        ]
+        shown = [[c.text if c.text is not None else f"[{c.marker}]" for c in row] for row in cells]
+        chart = grouped_bar_chart(modalities, names, values, shown, "Median days, request to test")
+        data = HtmlTable(
+            "comparison",
+            f"Median days from test request to test, {_ytd_phrase(pub)}: {area.name}, its "
+            "region and England",
+            ("Modality",),
+            tuple(Column(name) for name in names),
+            [[Row((m,), tuple(row)) for m, row in zip(modalities, cells, strict=True)]],
+        )
+        return {
+            "chart": chart,
+            "table": data,
+            "title": f"Median days from test request to test by modality, {_ytd_phrase(pub)}: "
+            f"{' against '.join(names)}",
+            "description": "Horizontal bar chart, one group of bars per modality, one bar per "
+            f"area: {', '.join(names)}. A shorter bar is a shorter wait. A suppressed or "
+            "missing median has no bar. The figures are in the table after the chart.",
+        }
+
+    def _trend(self, modality: str) -> dict | None:
+        """England's monthly number of tests of one modality: a line chart and its table."""
+        figures, pub = self.figures, self.publication
+        table, measure = ACTIVITY_TABLE, "activity_count"
+        if not figures.has(table):
+            return None
+        cells = [
+            figures.cell(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+        ]
+        values = [
+            figures.value(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+        ]
+        if all(v is None for v in values):
+            return None
+        shown = [c.text if c.text is not None else f"[{c.marker}]" for c in cells]
+        # the whole financial year on the axis, April to March, the months to come empty
+        year = months_of_year_to_date(add_months(pub.months[0], 11))
+        labels = [month_label(m, short=True)[:3] for m in year]
+        later = [None] * (len(year) - len(values))
+        chart = trend_chart(
+            labels, values + later, shown + [""] * len(later), "Number of tests, England"
+        )
+        known = [(v, m) for v, m in zip(values, pub.months, strict=True) if v is not None]
+        most, least = max(known), min(known)
+        description = (
+            f"Line chart of the number of {modality} tests in England each month from "
+            f"{month_label(pub.months[0])} to {month_label(pub.latest_month)}. The most were "
+            f"in {month_label(most[1])} ({format_value(most[0])}), the fewest in "
+            f"{month_label(least[1])} ({format_value(least[0])}). The figures are in the "
+            "table after the chart."
+        )
+        data = HtmlTable(
+            "trend",
+            f"Number of {modality} tests in England, by month",
+            ("Month",),
+            (Column("Number of tests"),),
+            [[Row((month_label(m),), (cell,)) for m, cell in zip(pub.months, cells, strict=True)]],
+        )
+        return {
+            "chart": chart,
+            "table": data,
+            "title": f"Number of {modality} tests in England by month, {_ytd_phrase(pub)}",
+            "description": description,
+        }
 
     def _modality_page(self, modality: str) -> None:
         figures, pub = self.figures, self.publication
@@ -890,14 +1023,34 @@ class _Site:
             modality=modality,
             context_table=context,
             ranking=ranking,
+            trend=self._trend(modality),
             rank_label=MEASURE_LABELS[rank_measure].lower(),
             ytd_phrase=_ytd_phrase(pub),
             breadcrumbs=[("Home", "../index.html")],
         )
 
 
+def render_in_site_layout(publication: Publication, template: str, root: str, **context) -> str:
+    """A page of the publication outside `html/` (the data-quality report) in the
+    site's layout: `root` is the way from the page to `html/` ("../html/")."""
+    env = _environment(str(templates_dir()))
+    return env.get_template(f"site/{template}").render(
+        publication=publication,
+        root=root,
+        fy=publication.financial_year,
+        status=publication.status,
+        latest=month_label(publication.latest_month),
+        breadcrumbs=[("Home", f"{root}index.html")],
+        quality_href="index.html",
+        **context,
+    )
+
+
 def write_site(
-    publication: Publication, out_dir: Path, downloads: dict[str, str] | None = None
+    publication: Publication,
+    out_dir: Path,
+    downloads: dict[str, str] | None = None,
+    quality_page: str | None = None,
 ) -> list[Path]:
     """Render the HTML summaries of `publication` into `out_dir` (usually
     `output/<identifier>/html`) and return the files written, sorted.
@@ -909,31 +1062,86 @@ def write_site(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     links = _check_downloads(default_downloads(publication) if downloads is None else downloads)
-    return _Site(publication, out_dir, links).write()
+    return _Site(publication, out_dir, links, quality_page).write()
 
 
 # --------------------------------------------------------------------------------------
 # Serving
 
 
+class ServeError(Exception):
+    """A folder that cannot or must not be served (one line for the command line)."""
+
+
+def hidden_or_restricted(part: str) -> bool:
+    """A path part never served: a restricted folder (record-level data) or a hidden one
+    (the record store, a build's work and staging folders)."""
+    return part.startswith(".") or part.endswith(".restricted")
+
+
 def make_server(directory: Path, port: int = 8000) -> tuple[http.server.HTTPServer, str]:
     """An HTTP server for `directory` on 127.0.0.1 only, and the URL of its start page.
 
-    `directory` is a publication folder (holding `html/`) or the html folder itself.
-    Port 0 picks a free port.
+    `directory` is a publication folder (holding `html/`) or the html folder itself, or
+    an output folder. Port 0 picks a free port. A restricted folder is refused, and no
+    restricted or hidden folder under `directory` is listed or served.
     """
     directory = Path(directory).resolve()
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory} is not a folder")
+        raise ServeError(f"{directory}: no such folder to serve")
+    if any(hidden_or_restricted(part) for part in directory.parts[1:]):
+        raise ServeError(
+            f"{directory}: a restricted or hidden folder (record-level data) is never served"
+        )
     start = "html/index.html" if (directory / "html" / "index.html").is_file() else ""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise ServeError(f"port {port}: cannot serve there ({error.strerror})") from None
     return server, f"http://127.0.0.1:{server.server_address[1]}/{start}"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder's files, except restricted and hidden ones (404, never listed)."""
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def _refused(self) -> bool:
+        wanted = Path(self.translate_path(self.path))
+        root = Path(self.directory).resolve()
+        try:
+            inside = wanted.resolve().relative_to(root)
+        except ValueError:
+            return True  # a link out of the folder
+        return any(hidden_or_restricted(part) for part in inside.parts)
+
+    def send_head(self):
+        if self._refused():
+            self.send_error(404, "Not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        names = sorted(
+            name + ("/" if (Path(path) / name).is_dir() else "")
+            for name in os.listdir(path)
+            if not hidden_or_restricted(name)
+        )
+        items = "".join(
+            f'<li><a href="{urllib.parse.quote(name)}">{html.escape(name)}</a></li>'
+            for name in names
+        )
+        body = (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Files</title>'
+            f"</head><body><h1>Files</h1><ul>{items}</ul></body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 def serve_publication(directory: Path, port: int = 8000) -> None:

@@ -456,3 +456,59 @@ def test_large_region_split_into_numbered_pages(tmp_path, monkeypatch):
     assert ("a", "href", "../tables/table-2-y56-2.html#provider-y56-raa") in parse(
         tmp_path / "providers" / "y56-raa.html"
     ).refs
+
+
+# --------------------------------------------------------------------------- issue 18
+
+
+def test_each_modality_page_has_a_monthly_trend_chart_with_its_figures_as_a_table(site):
+    out, _ = site
+    tidy = sample_tidy()
+    text = (out / "modalities" / "magnetic-resonance-imaging.html").read_text()
+    assert 'role="img" aria-labelledby="trend-chart-title trend-chart-desc"' in text
+    assert '<desc id="trend-chart-desc">Line chart of the number of Magnetic Resonance' in text
+    table = next(
+        t
+        for t in parse(out / "modalities/magnetic-resonance-imaging.html").tables
+        if t["caption"].startswith("Number of Magnetic Resonance Imaging tests")
+    )
+    shown = [_cell_figure(row[1][1])[0] for row in table["body"]]
+    expected = [
+        tidy.filter(
+            (pl.col("table") == 1)
+            & (pl.col("geography_level") == "england")
+            & (pl.col("modality") == "Magnetic Resonance Imaging")
+            & (pl.col("source_setting") == "All")
+            & (pl.col("period") == month)
+        )["value"][0]
+        for month in MONTHS
+    ]
+    assert shown == expected
+    assert text.count("<circle ") == len(MONTHS)  # one point per published month
+
+
+def test_a_provider_page_sets_the_provider_beside_its_region_and_england(site):
+    out, _ = site
+    page = out / "providers" / "y56-raa.html"
+    text = page.read_text()
+    assert 'aria-labelledby="comparison-chart-title comparison-chart-desc"' in text
+    table = next(t for t in parse(page).tables if t["caption"].startswith("Median days"))
+    headers = [c[1] for c in table["head"][0]]
+    assert headers == ["Modality", PROVIDERS[0][2], REGIONS["Y56"], "England"]
+    assert len(table["body"]) == len(MODALITIES)
+    # a bar per modality and area, and a key of three
+    assert text.count("<rect ") == 3 * len(MODALITIES) + 3
+
+
+def test_downloads_show_their_sizes_and_the_quality_report_is_linked(tmp_path):
+    out = tmp_path / "pub" / "html"
+    out.mkdir(parents=True)
+    (tmp_path / "pub" / "x.csv").write_bytes(b"a" * 2_100_000)
+    write_site(sample_publication(), out, {"Tidy data (CSV)": "../x.csv"}, "../quality/index.html")
+    text = (out / "index.html").read_text()
+    assert "Tidy data (CSV, 2.1 MB)" in text
+    assert 'href="../quality/index.html">Data quality</a>' in text
+    assert "Published 8 August 2024" in text  # the publication date in the header
+    without = tmp_path / "plain"
+    write_site(sample_publication(), without)
+    assert "Data quality</a>" not in (without / "index.html").read_text()
