@@ -60,6 +60,7 @@ from publish.reference import ReferenceFiles, load_reference_data
 from publish.release import release_details, release_warnings
 from publish.restricted_manifest import build_restricted_manifest
 from publish.site import write_site
+from publish.stage_tables import check_stage
 from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tables import QUALITY_TABLE
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
@@ -197,12 +198,14 @@ def ingest_and_validate(
             progress.ingested(batch)
             kill_point("ingest")
     run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
+    check_stage(con, "ingest")
     with stage("resolve", "resubmissions: what counts of every file's records"):
         store.load(con, files, {f.file_id for f in new})
         store.resolve(con, files)
         if not store.read_counted(con, files):
             count_what_counts(con)
             store.save_counted(con, files)
+    check_stage(con, "resolve")
     return files
 
 
@@ -352,6 +355,7 @@ def compute_publication(
                 quality_cells(con, files, outcomes),
             ]
         )
+    check_stage(con, "aggregate")
     with stage("protect", f"disclosure control, {policy.name} policy"):
         protected = protect_cells(add_names(cells, provider_names(con)), policy)
     is_quality = pl.col("table") == QUALITY_TABLE
