@@ -52,7 +52,7 @@ def config_for(inputs: Path, out: Path):
 
 
 def half_written_workbook(exception: BaseException):
-    def write(publication, path, cover):
+    def write(publication, path, cover, *ods_path):
         path.write_bytes(b"PK\x03\x04 half a workbook")
         raise exception
 
@@ -84,7 +84,7 @@ def test_an_interrupted_build_leaves_the_previous_publication_untouched(
 def test_a_failure_in_the_quality_report_is_atomic_too(published, monkeypatch):
     inputs, out, before = published
 
-    def broken_report(report, folder, published_on=None):
+    def broken_report(report, folder, published_on=None, **options):
         (folder / "quality").mkdir(exist_ok=True)
         (folder / "quality" / "index.html").write_text("half")
         raise KeyboardInterrupt
@@ -104,7 +104,7 @@ def test_an_error_through_the_command_line_is_reported_and_atomic(published, mon
 
     inputs, out, before = published
 
-    def failing(publication, path, cover):
+    def failing(publication, path, cover, *ods_path):
         path.write_bytes(b"half")
         raise duckdb.InvalidInputException("Original Line: 9434765919,01,1960-05-17")
 
