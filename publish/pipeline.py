@@ -18,12 +18,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from publish import db
 from publish.aggregate import aggregate_tables
 from publish.audit import AUDIT_FILE, AuditReport, audit_publication
 from publish.config import BuildConfig
-from publish.db import frame, rows, run, scalar
-from publish.engines import require_spark
+from publish.db import frame, rows, scalar
+from publish.engines.engine import engine_for
 from publish.folders import (
     kill_point,
     locked,
@@ -35,14 +34,11 @@ from publish.folders import (
 from publish.ingest import (
     InputError,
     InputFile,
-    create_ingest_tables,
     discover_input_files,
-    load_files,
     read_submissions_manifest,
-    register_files,
 )
 from publish.manifest import build_manifest, sha256_file, write_manifest
-from publish.progress import Progress, stage
+from publish.progress import stage
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
 from publish.quality import (
@@ -61,17 +57,12 @@ from publish.release import release_details, release_warnings
 from publish.restricted_manifest import build_restricted_manifest
 from publish.site import write_site
 from publish.stage_tables import check_stage
-from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tables import QUALITY_TABLE
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import (
     FileOutcome,
-    count_what_counts,
-    derive_records,
     file_outcomes,
     rejection_rule_counts,
-    resolve_resubmissions,
-    validate_records,
     write_restricted,
 )
 from publish.workbook import CoverText, load_cover_text, write_workbook
@@ -102,12 +93,6 @@ class DisclosureAuditFailed(Exception):
     """The strict policy's audit found a cell that can be recovered or narrowed."""
 
 
-# New files go through ingest, validation and derivation in batches of about this many
-# bytes of input, so that memory is bounded whatever the number of files (a national
-# month of CSV is about 700 MB).
-INGEST_BATCH_BYTES = 256 * 1024 * 1024
-
-
 @contextmanager
 def build_session(config: BuildConfig) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
     """A connection and a private working folder beside the output, both gone after.
@@ -124,7 +109,7 @@ def build_session(config: BuildConfig) -> Iterator[tuple[duckdb.DuckDBPyConnecti
         prefix = f".did-work-{os.getpid()}-"
         with tempfile.TemporaryDirectory(prefix=prefix, dir=config.out_dir) as folder:
             work_dir = private_folder(Path(folder))
-            con = connect(config, work_dir)
+            con = engine_for(config).connect(config, work_dir)
             try:
                 yield con, work_dir
             finally:
@@ -141,25 +126,12 @@ def store_lock(config: BuildConfig) -> Iterator[None]:
         yield
 
 
-def connect(config: BuildConfig, work_dir: Path) -> duckdb.DuckDBPyConnection:
-    if config.engine == "spark":  # the same SQL on a SparkSession (docs/spark.md)
-        require_spark()
-        from publish.engines.spark import connect_spark
-
-        return connect_spark(config)
-    return db.connect(config.memory_limit, work_dir / "spill")
-
-
 def ingest_and_validate(
     con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
 ) -> list[InputFile]:
-    """Stages 1-3: read, check and derive every record of the inputs.
-
-    Each file's derived share is kept in the record store (`--store`, else one in the
-    work folder for this build): files it already holds, validated under the same
-    submission date and reference data, are not read again. The tables of later stages
-    are then made from the store: see `publish.store`.
-    """
+    """Stages 1-3 and resolve: read, check and derive every record of the inputs, and
+    leave what counts (`counted_cube`, `counted_waits`): the build's engine does it
+    (`publish.engines`; on DuckDB through the record store)."""
     submission_dates = read_submissions_manifest(config.submissions) if config.submissions else {}
     if config.submissions is None and config.submission_date is None:
         log.warning(
@@ -167,46 +139,19 @@ def ingest_and_validate(
             "DIDS066 compare with the build date (%s)",
             date.today().isoformat(),
         )
-    if config.spark_table:  # the records are in a Spark table, not in files
-        files = con.load_table(config.spark_table, submission_dates, config.submission_date)
-        return check_and_derive(con, files)
+    paths = [] if config.spark_table else input_paths(config, work_dir, submission_dates)
+    return engine_for(config).ingest(con, config, work_dir, paths, submission_dates)
+
+
+def input_paths(config: BuildConfig, work_dir: Path, submission_dates: dict) -> list[Path]:
+    """The submission files of the inputs, the build's own folders left out."""
     own_folders = [config.out_dir, work_dir] + ([config.store] if config.store else [])
     paths = discover_input_files(config.inputs, excluded=own_folders)
     if not paths:
         raise InputError("no submission files found in the inputs given")
     if config.submissions is not None:
         warn_unlisted(paths, submission_dates, config.submissions)
-    if config.engine == "spark":  # Spark keeps its tables; no store, no batches
-        files = register_files(paths, submission_dates, config.submission_date)
-        con.load_files(files)
-        return check_and_derive(con, files)
-    store = RecordStore(
-        config.store or work_dir / "store", reference_digest(config.sites, config.imaging_codes)
-    )
-    files = register_files(paths, submission_dates, config.submission_date)
-    stored, new = store.split(files)
-    make_empty_tables(con)
-    with Progress(len(files), sum(f.size for f in new)) as progress:
-        progress.reused(len(stored))
-        for batch in batches(new, INGEST_BATCH_BYTES):
-            load_files(con, batch)
-            for input_file in batch:
-                input_file.check_unchanged()
-            validate_records(con)
-            derive_records(con)
-            store.save(con, batch)
-            progress.ingested(batch)
-            kill_point("ingest")
-    run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
-    check_stage(con, "ingest")
-    with stage("resolve", "resubmissions: what counts of every file's records"):
-        store.load(con, files, {f.file_id for f in new})
-        store.resolve(con, files)
-        if not store.read_counted(con, files):
-            count_what_counts(con)
-            store.save_counted(con, files)
-    check_stage(con, "resolve")
-    return files
+    return paths
 
 
 def warn_unlisted(paths, submission_dates: dict, manifest: Path) -> None:
@@ -225,37 +170,6 @@ def warn_unlisted(paths, submission_dates: dict, manifest: Path) -> None:
             manifest.name,
             listed,
         )
-
-
-def check_and_derive(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> list[InputFile]:
-    """Validation, derivation and resubmissions on tables already loaded (Spark)."""
-    validate_records(con)
-    derive_records(con)
-    resolve_resubmissions(con)
-    return files
-
-
-def make_empty_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """`<table>_empty` for each table the store keeps: the schema when no file has rows."""
-    create_ingest_tables(con)
-    validate_records(con)
-    derive_records(con)
-    for table in STORED_TABLES.values():
-        run(con, f"CREATE OR REPLACE TABLE {table}_empty AS FROM {table} LIMIT 0")
-
-
-def batches(files: list[InputFile], limit: int) -> Iterator[list[InputFile]]:
-    """Consecutive groups of files of at most `limit` bytes (or one larger file)."""
-    batch: list[InputFile] = []
-    size = 0
-    for input_file in files:
-        if batch and size + input_file.size > limit:
-            yield batch
-            batch, size = [], 0
-        batch.append(input_file)
-        size += input_file.size
-    if batch:
-        yield batch
 
 
 # The financial year of a later month ends after 9999, where dates end.
@@ -424,18 +338,6 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
             render(publication, folder, cover)
         kill_point("render")
         write_quality_csvs(report, folder)
-        manifest_path = folder / "manifest.json"
-        write_manifest(
-            manifest_path,
-            build_manifest(
-                publication.identifier,
-                config,
-                publication.policy,
-                manifest_inputs(files),
-                report.totals,
-                folder,
-            ),
-        )
         # The build audits its own output (PUBLICATION.md section 4): every figure of the
         # tables and of the quality report; under strict a failed audit stops the build
         # and the previous publication stays in place. Its cell-by-cell bounds go to the
@@ -466,7 +368,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
                 publication=publication,
             )
         write_manifest(
-            manifest_path,
+            folder / "manifest.json",
             build_manifest(
                 publication.identifier,
                 config,

@@ -61,17 +61,9 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
 
     Otherwise the percentage and its numerator would narrow the hidden denominator.
     """
-    from publish.tables import MeasureSource, tables_made_by
+    from publish.tables import CELL_KEY_COLUMNS, MeasureSource, tables_made_by
 
-    row_key = [
-        "table",
-        "geography_level",
-        "region_code",
-        "provider_code",
-        "modality",
-        "source_setting",
-        "period",
-    ]
+    row_key = [column for column in CELL_KEY_COLUMNS if column != "measure"]
     pairs = pl.DataFrame(
         [
             (t.number, measure, denominator)

@@ -143,6 +143,21 @@ class RecordStore:
             self.file_record(input_file).write_text(json.dumps(record), encoding="utf-8")
         make_private(self.folder)
 
+    def counted(
+        self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]
+    ) -> None:
+        """The counted records of these files, as `counted_cube` and `counted_waits`:
+        every file's stored share read back (`new_ids`: the files this build saved), the
+        resubmissions resolved, and what counts read from the store when this set of files
+        was counted before, else counted and kept. The pipeline's one call."""
+        from publish.validate import count_what_counts
+
+        self.load(con, files, new_ids)
+        self.resolve(con, files)
+        if not self.read_counted(con, files):
+            count_what_counts(con)
+            self.save_counted(con, files)
+
     def load(self, con: duckdb.DuckDBPyConnection, files: list[InputFile], new_ids: set[int]):
         """Make this build's tables from the store: every file's share, under its file id.
 
