@@ -608,5 +608,72 @@ def init(
     typer.echo(f"Then: did-publish build --config {written[0]}")
 
 
+store_app = typer.Typer(
+    cls=OneLineErrors,
+    help="Look after a record store (`--store`).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("prune")
+def store_prune(
+    store: Annotated[Path, typer.Argument(help="The record store folder.")],
+    keep: Annotated[
+        list[Path],
+        typer.Argument(help="The submission files or folders whose records are kept."),
+    ],
+    config: ConfigOption = None,
+    sites: SitesOption = None,
+    imaging_codes: CodesOption = None,
+    submissions: SubmissionsOption = None,
+    submission_date: SubmissionDateOption = None,
+) -> None:
+    """Remove from a record store all that a build of the KEEP files does not read.
+
+    Give the submission dates and reference data the builds use (or their config): a
+    file's records are kept under its bytes, submission date and reference data.
+    """
+    from publish.config import load_config
+    from publish.folders import locked
+    from publish.ingest import discover_input_files, read_submissions_manifest, register_files
+    from publish.store import RecordStore, prune_store, reference_digest
+
+    setup_logging()
+    if not store.is_dir() or not (store / "files").is_dir():
+        fail(f"{store}: not a record store (no files/ folder in it)")
+    overrides = {
+        "sites": sites,
+        "imaging_codes": imaging_codes,
+        "submissions": submissions,
+        "submission_date": parse_date(submission_date, "--submission-date"),
+        "inputs": tuple(keep),
+    }
+    try:
+        build_config = load_config(config, overrides)
+        dates = (
+            read_submissions_manifest(build_config.submissions) if build_config.submissions else {}
+        )
+        paths = discover_input_files(build_config.inputs, excluded=[store])
+        files = register_files(paths, dates, build_config.submission_date)
+        with locked(store, "record store"):
+            record_store = RecordStore(
+                store, reference_digest(build_config.sites, build_config.imaging_codes)
+            )
+            result = prune_store(record_store, files)
+    except InputError as error:
+        fail(str(error))
+    except interruptions():
+        interrupted()
+    typer.echo(
+        f"Record store {store}: kept {result.kept_inputs} input file(s)"
+        + (f" ({result.missing_inputs} of those given not in it)" if result.missing_inputs else "")
+        + f", removed {result.removed_files} stored file(s); "
+        f"{result.bytes_before / 2**20:,.1f} MB before, {result.bytes_after / 2**20:,.1f} MB after."
+    )
+
+
 def main() -> None:  # pragma: no cover - entry point for `python -m publish`
     app()
