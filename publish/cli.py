@@ -1,27 +1,125 @@
 """The `did-publish` command (PUBLICATION.md section 6).
 
 Exit codes: 0 success; 1 a failed check (audit, validation with rejected records);
-2 usage or input errors, with a message naming the file, row and field.
+2 usage or input errors, each one line naming the file, row and field (or the option),
+never a traceback. `--json` prints a machine-readable summary on stdout for scripts
+(the human lines then go to stderr); `--quiet` shows warnings and errors only.
 """
 
+import json
 import logging
 import os
 import sys
 import tempfile
+from dataclasses import replace
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
+from publish import __version__
 from publish.ingest import InputError
 
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, a bad choice, a missing argument) as one line on
+    stderr, exit 2, like every other error of the command, instead of a boxed panel."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from typer import _click
+
+        try:
+            code = super().main(
+                args=args,
+                prog_name=prog_name,
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            )
+        except _click.exceptions.NoArgsIsHelpError:
+            sys.exit(2)  # the help is already shown
+        except _click.exceptions.ClickException as error:
+            _click.echo(f"{command_words(error)}: {one_line(error.format_message())}", err=True)
+            sys.exit(error.exit_code)
+        except typer.Abort:
+            _click.echo("did-publish: interrupted", err=True)
+            sys.exit(INTERRUPTED)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def command_words(error: Exception) -> str:
+    """'did-publish build' for an error in `build`'s options."""
+    names = []
+    context = getattr(error, "ctx", None)
+    while context is not None and context.parent is not None:
+        names.insert(0, context.info_name)
+        context = context.parent
+    return " ".join(["did-publish", *names])
+
+
+def one_line(message: str) -> str:
+    text = " ".join(message.split())
+    return text if text.endswith((".", "?")) else text + "."
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Build England's Diagnostic Imaging Dataset statistics from record-level submissions.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",  # docstrings reflowed as paragraphs
     pretty_exceptions_enable=False,
 )
+
+
+class Status(StrEnum):
+    provisional = "provisional"
+    final = "final"
+
+
+class Policy(StrEnum):
+    did = "did"
+    hes = "hes"
+    strict = "strict"
+
+
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+class Scale(StrEnum):
+    demo = "demo"
+    national = "national"
+
+
+class FileFormat(StrEnum):
+    csv = "csv"
+    xml = "xml"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"did-publish {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", is_eager=True, callback=show_version
+        ),
+    ] = False,
+) -> None:
+    """Build England's Diagnostic Imaging Dataset statistics from record-level submissions."""
+
 
 DEMO_MONTHS = ("2024-04", "2025-03")
 
@@ -41,8 +139,20 @@ SubmissionDateOption = Annotated[
     typer.Option("--submission-date", help="Submission date of every input, YYYY-MM-DD."),
 ]
 EngineOption = Annotated[
-    str | None,
-    typer.Option("--engine", help="Where the SQL runs: duckdb (default) or spark."),
+    Engine | None,
+    typer.Option("--engine", help="Where the SQL runs.", show_default="duckdb"),
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file (TOML): its build and publication tables."),
+]
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="Warnings and errors only: no progress.")
+]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="More detail on stderr.")]
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print a machine-readable summary (JSON) on stdout."),
 ]
 SparkMasterOption = Annotated[
     str | None,
@@ -117,8 +227,48 @@ def data_errors() -> tuple[type[Exception], ...]:
     )  # fmt: skip
 
 
-def setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="did-publish: %(message)s", stream=sys.stderr)
+class Warnings(logging.Handler):
+    """Collects the build's warnings for the `--json` summary."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def setup_logging(quiet: bool = False, verbose: bool = False) -> Warnings:
+    """did-publish's own log lines on stderr, at the level asked; returns the collector of
+    warnings. Called at each command, so the handler writes to the current stderr."""
+    log = logging.getLogger("did_publish")
+    for handler in list(log.handlers):
+        if getattr(handler, "did_publish", False):
+            log.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("did-publish: %(message)s"))
+    collected = Warnings()
+    for handler in (console, collected):
+        handler.did_publish = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    log.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    if quiet and verbose:
+        fail("give --quiet or --verbose, not both")
+    return collected
+
+
+def say(text: str, as_json: bool) -> None:
+    """A human line: stdout, or stderr when stdout carries the JSON summary."""
+    typer.echo(text, err=as_json)
+
+
+def top_rules(rules: list[tuple[str, int]], shown: int = 3) -> str:
+    """'; most rejected: DIDS059 (495 records), DIDS001 (12)' or ''."""
+    if not rules:
+        return ""
+    named = [f"{code} ({count} record{'s' if count != 1 else ''})" for code, count in rules]
+    more = f" and {len(rules) - shown} more rule(s)" if len(rules) > shown else ""
+    return "; rejected under " + ", ".join(named[:shown]) + more
 
 
 def parse_date(text: str | None, option: str) -> date | None:
@@ -149,13 +299,21 @@ def parse_month_range(text: str) -> list[str]:
 @app.command()
 def build(
     inputs: InputsArgument = None,
-    config: Annotated[Path | None, typer.Option("--config", help="Build config (TOML).")] = None,
+    config: ConfigOption = None,
     period: Annotated[
-        str | None, typer.Option("--period", help="Latest month published, YYYY-MM.")
+        str | None,
+        typer.Option(
+            "--period",
+            help="Latest month published, YYYY-MM.",
+            show_default="the latest month of the records",
+        ),
     ] = None,
-    status: Annotated[str | None, typer.Option("--status", help="provisional or final.")] = None,
+    status: Annotated[
+        Status | None, typer.Option("--status", help="Status.", show_default="provisional")
+    ] = None,
     policy: Annotated[
-        str | None, typer.Option("--policy", help="Disclosure policy: did, hes or strict.")
+        Policy | None,
+        typer.Option("--policy", help="Disclosure control policy.", show_default="did"),
     ] = None,
     sites: SitesOption = None,
     imaging_codes: CodesOption = None,
@@ -171,23 +329,31 @@ def build(
     ] = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Build a publication; with no INPUT, the demo publication from synthetic data."""
+    """Build a publication from submission files.
+
+    With no INPUT and no other option than --out, --quiet, --verbose and --json, it
+    builds the demo publication from synthetic data, stamped "Synthetic data: not
+    official statistics" on every output.
+    """
     from publish.config import load_config
     from publish.pipeline import DisclosureAuditFailed, build_publication
 
-    setup_logging()
+    warnings = setup_logging(quiet, verbose)
     overrides = {
         "period": period,
-        "status": status,
-        "policy": policy,
+        "status": status.value if status else None,
+        "policy": policy.value if policy else None,
         "sites": sites,
         "imaging_codes": imaging_codes,
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
         "store": store,
-        "engine": engine,
+        "engine": engine.value if engine else None,
         "spark_master": spark_master,
         "inputs": tuple(inputs) if inputs else None,
     }
@@ -195,6 +361,13 @@ def build(
         build_config = load_config(config, overrides)
         with tempfile.TemporaryDirectory(prefix="did-demo-") as demo_dir:
             if not build_config.inputs and not build_config.spark_table:
+                given = [
+                    option
+                    for option, key in PUBLICATION_OPTIONS.items()
+                    if overrides.get(key) is not None
+                ] + (["--config"] if config is not None else [])
+                if given:
+                    fail(missing_inputs(given, config))
                 build_config = demo_config(build_config, Path(demo_dir))
             result = build_publication(build_config)
     except InputError as error:
@@ -214,12 +387,15 @@ def build(
     report_problem_files(result.files)
     if build_config.store is not None:
         reused = sum(f.from_store for f in result.files)
-        typer.echo(f"Record store: {reused} file(s) reused, {len(result.files) - reused} new.")
-    typer.echo(result.audit_summary)
-    typer.echo(
-        f"Published {result.publication_dir} ({result.publication.policy} policy): "
+        say(f"Record store: {reused} file(s) reused, {len(result.files) - reused} new.", as_json)
+    say(f"{result.audit_summary} {POLICY_ALLOWS[result.publication.policy]}", as_json)
+    stamp = f" ({result.publication.stamp})" if result.publication.stamp else ""
+    say(
+        f"Published {result.publication_dir}{stamp} ({result.publication.policy} policy): "
         f"{totals['received']} records received, {totals['accepted']} accepted, "
-        f"{totals['rejected']} rejected (see {result.restricted_dir})."
+        f"{totals['rejected']} rejected{top_rules(result.rejection_rules)} "
+        f"(see {result.restricted_dir}).",
+        as_json,
     )
     if not build_config.secondary_suppression:
         typer.echo(
@@ -227,6 +403,80 @@ def build(
             "primary suppression alone, which an outsider can undo.",
             err=True,
         )
+    if as_json:
+        typer.echo(json.dumps(build_summary(result, totals, warnings.messages), indent=2))
+
+
+# What each policy's audit accepts, in plain words, after the audit's counts: under did
+# and hes a suppressed count that the published totals give away is a figure to know,
+# not a failure (PUBLICATION.md sections 3 and 4).
+POLICY_ALLOWS = {
+    "did": "The did policy (NHS England's rules) allows suppressed counts that can be "
+    "worked out from the published totals; only figures that contradict each other fail.",
+    "hes": "The hes policy (NHS Digital's rule) allows suppressed counts that can be worked "
+    "out from the published totals; only figures that contradict each other fail.",
+    "strict": "The strict policy allows no suppressed count to be worked out or narrowed "
+    "below its protection interval: any such count fails the audit and stops the build.",
+}
+
+
+# Options that say the user means a real publication: without INPUT they are an error,
+# not the demo (PUBLICATION.md section 6).
+PUBLICATION_OPTIONS = {
+    "--period": "period",
+    "--status": "status",
+    "--policy": "policy",
+    "--sites": "sites",
+    "--imaging-codes": "imaging_codes",
+    "--submissions": "submissions",
+    "--submission-date": "submission_date",
+    "--store": "store",
+    "--engine": "engine",
+    "--spark-master": "spark_master",
+}
+
+
+def missing_inputs(given: list[str], config: Path | None) -> str:
+    where = f" and no inputs in {config}" if config is not None else ""
+    return (
+        f"missing INPUT: no submission files or folders named{where}, but {', '.join(given)} "
+        "given; name the files to publish (the synthetic demo is built by `did-publish "
+        "build` with no option)"
+    )
+
+
+def build_summary(result, totals: dict[str, int], warnings: list[str]) -> dict[str, Any]:
+    """The `--json` summary: what a script needs to check and pick up a build."""
+    publication = result.publication
+    return {
+        "identifier": publication.identifier,
+        "demo": publication.demo,
+        "status": publication.status,
+        "policy": publication.policy,
+        "period": publication.year_to_date,
+        "published_on": publication.published_on.isoformat() if publication.published_on else None,
+        "paths": {
+            "publication": str(result.publication_dir),
+            "restricted": str(result.restricted_dir),
+            "csv": str(result.publication_dir / f"{publication.identifier}.csv"),
+            "workbook": str(result.publication_dir / f"{publication.identifier}.xlsx"),
+            "site": str(result.publication_dir / "html" / "index.html"),
+            "manifest": str(result.publication_dir / "manifest.json"),
+        },
+        "records": totals,
+        "rejection_rules": [{"rule": code, "records": n} for code, n in result.rejection_rules],
+        "files": {
+            "read": len(result.files),
+            "rejected_whole": sum(f.status == "rejected" for f in result.files),
+        },
+        "audit": {
+            "passed": result.audit_passed,
+            "summary": result.audit_summary,
+            "policy_allows": POLICY_ALLOWS[publication.policy],
+        },
+        "months_without_records": list(publication.months_without_records),
+        "warnings": warnings,
+    }
 
 
 def report_problem_files(files) -> None:
@@ -239,8 +489,6 @@ def report_problem_files(files) -> None:
 
 def demo_config(build_config, demo_dir: Path):
     """The demo: a synthetic financial year generated on the fly, with submission dates."""
-    from dataclasses import replace
-
     from publish.synth import generate_submissions
 
     logging.getLogger("did_publish").info("no inputs given: building the demo from synthetic data")
@@ -251,6 +499,7 @@ def demo_config(build_config, demo_dir: Path):
         build_config,
         inputs=(data_dir,),
         submissions=build_config.submissions or result.submissions_path,
+        demo=True,
     )
 
 
@@ -260,21 +509,21 @@ def synth(
     months: Annotated[str, typer.Option("--months", help="YYYY-MM:YYYY-MM, inclusive.")] = ":".join(
         DEMO_MONTHS
     ),
-    scale: Annotated[str, typer.Option("--scale", help="demo or national.")] = "demo",
+    scale: Annotated[Scale, typer.Option("--scale", help="Volume of records.")] = Scale.demo,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     file_format: Annotated[
-        str, typer.Option("--format", help="csv or xml (NHS England's DIDS-v1-0 message).")
-    ] = "csv",
+        FileFormat, typer.Option("--format", help="CSV, or NHS England's DIDS-v1-0 XML message.")
+    ] = FileFormat.csv,
 ) -> None:
     """Write synthetic submission files in the national DID layout."""
     from publish.synth import generate_submissions
 
-    if scale not in ("demo", "national"):
-        fail(f"--scale {scale!r}: choose demo or national")
-    if file_format not in ("csv", "xml"):
-        fail(f"--format {file_format!r}: choose csv or xml")
     result = generate_submissions(
-        out, parse_month_range(months), scale=scale, seed=seed, file_format=file_format
+        out,
+        parse_month_range(months),
+        scale=scale.value,
+        seed=seed,
+        file_format=file_format.value,
     )
     typer.echo(
         f"Wrote {len(result.files)} files, {result.records_written} records, to {out} "
@@ -285,6 +534,7 @@ def synth(
 @app.command()
 def validate(
     inputs: Annotated[list[Path], typer.Argument(help="Submission files or folders.")],
+    config: ConfigOption = None,
     sites: SitesOption = None,
     imaging_codes: CodesOption = None,
     submissions: SubmissionsOption = None,
@@ -292,24 +542,27 @@ def validate(
     out: OutOption = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
+    quiet: QuietOption = False,
+    verbose: VerboseOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate submissions: write only the data-quality report and the restricted folder."""
     from publish.config import load_config
     from publish.pipeline import validate_only
 
-    setup_logging()
+    warnings = setup_logging(quiet, verbose)
     overrides = {
         "sites": sites,
         "imaging_codes": imaging_codes,
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
-        "engine": engine,
+        "engine": engine.value if engine else None,
         "spark_master": spark_master,
         "inputs": tuple(inputs),
     }
     try:
-        result = validate_only(load_config(None, overrides))
+        result = validate_only(load_config(config, overrides))
     except InputError as error:
         fail(str(error))
     except interruptions():
@@ -317,10 +570,24 @@ def validate(
     except data_errors() as error:
         unexpected_input_error(error)
     report_problem_files(result.files)
-    typer.echo(
+    say(
         f"{result.received} records received, {result.accepted} accepted, "
-        f"{result.rejected} rejected; report in {result.folder}"
+        f"{result.rejected} rejected{top_rules(result.rejection_rules)}; report in "
+        f"{result.folder}",
+        as_json,
     )
+    if as_json:
+        summary = {
+            "report": str(result.folder),
+            "records": {
+                "received": result.received,
+                "accepted": result.accepted,
+                "rejected": result.rejected,
+            },
+            "rejection_rules": [{"rule": code, "records": n} for code, n in result.rejection_rules],
+            "warnings": warnings.messages,
+        }
+        typer.echo(json.dumps(summary, indent=2))
     if result.rejected:
         raise typer.Exit(1)
 
@@ -352,10 +619,97 @@ def serve(
     directory: Annotated[Path, typer.Argument(help="A built publication folder.")] = Path("output"),
     port: Annotated[int, typer.Option("--port")] = 8000,
 ) -> None:
-    """Serve a built publication's HTML on localhost for preview."""
-    from publish.site import serve_publication
+    """Serve a built publication's HTML on localhost for preview (never its restricted
+    folder, nor any hidden one)."""
+    from publish.site import ServeError, serve_publication
 
-    serve_publication(directory, port)
+    try:
+        serve_publication(directory, port)
+    except ServeError as error:
+        fail(str(error))
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder for the example files.")],
+) -> None:
+    """Write a commented example config (did-publish.toml) and cover text (cover.toml)."""
+    from publish.example_config import write_example_config
+
+    try:
+        written = write_example_config(directory)
+    except InputError as error:
+        fail(str(error))
+    for path in written:
+        typer.echo(f"Wrote {path}")
+    typer.echo(f"Then: did-publish build --config {written[0]}")
+
+
+store_app = typer.Typer(
+    cls=OneLineErrors,
+    help="Look after a record store (`--store`).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(store_app, name="store")
+
+
+@store_app.command("prune")
+def store_prune(
+    store: Annotated[Path, typer.Argument(help="The record store folder.")],
+    keep: Annotated[
+        list[Path],
+        typer.Argument(help="The submission files or folders whose records are kept."),
+    ],
+    config: ConfigOption = None,
+    sites: SitesOption = None,
+    imaging_codes: CodesOption = None,
+    submissions: SubmissionsOption = None,
+    submission_date: SubmissionDateOption = None,
+) -> None:
+    """Remove from a record store all that a build of the KEEP files does not read.
+
+    Give the submission dates and reference data the builds use (or their config): a
+    file's records are kept under its bytes, submission date and reference data.
+    """
+    from publish.config import load_config
+    from publish.folders import locked
+    from publish.ingest import discover_input_files, read_submissions_manifest, register_files
+    from publish.store import RecordStore, prune_store, reference_digest
+
+    setup_logging()
+    if not store.is_dir() or not (store / "files").is_dir():
+        fail(f"{store}: not a record store (no files/ folder in it)")
+    overrides = {
+        "sites": sites,
+        "imaging_codes": imaging_codes,
+        "submissions": submissions,
+        "submission_date": parse_date(submission_date, "--submission-date"),
+        "inputs": tuple(keep),
+    }
+    try:
+        build_config = load_config(config, overrides)
+        dates = (
+            read_submissions_manifest(build_config.submissions) if build_config.submissions else {}
+        )
+        paths = discover_input_files(build_config.inputs, excluded=[store])
+        files = register_files(paths, dates, build_config.submission_date)
+        with locked(store, "record store"):
+            record_store = RecordStore(
+                store, reference_digest(build_config.sites, build_config.imaging_codes)
+            )
+            result = prune_store(record_store, files)
+    except InputError as error:
+        fail(str(error))
+    except interruptions():
+        interrupted()
+    typer.echo(
+        f"Record store {store}: kept {result.kept_inputs} input file(s)"
+        + (f" ({result.missing_inputs} of those given not in it)" if result.missing_inputs else "")
+        + f", removed {result.removed_files} stored file(s); "
+        f"{result.bytes_before / 2**20:,.1f} MB before, {result.bytes_after / 2**20:,.1f} MB after."
+    )
 
 
 def main() -> None:  # pragma: no cover - entry point for `python -m publish`

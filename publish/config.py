@@ -50,7 +50,10 @@ class BuildConfig:
     submission_date: date | None = None
     out_dir: Path = Path("output")
     publication_text: Path | None = None  # cover and contact text (TOML); shipped default
-    published_on: date | None = None
+    published_on: date | None = None  # default: derived from the period (publish.release)
+    next_update: str | None = None  # default: derived from the publication date
+    contact_email: str | None = None  # default: the cover text's (a placeholder: warned)
+    demo: bool = False  # the synthetic demo: stamped, identifier did-demo-...
     memory_limit: str = "3GB"  # DuckDB's limit; the process peaks about 1 GB above it
     store: Path | None = None  # record store folder (record-level data: keep it restricted)
     engine: str = "duckdb"  # where the SQL runs: duckdb, or spark (docs/spark.md)
@@ -119,10 +122,36 @@ EXPECTED = {
     "spark_table": "a Spark table name as text",
     "spark_conf": "a table of Spark settings (name = text, number or true/false)",
     "extra": "a table of settings",
+    "next_update": 'text, such as "June 2025, with data up to April 2025."',
+    "cover_text": "a file path as text",
+    "contact_email": 'an email address as text, such as "did.statistics@nhs.net"',
 } | {key: "a file or folder path as text" for key in PATH_KEYS}
 
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 MemoryLimit = Annotated[str, StringConstraints(pattern=f"^{MEMORY_LIMIT.pattern}$")]
+
+
+Email = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class PublicationTable(BaseModel):
+    """The `[publication]` table: the release's date, next update and contact.
+
+    Each is optional: the date and next update are derived from the period, the contact
+    comes from the cover text (publish.release says what is derived, and warns).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    published_on: date | None = None
+    next_update: Annotated[StrictStr, StringConstraints(min_length=1)] | None = None
+    contact_email: Email | None = None
+    cover_text: StrictStr | None = None
+
+    @field_validator("published_on", mode="before")
+    @classmethod
+    def iso_date(cls, value: object) -> object:
+        return ConfigFile.iso_date(value)
 
 
 class ConfigFile(BaseModel):
@@ -147,7 +176,10 @@ class ConfigFile(BaseModel):
     submission_date: date | None = None
     out_dir: StrictStr | None = None
     publication_text: StrictStr | None = None
-    published_on: date | None = None
+    published_on: date | None = None  # default: derived from the period (publish.release)
+    next_update: str | None = None  # default: derived from the publication date
+    contact_email: str | None = None  # default: the cover text's (a placeholder: warned)
+    demo: bool = False  # the synthetic demo: stamped, identifier did-demo-...
     memory_limit: MemoryLimit | None = None
     store: StrictStr | None = None
     engine: Literal["duckdb", "spark"] | None = None
@@ -170,17 +202,17 @@ class ConfigFile(BaseModel):
         return value
 
 
-def config_errors(path: Path, error: ValidationError) -> str:
+def config_errors(path: Path, error: ValidationError, table: str = "") -> str:
     """One line per wrong setting: its name, the value given and what it expects."""
     lines = []
     for problem in error.errors():
         key = str(problem["loc"][0]) if problem["loc"] else "?"
         if problem["type"] == "extra_forbidden":
-            lines.append(f"{path}: unknown setting {key!r}")
+            lines.append(f"{path}: unknown setting {table + key!r}")
             continue
         given = problem.get("input")
         shown = repr(given) if len(repr(given)) <= 60 else repr(given)[:57] + "..."
-        line = f"{path}: {key} = {shown}: expected {EXPECTED.get(key, 'another value')}"
+        line = f"{path}: {table}{key} = {shown}: expected {EXPECTED.get(key, 'another value')}"
         if line not in lines:
             lines.append(line)
     return "\n".join(lines)
@@ -196,14 +228,36 @@ def read_config_file(path: Path) -> dict:
         raise InputError(f"{path}: a folder, not a config file") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{path}: not a valid TOML file ({error})") from None
-    data = data.get("build", data)
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: build: expected a table of settings")
+    tables = {"build", "publication"}
+    if tables & set(data):
+        unknown = sorted(set(data) - tables)
+        if unknown:
+            raise InputError(
+                f"{path}: unknown table or setting {unknown[0]!r} (expected [build] and "
+                "[publication])"
+            )
+        publication = data.get("publication", {})
+        data = data.get("build", {})
+    else:  # a file of [build] settings without the table heading
+        publication = {}
+    for name, table in (("build", data), ("publication", publication)):
+        if not isinstance(table, dict):
+            raise InputError(f"{path}: {name}: expected a table of settings")
     try:
         checked = ConfigFile.model_validate(data)
     except ValidationError as error:
         raise InputError(config_errors(path, error)) from None
+    try:
+        release = PublicationTable.model_validate(publication)
+    except ValidationError as error:
+        raise InputError(config_errors(path, error, "publication.")) from None
     values: dict = {}
+    for key in release.model_fields_set:
+        value = getattr(release, key)
+        if key == "cover_text":
+            values["publication_text"] = (path.parent / value).resolve()
+        elif value is not None:
+            values[key] = value
     for key in checked.model_fields_set:
         value = getattr(checked, key)
         if value is None:

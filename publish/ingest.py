@@ -35,6 +35,7 @@ import re
 import stat
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -317,6 +318,17 @@ def digest_of(path: Path) -> FileDigest:
     return FileDigest(digest.hexdigest(), size, newlines + (last != b"\n"), modified_ns)
 
 
+# Files hashed at once: hashlib and file reads release the GIL, so a build hashes its
+# inputs on every core (every input is hashed in full, every build).
+HASHING_THREADS = min(4, os.cpu_count() or 1)
+
+
+def digest_all(paths: list[Path], checksum: Callable[[Path], FileDigest]) -> dict[Path, FileDigest]:
+    """The digest of every path, several at once; an error is the first path's in order."""
+    with ThreadPoolExecutor(HASHING_THREADS) as pool:
+        return dict(zip(paths, pool.map(checksum, paths), strict=True))
+
+
 def sha256_of(path: Path) -> str:
     return digest_of(path).sha256
 
@@ -392,11 +404,14 @@ def register_files(
     rejected whole here, unread (a named pipe would hang the reader)."""
     submission_dates = submission_dates or {}
     files: list[InputFile] = []
-    for given in paths:
-        found = given if isinstance(given, FoundFile) else FoundFile(given, given.name)
+    found_files = [g if isinstance(g, FoundFile) else FoundFile(g, g.name) for g in paths]
+    digests = digest_all(
+        [f.path for f in found_files if not_regular_file(f.path) is None], checksum or digest_of
+    )
+    for found in found_files:
         path = found.path
         problem = not_regular_file(path)
-        digest = FileDigest("", 0, 0) if problem else (checksum or digest_of)(path)
+        digest = FileDigest("", 0, 0) if problem else digests[path]
         members: list[str | None] = [None]
         rule_code = None if problem else FILE_LEVEL_RULE
         problem = problem or unreadable_type(found)

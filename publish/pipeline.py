@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -47,7 +47,7 @@ from publish.manifest import (
     sha256_file,
     write_manifest,
 )
-from publish.progress import Progress
+from publish.progress import Progress, stage
 from publish.protect import protect_cells
 from publish.publication import Publication, months_of_year_to_date
 from publish.quality import (
@@ -61,6 +61,7 @@ from publish.quality import (
     write_restricted_files,
 )
 from publish.reference import ReferenceFiles, load_reference_data
+from publish.release import release_details, release_warnings
 from publish.site import write_site
 from publish.store import STORED_TABLES, RecordStore, reference_digest
 from publish.tables import QUALITY_TABLE
@@ -70,11 +71,12 @@ from publish.validate import (
     count_what_counts,
     derive_records,
     file_outcomes,
+    rejection_rule_counts,
     resolve_resubmissions,
     validate_records,
     write_restricted,
 )
-from publish.workbook import load_cover_text, write_workbook
+from publish.workbook import CoverText, load_cover_text, write_workbook
 
 log = logging.getLogger("did_publish")
 
@@ -87,6 +89,9 @@ class BuildResult:
     files: list[InputFile]
     outcomes: dict[int, FileOutcome]
     audit_summary: str = ""
+    audit_passed: bool = True
+    # (rule code, records) of the rules that rejected most records, most first.
+    rejection_rules: list[tuple[str, int]] = field(default_factory=list)
 
 
 NOT_PROTECTED = (
@@ -194,7 +199,8 @@ def ingest_and_validate(
             store.save(con, batch)
             progress.ingested(batch)
             kill_point("ingest")
-        run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
+    run(con, "DROP TABLE IF EXISTS submission_records; DROP TABLE IF EXISTS checked_records")
+    with stage("resolve", "resubmissions: what counts of every file's records"):
         store.load(con, files, {f.file_id for f in new})
         store.resolve(con, files)
         if not store.read_counted(con, files):
@@ -341,15 +347,20 @@ def compute_publication(
             + "".join(f"\n  {message}" for message in said)
         )
     month = latest_month(con, config)
-    cells = pl.concat(
-        [aggregate_tables(con, months_of_year_to_date(month)), quality_cells(con, files, outcomes)]
-    )
-    protected = protect_cells(
-        add_names(cells, provider_names(con)),
-        config.policy,
-        config.k,
-        secondary_suppression=config.secondary_suppression,
-    )
+    with stage("aggregate", "every table from the counted records"):
+        cells = pl.concat(
+            [
+                aggregate_tables(con, months_of_year_to_date(month)),
+                quality_cells(con, files, outcomes),
+            ]
+        )
+    with stage("protect", f"disclosure control, {config.policy} policy"):
+        protected = protect_cells(
+            add_names(cells, provider_names(con)),
+            config.policy,
+            config.k,
+            secondary_suppression=config.secondary_suppression,
+        )
     is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
@@ -357,6 +368,8 @@ def compute_publication(
         policy=config.policy,
         tidy=to_tidy(protected.filter(~is_quality)),
         published_on=config.published_on,
+        demo=config.demo,
+        months_without_records=months_without_records(con, month),
     )
     report = build_quality_report(
         con, files, protected.filter(is_quality), config.policy, config.k, publication.months
@@ -364,8 +377,40 @@ def compute_publication(
     return publication, files, outcomes, report
 
 
+def months_without_records(con: duckdb.DuckDBPyConnection, latest: str) -> tuple[str, ...]:
+    """Months of the year to date without any accepted record (every figure [x])."""
+    found = {month for (month,) in rows(con, "SELECT DISTINCT test_month FROM counted_cube")}
+    return tuple(month for month in months_of_year_to_date(latest) if month not in found)
+
+
+def release_cover(publication: Publication, config: BuildConfig) -> tuple[Publication, CoverText]:
+    """The publication dated, and its cover text with the release details filled in
+    (config, else cover text, else derived from the period); what looks wrong is warned."""
+    cover = load_cover_text(config.publication_text)
+    details = release_details(
+        publication.latest_month,
+        config.published_on or cover.published_on,
+        config.next_update or cover.next_update,
+        config.contact_email or cover.contact_email,
+    )
+    warnings = release_warnings(
+        details, publication.latest_month, publication.months_without_records
+    )
+    for warning in warnings:
+        if not (publication.demo and "placeholder" in warning):  # the demo is not released
+            log.warning(warning)
+    cover = replace(
+        cover,
+        published_on=details.published_on,
+        next_update=details.next_update,
+        contact_email=details.contact_email,
+    )
+    return replace(publication, published_on=details.published_on), cover
+
+
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
     publication, files, outcomes, report = compute_publication(con, config, work_dir)
+    publication, cover = release_cover(publication, config)
     audits: list[AuditReport] = []
     audit_summaries: list[str] = []  # as the console shows them
 
@@ -378,7 +423,8 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         )
 
     def write_publication(folder: Path, restricted_staging: Path) -> None:
-        render(publication, folder, config)
+        with stage("render", "CSV, data package, workbook, ODS and web pages"):
+            render(publication, folder, cover)
         kill_point("render")
         write_quality_csvs(report, folder)
         manifest_path = folder / "manifest.json"
@@ -390,11 +436,12 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         # tables and of the quality report; under strict a failed audit stops the build
         # and the previous publication stays in place. Its cell-by-cell bounds go to the
         # restricted folder only.
-        audit = audit_publication(
-            folder,
-            csv_path=folder / f"{publication.identifier}.csv",
-            restricted_dir=restricted_staging,
-        )
+        with stage("audit", "disclosure audit of the published figures (linear programming)"):
+            audit = audit_publication(
+                folder,
+                csv_path=folder / f"{publication.identifier}.csv",
+                restricted_dir=restricted_staging,
+            )
         make_private(restricted_staging / AUDIT_FILE)
         audits.append(audit)
         shown = audit.summary
@@ -404,7 +451,15 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         if config.policy == "strict" and not audit.passed and config.secondary_suppression:
             raise DisclosureAuditFailed(audit.summary)
         summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
-        write_quality_pages(replace(report, audit=summary), folder, publication.published_on)
+        with stage("quality", "the data-quality report"):
+            write_quality_pages(
+                replace(report, audit=summary),
+                folder,
+                publication.published_on,
+                cover=cover,
+                stamp=publication.stamp,
+                publication=publication,
+            )
         write_manifest(
             manifest_path,
             build_manifest(
@@ -437,30 +492,41 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         kill_point("between-swaps")
         swap_into_place(publication_staging, publication_dir, "publication")
     return BuildResult(
-        publication, publication_dir, restricted_dir, files, outcomes, audit_summaries[-1]
+        publication,
+        publication_dir,
+        restricted_dir,
+        files,
+        outcomes,
+        audit_summaries[-1],
+        audits[-1].passed,
+        rejection_rule_counts(con, files),
     )
 
 
-def render(publication: Publication, folder: Path, config: BuildConfig) -> None:
+def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     """Every rendering of the protected tables: CSV and datapackage, workbook, HTML."""
     csv_name = f"{publication.identifier}.csv"
     write_tidy_csv(publication.tidy, folder / csv_name)
+    title = f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})"
     write_datapackage(
         folder / "datapackage.json",
         publication.identifier,
         csv_name,
-        f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})",
+        f"{title}. {publication.stamp}" if publication.stamp else title,
     )
     workbook_name = f"{publication.identifier}.xlsx"
-    write_workbook(publication, folder / workbook_name, load_cover_text(config.publication_text))
+    ods_name = f"{publication.identifier}.ods"
+    write_workbook(publication, folder / workbook_name, cover, folder / ods_name)
     write_site(
         publication,
         folder / "html",
         {
             "Tidy data (CSV)": f"../{csv_name}",
             "Accessible workbook (Excel)": f"../{workbook_name}",
+            "The same workbook (OpenDocument, ODS)": f"../{ods_name}",
             "Data package description (JSON)": "../datapackage.json",
         },
+        quality_page="../quality/index.html",
     )
 
 
@@ -511,6 +577,7 @@ class ValidationResult:
     received: int
     accepted: int
     rejected: int
+    rejection_rules: list[tuple[str, int]] = field(default_factory=list)
 
 
 def validate_only(config: BuildConfig) -> ValidationResult:
@@ -536,11 +603,14 @@ def validate_only(config: BuildConfig) -> ValidationResult:
         write_atomically(
             config.out_dir / "validation.restricted", write_restricted_folder, private=True
         )
-        write_atomically(folder, lambda target: write_quality_report(report, target))
+        with stage("quality", "the data-quality report"):
+            write_atomically(folder, lambda target: write_quality_report(report, target))
+        rules = rejection_rule_counts(con, files)
     return ValidationResult(
         folder,
         files,
         sum(o.received for o in outcomes.values()),
         sum(o.accepted for o in outcomes.values()),
         sum(o.rejected for o in outcomes.values()),
+        rules,
     )

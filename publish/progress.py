@@ -1,13 +1,17 @@
-"""Progress of the long step, ingest: files done and records per second.
+"""Progress of a build: every stage said as it starts, ingest file by file.
 
 On a terminal a rich progress bar (files ingested of the build's total, records per
-second, time elapsed) replaces itself as it goes; elsewhere (a scheduled build, CI)
-each batch is one log line. Counts only: no file content is ever shown.
+second, time elapsed) replaces itself as it goes, and each later stage shows a spinner
+with its name, then one line saying it is done and how long it took; elsewhere (a
+scheduled build, CI) each ingest batch and each stage is one log line. `--quiet` (the
+log level above INFO) shows none of it. Counts only: no file content is ever shown.
 """
 
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 
 from rich.console import Console
@@ -17,6 +21,29 @@ from rich.progress import Progress as RichProgress
 from publish.ingest import InputFile
 
 log = logging.getLogger("did_publish")
+
+
+def showing_progress() -> bool:
+    return log.isEnabledFor(logging.INFO)
+
+
+@contextmanager
+def stage(name: str, what: str) -> Iterator[None]:
+    """One stage of the build: `name` (aggregate, protect, ...) and what it does."""
+    if not showing_progress():
+        yield
+        return
+    console = Console(file=sys.stderr)
+    if not console.is_terminal:
+        log.info("%s: %s", name, what)
+        yield
+        return
+    started = time.monotonic()
+    with console.status(f"{name}: {what}"):
+        yield
+    console.print(
+        f"did-publish: {name}: done in {time.monotonic() - started:.1f} s", highlight=False
+    )
 
 
 class Progress:
@@ -29,9 +56,9 @@ class Progress:
         self.started = time.monotonic()
         console = Console(file=sys.stderr)
         self.bar: RichProgress | None = None
-        if console.is_terminal and total_bytes:
+        if console.is_terminal and total_bytes and showing_progress():
             self.bar = RichProgress(
-                TextColumn("ingest"),
+                TextColumn("ingest and validate"),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("files  {task.fields[rate]}"),
@@ -69,5 +96,5 @@ class Progress:
         if self.bar is not None:
             self.bar.update(self.task, advance=len(batch), rate=rate)
         else:
-            log.info("ingested %d more files: %s records so far, %s", len(batch),
+            log.info("ingest and validate: %d more files: %s records so far, %s", len(batch),
                      f"{self.records:,}", rate)  # fmt: skip

@@ -9,6 +9,9 @@ from datetime import date
 
 import polars as pl
 
+# Said on every page, sheet and title of the demo publication, built from synthetic data.
+DEMO_STAMP = "Synthetic data: not official statistics"
+
 
 def financial_year_of(month: str) -> str:
     """'2024-11' -> '2024-25'; April starts the financial year."""
@@ -46,6 +49,14 @@ class Publication:
     tidy: pl.DataFrame
     # From the publication config, never from the clock: same inputs, same bytes.
     published_on: date | None = None
+    # The demo, from synthetic data: stamped DEMO_STAMP everywhere, identifier says demo.
+    demo: bool = False
+    # Months of the year to date without any accepted record: all [x], named on the cover.
+    months_without_records: tuple[str, ...] = ()
+
+    @property
+    def stamp(self) -> str | None:
+        return DEMO_STAMP if self.demo else None
 
     @property
     def financial_year(self) -> str:
@@ -53,6 +64,9 @@ class Publication:
 
     @property
     def identifier(self) -> str:
+        """`did-<FY>-<status>-<latest month>`; the demo's is `did-demo-<FY>-<latest month>`."""
+        if self.demo:
+            return f"did-demo-{self.financial_year}-{self.latest_month}"
         return f"did-{self.financial_year}-{self.status}-{self.latest_month}"
 
     @property

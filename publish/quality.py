@@ -37,6 +37,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
@@ -53,6 +54,10 @@ from publish.resources import query_block, resource_dir
 from publish.tables import ALL_MONTHS, MARKERS, MONTH_NOT_KNOWN, QUALITY_TABLE
 from publish.tidy import format_value, write_csv
 from publish.validate import FileOutcome
+
+if TYPE_CHECKING:
+    from publish.publication import Publication
+    from publish.workbook import CoverText
 
 # Possible under-reporting: counted records below this share of the median of the
 # provider's counts in up to BASELINE_MONTHS previous months of the period (at least
@@ -604,11 +609,20 @@ def write_quality_csvs(report: QualityReport, folder: Path) -> None:
 
 
 def write_quality_pages(
-    report: QualityReport, folder: Path, published_on: date | None = None
+    report: QualityReport,
+    folder: Path,
+    published_on: date | None = None,
+    *,
+    cover: CoverText | None = None,
+    stamp: str | None = None,
+    publication: Publication | None = None,
 ) -> None:
     """`folder/quality/`: the audit's summary (when audited), the workbook, the web page.
 
-    published_on: the workbook's date (default: the day after the period).
+    published_on: the workbook's date (default: the day after the period); cover: the
+    publication's cover text (its contact; default: the shipped one); stamp: said on
+    every page and sheet (the demo's "Synthetic data: not official statistics");
+    publication: the page is then in the site's layout (header, navigation, stamp).
     """
     quality_dir = folder / "quality"
     quality_dir.mkdir(parents=True, exist_ok=True)
@@ -616,7 +630,7 @@ def write_quality_pages(
         write_csv(report.audit.by_table, quality_dir / "disclosure-audit-summary.csv")
     from publish.workbook import load_cover_text, write_report_workbook
 
-    cover = load_cover_text()
+    cover = cover or load_cover_text()
     write_report_workbook(
         quality_dir / "data-quality.xlsx",
         title=f"Diagnostic Imaging Dataset data-quality report, {report.period_words}",
@@ -624,16 +638,22 @@ def write_quality_pages(
         tables=workbook_tables(report),
         cover=cover,
         created=published_on or report_date(report),
+        stamp=stamp,
     )
-    (quality_dir / "index.html").write_text(render_html(report), encoding="utf-8")
+    page = render_html(report, stamp, publication)
+    (quality_dir / "index.html").write_text(page, encoding="utf-8")
 
 
 def write_quality_report(
-    report: QualityReport, folder: Path, published_on: date | None = None
+    report: QualityReport,
+    folder: Path,
+    published_on: date | None = None,
+    **pages: object,
 ) -> QualityReport:
-    """Write `folder/quality/`: the CSVs, the workbook and the web page of the report."""
+    """Write `folder/quality/`: the CSVs, the workbook and the web page of the report
+    (`pages`: `write_quality_pages`'s cover, stamp and publication)."""
     write_quality_csvs(report, folder)
-    write_quality_pages(report, folder, published_on)
+    write_quality_pages(report, folder, published_on, **pages)
     return report
 
 
@@ -940,7 +960,11 @@ def workbook_tables(report: QualityReport):
     ]
 
 
-def render_html(report: QualityReport) -> str:
+def render_html(
+    report: QualityReport, stamp: str | None = None, publication: Publication | None = None
+) -> str:
+    """The report's web page: in the site's layout beside a publication (its `html/`
+    folder is a sibling of `quality/`), else a page of its own."""
     env = Environment(
         loader=FileSystemLoader(str(resource_dir("templates"))),
         autoescape=True,
@@ -955,9 +979,10 @@ def render_html(report: QualityReport) -> str:
             return f"{cell:,.0f}"
         return str(cell)
 
-    return env.get_template("quality.html").render(
+    context = dict(
         title=f"Diagnostic Imaging Dataset data-quality report, {report.period_words}",
         paragraphs=cover_paragraphs(report),
+        stamp=stamp,
         tables=[
             {
                 "table": table,
@@ -979,3 +1004,8 @@ def render_html(report: QualityReport) -> str:
             ),
         ],
     )
+    if publication is not None:
+        from publish.site import render_in_site_layout
+
+        return render_in_site_layout(publication, "quality.html", "../html/", **context)
+    return env.get_template("quality.html").render(**context)

@@ -2,7 +2,9 @@
 
 `write_site` renders Jinja2 templates (autoescaped) from `templates/site/` into a folder
 of plain files: an index with the headline figures of the latest month and a chart, a
-page per table, a page per provider (within a region) and a page per modality. Every
+page per table (England and the regions) with its providers on pages of their own, one
+region's providers a page (in numbered parts past MAX_PAGE_BYTES), a page per provider
+(within a region) and a page per modality. Every
 figure shown is read from `Publication.tidy`; nothing is recomputed from record-level
 data. Links are relative and nothing is fetched from outside the folder (no CDN, no web
 font, no external image), so the pages work from `file://` and behind a firewall. The
@@ -14,14 +16,18 @@ same publication gives the same bytes.
 from __future__ import annotations
 
 import functools
+import html
 import http.server
 import io
 import math
+import os
 import re
 import shutil
 import textwrap
+import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -30,8 +36,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
+from publish.charts import grouped_bar_chart, trend_chart
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
-from publish.publication import Publication
+from publish.publication import Publication, months_of_year_to_date
+from publish.release import add_months, months_list
 from publish.tables import MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
@@ -66,6 +74,10 @@ POLICY_NOTES: dict[str, str] = {
     "strict": "Small counts are suppressed [c], and further cells are suppressed so that no "
     "suppressed figure can be worked out from the others.",
 }
+
+# The largest a table page may be: a region's providers are split over numbered pages
+# beyond it (the goal of issue 17: a page that a phone on a slow line can open).
+MAX_PAGE_BYTES = 500_000
 
 # Shown for a cell the tidy table does not hold at all (a row a provider never had).
 MISSING_MARKER = "x"
@@ -112,7 +124,9 @@ def _environment(directory: str) -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals.update(markers=MARKERS, service_name=SERVICE_NAME)
+    env.globals.update(
+        markers=MARKERS, service_name=SERVICE_NAME, long_date=long_date, months_list=months_list
+    )
     return env
 
 
@@ -125,6 +139,11 @@ def month_label(month: str, short: bool = False) -> str:
     year, mon = month.split("-")
     name = MONTH_NAMES[int(mon) - 1]
     return f"{name[:3] if short else name} {year}"
+
+
+def long_date(day: date) -> str:
+    """'8 May 2025', English whatever the locale."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def format_value(value: float | None) -> str | None:
@@ -413,6 +432,29 @@ def _svg_size(svg: str) -> tuple[int, int]:
 # The site
 
 
+# The NHS.UK frontend's stylesheet (vendored from the pinned npm package by
+# scripts/vendor_nhsuk_frontend.py), then the site's own additions.
+STYLESHEETS = ("nhsuk-frontend.min.css", "nhs.css")
+
+
+def file_size(size: int) -> str:
+    """1234567 -> '1.2 MB' (decimal units, as the GOV.UK guidance on file sizes)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if size >= scale:
+            return f"{size / scale:.1f} {unit}"
+    return f"{size} bytes"
+
+
+def with_size(label: str, path: Path) -> str:
+    """'Tidy data (CSV)' -> 'Tidy data (CSV, 2.1 MB)' when the file is there to measure."""
+    if not path.is_file():
+        return label
+    size = file_size(path.stat().st_size)
+    if label.endswith(")"):
+        return f"{label[:-1]}, {size})"
+    return f"{label} ({size})"
+
+
 def _check_downloads(downloads: dict[str, str]) -> dict[str, str]:
     for label, href in downloads.items():
         if re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*:|/|\\)", href) or "\\" in href:
@@ -426,18 +468,30 @@ def default_downloads(publication: Publication) -> dict[str, str]:
     return {
         "Tidy data (CSV)": f"../{identifier}.csv",
         "Accessible workbook (Excel)": f"../{identifier}.xlsx",
+        "The same workbook (OpenDocument, ODS)": f"../{identifier}.ods",
         "Data package description (JSON)": "../datapackage.json",
     }
 
 
 class _Site:
-    def __init__(self, publication: Publication, out_dir: Path, downloads: dict[str, str]):
+    def __init__(
+        self,
+        publication: Publication,
+        out_dir: Path,
+        downloads: dict[str, str],
+        quality_page: str | None = None,
+    ):
         self.publication = publication
         self.out_dir = out_dir
-        self.downloads = downloads
+        self.downloads = {
+            with_size(label, out_dir / href): href for label, href in downloads.items()
+        }
+        self.quality_page = quality_page  # the data-quality report, from out_dir
         self.figures = _Figures(publication)
         self.env = _environment(str(templates_dir()))
         self.written: list[Path] = []
+        # The page of each provider's rows in each table: (table, area key) -> href.
+        self.table_pages: dict[tuple[int, GeoKey], str] = {}
         figures = self.figures
         self.tables = sorted(figures.row_keys)
         provider_keys = {k for k in figures.areas if k[0] == "provider"}
@@ -478,6 +532,9 @@ class _Site:
         self.written.append(path)
 
     def _render(self, relative: str, template: str, **context) -> None:
+        self._write(relative, self._page_text(relative, template, **context))
+
+    def _page_text(self, relative: str, template: str, **context) -> str:
         depth = relative.count("/")
         root = "../" * depth
         context.setdefault("breadcrumbs", [])
@@ -485,13 +542,14 @@ class _Site:
             publication=self.publication,
             root=root,
             downloads=[(label, root + href) for label, href in self.downloads.items()],
+            quality_href=root + self.quality_page if self.quality_page else None,
             table_links=self._table_links(root),
             fy=self.publication.financial_year,
             status=self.publication.status,
             latest=month_label(self.publication.latest_month),
             **context,
         )
-        self._write(relative, page)
+        return page
 
     def _table_links(self, root: str) -> list[tuple[str, str]]:
         links = []
@@ -523,8 +581,9 @@ class _Site:
     # -- pages --------------------------------------------------------------------------
 
     def write(self) -> list[Path]:
-        shutil.copyfile(templates_dir() / "site" / "nhs.css", self.out_dir / "nhs.css")
-        self.written.append(self.out_dir / "nhs.css")
+        for stylesheet in STYLESHEETS:
+            shutil.copyfile(templates_dir() / "site" / stylesheet, self.out_dir / stylesheet)
+            self.written.append(self.out_dir / stylesheet)
         self._index()
         for number in self.tables:
             self._table_page(number)
@@ -637,8 +696,12 @@ class _Site:
         )
 
     def _table_page(self, number: int) -> None:
+        """A table's page holds England and the regions; its providers are on pages of
+        their own, one region's providers a page (split in numbered parts when a region's
+        would pass MAX_PAGE_BYTES), linked from it without JavaScript."""
         figures = self.figures
         spec = TABLES.get(number)
+        title = f"Table {number}: {spec.title if spec else f'Table {number}'}"
         areas = figures.ordered_areas(figures.areas_of_table[number])
         sections: list[dict] = []
         england = [a for a in areas if a.key[0] == "england"]
@@ -663,34 +726,87 @@ class _Site:
                     ],
                 }
             )
-        by_region: dict[str, list[Area]] = {}
+        by_region: dict[tuple[str, str], list[Area]] = {}
         for area in providers:
-            by_region.setdefault(area.region_name, []).append(area)
-        for region_name, members in by_region.items():
-            sections.append(
-                {
-                    "heading": f"Providers in {region_name}",
-                    "level": 2,
-                    "tables": [
-                        _area_table(figures, self.publication, number, a, self._anchor(a))
-                        for a in members
-                    ],
-                }
-            )
-        table_providers = {a.key for a in providers}
+            by_region.setdefault((area.region_code, area.region_name), []).append(area)
+        region_pages = []
+        for (region_code, region_name), members in by_region.items():
+            first = self._region_pages(number, title, region_code, region_name, members)
+            region_pages.append((f"Providers in {region_name}", first, len(members)))
         groups = self._provider_groups(
-            lambda a: f"#{self._anchor(a)}" if a.key in table_providers else None
+            lambda a: (
+                self.table_pages[(number, a.key)].removeprefix("tables/") + f"#{self._anchor(a)}"
+                if (number, a.key) in self.table_pages
+                else None
+            )
         )
-        title = spec.title if spec else f"Table {number}"
         self._render(
             f"tables/table-{number}.html",
             "table.html",
-            title=f"Table {number}: {title}",
+            title=title,
             description=spec.description if spec else "",
             sections=sections,
+            region_pages=region_pages,
+            pages=[],
             provider_groups=groups,
             breadcrumbs=[("Home", "../index.html")],
         )
+
+    def _region_pages(
+        self, number: int, title: str, region_code: str, region_name: str, members: list[Area]
+    ) -> str:
+        """Render the pages of one region's providers in a table; the first page's href
+        (relative to tables/). Each provider's page is kept in `table_pages`."""
+        name = f"table-{number}-{slug(region_code)}"
+        tables = {
+            a.key: _area_table(self.figures, self.publication, number, a, self._anchor(a))
+            for a in members
+        }
+        parts = 1
+        while True:
+            size = -(-len(members) // parts)  # providers a page, the last page fewer
+            chunks = [members[i : i + size] for i in range(0, len(members), size)]
+            hrefs = [f"{name}.html"] + [f"{name}-{n}.html" for n in range(2, len(chunks) + 1)]
+            pages = []
+            for index, chunk in enumerate(chunks):
+                heading = f"Providers in {region_name}"
+                if len(chunks) > 1:
+                    heading += f", page {index + 1} of {len(chunks)}"
+                pages.append(
+                    self._page_text(
+                        f"tables/{hrefs[index]}",
+                        "table.html",
+                        title=f"{title}, providers in {region_name}"
+                        + (f" (page {index + 1} of {len(chunks)})" if len(chunks) > 1 else ""),
+                        description=f"The providers in {region_name}, each in a table of its "
+                        f"own. England and the regions are on the table's main page.",
+                        sections=[
+                            {
+                                "heading": heading,
+                                "level": 2,
+                                "tables": [tables[a.key] for a in chunk],
+                            }
+                        ],
+                        region_pages=[],
+                        pages=[(f"Page {n + 1}", href, n == index) for n, href in enumerate(hrefs)]
+                        if len(chunks) > 1
+                        else [],
+                        provider_groups=[],
+                        breadcrumbs=[
+                            ("Home", "../index.html"),
+                            (f"Table {number}", f"table-{number}.html"),
+                        ],
+                    )
+                )
+            largest = max(len(text.encode("utf-8")) for text in pages)
+            if largest <= MAX_PAGE_BYTES or size == 1:
+                break
+            parts = max(parts + 1, -(-largest * parts // MAX_PAGE_BYTES))
+        for href, text, chunk in zip(hrefs, pages, chunks, strict=True):
+            self._write(f"tables/{href}", text)
+            for area in chunk:
+                self.table_pages[(number, area.key)] = f"tables/{href}"
+        return hrefs[0]
 
     def _provider_page(self, area: Area) -> None:
         figures, pub = self.figures, self.publication
@@ -733,10 +849,11 @@ class _Site:
                     bodies,
                 )
             )
+        comparison = self._comparison_chart(area, [k for k in compare if k in figures.areas])
         table_links = [
-            (f"Table {n}", f"../tables/table-{n}.html#{self._anchor(area)}")
+            (f"Table {n}", f"../{self.table_pages[(n, area.key)]}#{self._anchor(area)}")
             for n in self.tables
-            if area.key in figures.areas_of_table[n]
+            if (n, area.key) in self.table_pages
         ]
         self._render(
             self.provider_pages[area.key],
@@ -744,9 +861,99 @@ class _Site:
             title=area.name,
             area=area,
             tables=tables,
+            comparison=comparison,
             provider_table_links=table_links,
             breadcrumbs=[("Home", "../index.html")],
         )
+
+    def _comparison_chart(self, area: Area, keys: list[GeoKey]) -> dict | None:
+        """The provider's year-to-date median wait from request to test by modality,
+        beside its region's and England's: a bar chart and its table."""
+        figures, pub = self.figures, self.publication
+        table, measure = REQUEST_TO_TEST_TABLE, TABLES[REQUEST_TO_TEST_TABLE].measures[0]
+        if not figures.has(table):
+            return None
+        ytd = pub.year_to_date
+        modalities = [
+            m
+            for m, s in figures.row_keys[table]
+            if s == ALL_SETTINGS and (table, area.key, m, s, ytd, measure) in figures.cells
+        ]
+        values = [
+            [figures.value(table, k, m, ALL_SETTINGS, ytd, measure) for k in keys]
+            for m in modalities
+        ]
+        if not any(v is not None for row in values for v in row):
+            return None
+        names = [figures.areas[k].name for k in keys]
+        cells = [
+            [figures.cell(table, k, m, ALL_SETTINGS, ytd, measure) for k in keys]
+            for m in modalities
+        ]
+        shown = [[c.text if c.text is not None else f"[{c.marker}]" for c in row] for row in cells]
+        chart = grouped_bar_chart(modalities, names, values, shown, "Median days, request to test")
+        data = HtmlTable(
+            "comparison",
+            f"Median days from test request to test, {_ytd_phrase(pub)}: {area.name}, its "
+            "region and England",
+            ("Modality",),
+            tuple(Column(name) for name in names),
+            [[Row((m,), tuple(row)) for m, row in zip(modalities, cells, strict=True)]],
+        )
+        return {
+            "chart": chart,
+            "table": data,
+            "title": f"Median days from test request to test by modality, {_ytd_phrase(pub)}: "
+            f"{' against '.join(names)}",
+            "description": "Horizontal bar chart, one group of bars per modality, one bar per "
+            f"area: {', '.join(names)}. A shorter bar is a shorter wait. A suppressed or "
+            "missing median has no bar. The figures are in the table after the chart.",
+        }
+
+    def _trend(self, modality: str) -> dict | None:
+        """England's monthly number of tests of one modality: a line chart and its table."""
+        figures, pub = self.figures, self.publication
+        table, measure = ACTIVITY_TABLE, "activity_count"
+        if not figures.has(table):
+            return None
+        cells = [
+            figures.cell(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+        ]
+        values = [
+            figures.value(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+        ]
+        if all(v is None for v in values):
+            return None
+        shown = [c.text if c.text is not None else f"[{c.marker}]" for c in cells]
+        # the whole financial year on the axis, April to March, the months to come empty
+        year = months_of_year_to_date(add_months(pub.months[0], 11))
+        labels = [month_label(m, short=True)[:3] for m in year]
+        later = [None] * (len(year) - len(values))
+        chart = trend_chart(
+            labels, values + later, shown + [""] * len(later), "Number of tests, England"
+        )
+        known = [(v, m) for v, m in zip(values, pub.months, strict=True) if v is not None]
+        most, least = max(known), min(known)
+        description = (
+            f"Line chart of the number of {modality} tests in England each month from "
+            f"{month_label(pub.months[0])} to {month_label(pub.latest_month)}. The most were "
+            f"in {month_label(most[1])} ({format_value(most[0])}), the fewest in "
+            f"{month_label(least[1])} ({format_value(least[0])}). The figures are in the "
+            "table after the chart."
+        )
+        data = HtmlTable(
+            "trend",
+            f"Number of {modality} tests in England, by month",
+            ("Month",),
+            (Column("Number of tests"),),
+            [[Row((month_label(m),), (cell,)) for m, cell in zip(pub.months, cells, strict=True)]],
+        )
+        return {
+            "chart": chart,
+            "table": data,
+            "title": f"Number of {modality} tests in England by month, {_ytd_phrase(pub)}",
+            "description": description,
+        }
 
     def _modality_page(self, modality: str) -> None:
         figures, pub = self.figures, self.publication
@@ -822,14 +1029,34 @@ class _Site:
             modality=modality,
             context_table=context,
             ranking=ranking,
+            trend=self._trend(modality),
             rank_label=MEASURE_LABELS[rank_measure].lower(),
             ytd_phrase=_ytd_phrase(pub),
             breadcrumbs=[("Home", "../index.html")],
         )
 
 
+def render_in_site_layout(publication: Publication, template: str, root: str, **context) -> str:
+    """A page of the publication outside `html/` (the data-quality report) in the
+    site's layout: `root` is the way from the page to `html/` ("../html/")."""
+    env = _environment(str(templates_dir()))
+    return env.get_template(f"site/{template}").render(
+        publication=publication,
+        root=root,
+        fy=publication.financial_year,
+        status=publication.status,
+        latest=month_label(publication.latest_month),
+        breadcrumbs=[("Home", f"{root}index.html")],
+        quality_href="index.html",
+        **context,
+    )
+
+
 def write_site(
-    publication: Publication, out_dir: Path, downloads: dict[str, str] | None = None
+    publication: Publication,
+    out_dir: Path,
+    downloads: dict[str, str] | None = None,
+    quality_page: str | None = None,
 ) -> list[Path]:
     """Render the HTML summaries of `publication` into `out_dir` (usually
     `output/<identifier>/html`) and return the files written, sorted.
@@ -841,31 +1068,86 @@ def write_site(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     links = _check_downloads(default_downloads(publication) if downloads is None else downloads)
-    return _Site(publication, out_dir, links).write()
+    return _Site(publication, out_dir, links, quality_page).write()
 
 
 # --------------------------------------------------------------------------------------
 # Serving
 
 
+class ServeError(Exception):
+    """A folder that cannot or must not be served (one line for the command line)."""
+
+
+def hidden_or_restricted(part: str) -> bool:
+    """A path part never served: a restricted folder (record-level data) or a hidden one
+    (the record store, a build's work and staging folders)."""
+    return part.startswith(".") or part.endswith(".restricted")
+
+
 def make_server(directory: Path, port: int = 8000) -> tuple[http.server.HTTPServer, str]:
     """An HTTP server for `directory` on 127.0.0.1 only, and the URL of its start page.
 
-    `directory` is a publication folder (holding `html/`) or the html folder itself.
-    Port 0 picks a free port.
+    `directory` is a publication folder (holding `html/`) or the html folder itself, or
+    an output folder. Port 0 picks a free port. A restricted folder is refused, and no
+    restricted or hidden folder under `directory` is listed or served.
     """
     directory = Path(directory).resolve()
     if not directory.is_dir():
-        raise FileNotFoundError(f"{directory} is not a folder")
+        raise ServeError(f"{directory}: no such folder to serve")
+    if any(hidden_or_restricted(part) for part in directory.parts[1:]):
+        raise ServeError(
+            f"{directory}: a restricted or hidden folder (record-level data) is never served"
+        )
     start = "html/index.html" if (directory / "html" / "index.html").is_file() else ""
     handler = functools.partial(_QuietHandler, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    try:
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as error:
+        raise ServeError(f"port {port}: cannot serve there ({error.strerror})") from None
     return server, f"http://127.0.0.1:{server.server_address[1]}/{start}"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the folder's files, except restricted and hidden ones (404, never listed)."""
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - stdlib signature
         pass
+
+    def _refused(self) -> bool:
+        wanted = Path(self.translate_path(self.path))
+        root = Path(self.directory).resolve()
+        try:
+            inside = wanted.resolve().relative_to(root)
+        except ValueError:
+            return True  # a link out of the folder
+        return any(hidden_or_restricted(part) for part in inside.parts)
+
+    def send_head(self):
+        if self._refused():
+            self.send_error(404, "Not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path):
+        names = sorted(
+            name + ("/" if (Path(path) / name).is_dir() else "")
+            for name in os.listdir(path)
+            if not hidden_or_restricted(name)
+        )
+        items = "".join(
+            f'<li><a href="{urllib.parse.quote(name)}">{html.escape(name)}</a></li>'
+            for name in names
+        )
+        body = (
+            '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Files</title>'
+            f"</head><body><h1>Files</h1><ul>{items}</ul></body></html>"
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
 
 def serve_publication(directory: Path, port: int = 8000) -> None:

@@ -36,7 +36,13 @@ import polars as pl
 from publish import __version__
 from publish.db import quote_literal, run
 from publish.folders import make_private, private_folder
-from publish.ingest import InputFile, create_input_files_table, list_input_files, sha256_of
+from publish.ingest import (
+    InputError,
+    InputFile,
+    create_input_files_table,
+    list_input_files,
+    sha256_of,
+)
 from publish.resources import query_block
 
 log = logging.getLogger("did_publish")
@@ -392,3 +398,120 @@ def reference_digest(*paths: Path) -> str:
     for path in paths:
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What `prune_store` kept and removed, in files and bytes."""
+
+    kept_inputs: int  # input files of --keep that the store holds
+    missing_inputs: int  # input files of --keep the store does not hold (nothing to keep)
+    removed_files: int
+    bytes_before: int
+    bytes_after: int
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def prune_store(store: RecordStore, keep: list[InputFile]) -> PruneResult:
+    """Remove from the store everything a build of `keep` (or of a subset of it) does
+    not read: other files' records and rows, and results kept for sets of files that are
+    not within `keep`.
+
+    A batch holding kept and other files' rows is written again with the kept files'
+    rows only (a new batch, sealed, before the kept records point to it); a batch that
+    fails its SHA-256 check is not copied, and its kept files are dropped too (a build
+    reads them again, as it would anyway)."""
+    folder = store.folder
+    before = folder_bytes(folder)
+    keys = {store.key(f) for f in keep}
+    records_dir = folder / "files"
+    records: dict[str, dict] = {}
+    doomed: list[Path] = []
+    for path in sorted(records_dir.glob("*.json")):
+        record = record_intact(path) if path.stem in keys else None
+        if record is None:
+            doomed.append(path)
+        else:
+            records[path.stem] = record
+    if keys and not records:  # other submission dates or reference data, most likely
+        raise InputError(
+            f"{folder}: none of the {len(keys)} file(s) given is in the record store as "
+            "given (same bytes, submission date and reference data); nothing removed"
+        )
+    batch_keys: dict[str, set[str]] = {}  # every intact record's batch, kept or not
+    for path in sorted(records_dir.glob("*.json")):
+        record = records.get(path.stem) or record_intact_quietly(path)
+        if record is not None:
+            batch_keys.setdefault(record["batch"], set()).add(path.stem)
+    kept_batches = {record["batch"] for record in records.values()}
+    con = duckdb.connect()
+    try:
+        for batch in sorted(kept_batches):
+            kept = sorted(key for key, r in records.items() if r["batch"] == batch)
+            if set(kept) == batch_keys.get(batch, set()):
+                continue  # only kept files in it: kept as it is
+            paths = [folder / kind / f"{batch}.parquet" for kind in STORED_TABLES]
+            if not all(verified(path) for path in paths):
+                doomed += [records_dir / f"{key}.json" for key in kept]
+                for key in kept:
+                    del records[key]
+                continue
+            new_batch = set_digest(kept)
+            for kind in STORED_TABLES:
+                target = folder / kind / f"{new_batch}.parquet"
+                run(
+                    con,
+                    "COPY (SELECT * FROM read_parquet($source) WHERE cache_key IN "
+                    "(SELECT unnest($keys))) TO $target (FORMAT parquet)",
+                    {
+                        "source": (folder / kind / f"{batch}.parquet").as_posix(),
+                        "keys": kept,
+                        "target": target.as_posix(),
+                    },
+                )
+                seal(target)
+            for key in kept:
+                record = {k: v for k, v in records[key].items() if k != "sha256"}
+                record["batch"] = new_batch
+                record["sha256"] = record_digest(record)
+                (records_dir / f"{key}.json").write_text(json.dumps(record), encoding="utf-8")
+                records[key] = record
+    finally:
+        con.close()
+    in_use = {record["batch"] for record in records.values()}
+    for kind in STORED_TABLES:
+        for path in sorted((folder / kind).glob("*.parquet")):
+            if path.name.removesuffix(".parquet") not in in_use:
+                doomed += [path, seal_path(path)]
+    resolved = folder / "resolved"
+    for path in sorted(resolved.glob("*.json")):
+        try:
+            resolved_keys = set(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            resolved_keys = None  # unreadable: of no use to a build
+        if resolved_keys is None or not resolved_keys <= set(records):
+            doomed += sorted(resolved.glob(f"{path.stem}.*"))
+    removed = 0
+    for path in dict.fromkeys(doomed):
+        if path.exists():
+            path.unlink()
+            removed += 1
+    make_private(folder)
+    return PruneResult(
+        kept_inputs=len(records),
+        missing_inputs=len(keys - set(records)),
+        removed_files=removed,
+        bytes_before=before,
+        bytes_after=folder_bytes(folder),
+    )
+
+
+def record_intact_quietly(path: Path) -> dict | None:
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) and "batch" in record else None

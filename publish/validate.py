@@ -109,6 +109,21 @@ def file_outcomes(con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> dic
     return outcomes
 
 
+def rejection_rule_counts(
+    con: duckdb.DuckDBPyConnection, files: list[InputFile]
+) -> list[tuple[str, int]]:
+    """(rule code, records rejected under it), most first; whole files and malformed
+    records count under their file-level rule (DIDS075)."""
+    counts = dict(rows(con, query("rejection_rules")))
+    for input_file in files:
+        whole = input_file.records_received if input_file.status == "rejected" else 0
+        found = whole + len(input_file.malformed_records)
+        if found:
+            code = input_file.rule_code or FILE_LEVEL_RULE
+            counts[code] = counts.get(code, 0) + found
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
 def malformed_records_frame(files: list[InputFile]) -> pl.DataFrame:
     """Records with the wrong number of fields, kept whole: extra fields join the last."""
     rows = []

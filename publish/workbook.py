@@ -21,9 +21,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import shutil
-import subprocess
-import tempfile
 import tomllib
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -35,7 +32,9 @@ import polars as pl
 import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
+from publish.ods import write_ods
 from publish.publication import Publication
+from publish.release import default_next_update, default_publication_date, months_list
 from publish.tables import GEOGRAPHY_LEVELS, MARKERS, MONTH_NAMES, TABLES, TIDY_COLUMNS, TableSpec
 
 log = logging.getLogger(__name__)
@@ -131,7 +130,7 @@ class CoverText:
     publisher: str
     language: str
     keywords: str
-    next_update: str
+    next_update: str | None  # None: derived from the period (publish.release)
     contact_email: str
     source: str
     about: tuple[str, ...]
@@ -196,7 +195,7 @@ def load_cover_text(path: Path | None = None) -> CoverText:
         publisher=text(data, "publisher"),
         language=text(data, "language"),
         keywords=text(data, "keywords"),
-        next_update=text(data, "next_update"),
+        next_update=text(data, "next_update") if "next_update" in data else None,
         contact_email=email,
         source=text(data, "source"),
         about=tuple(text({"about": p}, "about") for p in about),
@@ -217,7 +216,8 @@ def load_cover_text(path: Path | None = None) -> CoverText:
 @dataclass(frozen=True)
 class Column:
     header: str
-    # "text" (row labels), "count" ('#,##0') or "decimal" ('#,##0.0').
+    # "text" (row labels), "count" ('#,##0'), "median" ('#,##0', or '#,##0.0' for a
+    # half) or "decimal" ('#,##0.0').
     kind: str = "text"
 
 
@@ -275,13 +275,18 @@ def _workbook_title(publication: Publication, cover: CoverText) -> str:
 
 
 def _publication_date(publication: Publication, cover: CoverText) -> date:
-    day = publication.published_on or cover.published_on
-    if day is None:
-        raise WorkbookError(
-            "no publication date: set published_on in the publication config or in the "
-            "cover text file (publish/reference_data/publication.toml)"
-        )
-    return day
+    """The publication's date, else the cover text's, else derived from the period."""
+    return (
+        publication.published_on
+        or cover.published_on
+        or default_publication_date(publication.latest_month)
+    )
+
+
+def _next_update(publication: Publication, cover: CoverText) -> str:
+    return cover.next_update or default_next_update(
+        publication.latest_month, _publication_date(publication, cover)
+    )
 
 
 def _marker_text(code: str) -> str:
@@ -289,11 +294,20 @@ def _marker_text(code: str) -> str:
 
 
 def _value_kind(measure: str) -> str:
-    return "decimal" if measure.startswith(("median", "percent")) else "count"
+    """ "count", "median" (whole days, or a half: one decimal place only for a half) or
+    "decimal" (percentages, always one decimal place)."""
+    if measure.startswith("median"):
+        return "median"
+    return "decimal" if measure.startswith("percent") else "count"
+
+
+def _shows_decimals(value: float, kind: str) -> bool:
+    """A median of 1 is shown "1", not "1.0"; 3.5 is "3.5" (Notes: medians)."""
+    return kind == "decimal" or (kind == "median" and not float(value).is_integer())
 
 
 def _format_number(value: float, kind: str) -> str:
-    return f"{value:,.0f}" if kind == "count" else f"{value:,.1f}"
+    return f"{value:,.1f}" if _shows_decimals(value, kind) else f"{value:,.0f}"
 
 
 class _Notes:
@@ -317,7 +331,7 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("provisional")
     if spec.layout == "months":
         notes.append("year_to_date")
-    if any(_value_kind(m) == "decimal" and m.startswith("median") for m in spec.measures):
+    if any(_value_kind(m) == "median" for m in spec.measures):
         notes.append("medians")
     if any(m.startswith("percent") for m in spec.measures):
         notes.append("percentages")
@@ -564,18 +578,34 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
         if link is not None:
             entries.append(("link", link[0], link[1]))
 
+    kind = "synthetic data, not official statistics," if publication.demo else "official statistics"
     entries.append(
         (
             "text",
-            f"This workbook contains {len(tables)} tables of official statistics for "
+            f"This workbook contains {len(tables)} tables of {kind} for "
             f"{_period_words(publication)}, with a table of contents and a list of notes.",
             None,
         )
     )
+    if publication.demo:
+        section(
+            "Synthetic data",
+            "This is the demonstration publication of did-publish, built from synthetic "
+            "records made up by a program. No figure in it describes real patients or "
+            "providers, and it must not be used or quoted as official statistics.",
+        )
     section("About these statistics", *cover.about)
     section("Status", cover.status[publication.status])
+    if publication.months_without_records:
+        missing = publication.months_without_records
+        section(
+            "Months without data",
+            f"No record was received for {months_list(missing)}. Every figure of "
+            f"{'that month' if len(missing) == 1 else 'those months'} is shown as [x], "
+            "not available.",
+        )
     section("Publication date", _long_date(_publication_date(publication, cover)))
-    section("Next update", cover.next_update)
+    section("Next update", _next_update(publication, cover))
     section("Source", cover.source)
     section("Revisions", cover.revisions)
     section(
@@ -653,7 +683,21 @@ def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet 
     cover_sheet = _cover_sheet(publication, cover, tables)
     notes_sheet = _notes_sheet(notes)
     contents = _contents_sheet([cover_sheet, notes_sheet, *tables])
-    return [cover_sheet, contents, notes_sheet, *tables]
+    return _stamped([cover_sheet, contents, notes_sheet, *tables], publication.stamp)
+
+
+def _stamped(
+    sheets: list[TextSheet | TableSheet], stamp: str | None
+) -> list[TextSheet | TableSheet]:
+    """`stamp` (the demo's "Synthetic data: not official statistics") as the first line
+    under the title of every sheet, so that no sheet copied on its own loses it."""
+    if stamp:
+        for sheet in sheets:
+            if isinstance(sheet, TextSheet):
+                sheet.entries.insert(0, ("text", stamp, None))
+            else:
+                sheet.lines.insert(0, stamp)
+    return sheets
 
 
 # --------------------------------------------------------------------------- validation
@@ -743,7 +787,7 @@ def _validate(sheets: list[TextSheet | TableSheet]) -> None:
                         if column_index != sheet.note_number_column:
                             texts.append((value, where))  # type: ignore[arg-type]
                         continue
-                    if column.kind not in ("count", "decimal"):
+                    if column.kind not in ("count", "median", "decimal"):
                         raise WorkbookError(f"{where}: unknown column kind '{column.kind}'")
                     if isinstance(value, bool) or not isinstance(value, int | float | str):
                         raise WorkbookError(f"{where}: {value!r} is not a number or marker")
@@ -801,7 +845,7 @@ def _width(texts: Sequence[str], low: float, high: float) -> float:
 
 
 def _render_text_sheet(sheet: TextSheet, ws, formats: _Formats) -> None:
-    ws.set_column(0, 0, 100)
+    ws.set_column(0, 0, TEXT_SHEET_WIDTH)
     ws.write_string(0, 0, sheet.title, formats.title)
     for row, (style, text, link) in enumerate(sheet.entries, start=1):
         if style == "link":
@@ -810,11 +854,14 @@ def _render_text_sheet(sheet: TextSheet, ws, formats: _Formats) -> None:
             ws.write_string(row, 0, text, formats.heading if style == "heading" else formats.text)
 
 
-def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
-    ws.write_string(0, 0, sheet.title, formats.title)
-    for row, line in enumerate(sheet.lines, start=1):
-        ws.write_string(row, 0, line, formats.text)
-    first = len(sheet.lines) + 1
+TEXT_SHEET_WIDTH = 100.0
+
+
+def _column_widths(sheet: TableSheet | TextSheet) -> list[float]:
+    """Each column's width in characters, for the workbook and its ODS copy alike."""
+    if isinstance(sheet, TextSheet):
+        return [TEXT_SHEET_WIDTH]
+    widths = []
     for column_index, column in enumerate(sheet.columns):
         values = [str(row[column_index]) for row in sheet.rows]
         if column.kind == "text":
@@ -824,6 +871,16 @@ def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
             width = _width([column.header[:18], *values], 12, 20)
         if column_index == 0:
             width = max(width, 30.0)  # column A also holds the title and description
+        widths.append(width)
+    return widths
+
+
+def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
+    ws.write_string(0, 0, sheet.title, formats.title)
+    for row, line in enumerate(sheet.lines, start=1):
+        ws.write_string(row, 0, line, formats.text)
+    first = len(sheet.lines) + 1
+    for column_index, width in enumerate(_column_widths(sheet)):
         ws.set_column(column_index, column_index, width)
     for row_offset, row in enumerate(sheet.rows, start=1):
         for column_index, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
@@ -833,10 +890,11 @@ def _render_table_sheet(sheet: TableSheet, ws, formats: _Formats) -> None:
             elif column.kind == "text":
                 ws.write_string(first + row_offset, column_index, value, formats.text)
             else:
-                number_format = formats.count if column.kind == "count" else formats.decimal
                 if isinstance(value, str):
-                    ws.write_string(first + row_offset, column_index, value, number_format)
+                    ws.write_string(first + row_offset, column_index, value, formats.count)
                 else:
+                    decimals = _shows_decimals(value, column.kind)
+                    number_format = formats.decimal if decimals else formats.count
                     ws.write_number(first + row_offset, column_index, value, number_format)
     ws.add_table(
         first,
@@ -917,8 +975,11 @@ def _set_language(xlsx: bytes, language: str) -> bytes:
     return out.getvalue()
 
 
-def write_workbook(publication: Publication, path: Path, cover: CoverText) -> None:
-    """Write the accessible workbook of `publication` to `path` (`<identifier>.xlsx`)."""
+def write_workbook(
+    publication: Publication, path: Path, cover: CoverText, ods_path: Path | None = None
+) -> None:
+    """Write the accessible workbook of `publication` to `path` (`<identifier>.xlsx`),
+    and, given `ods_path`, the same sheets as an OpenDocument spreadsheet."""
     path = Path(path)
     if not FILE_NAME_PATTERN.match(path.name):
         raise WorkbookError(
@@ -942,6 +1003,8 @@ def write_workbook(publication: Publication, path: Path, cover: CoverText) -> No
     }
     data = _set_language(_render(sheets, properties), cover.language)
     path.write_bytes(data)
+    if ods_path is not None:
+        write_ods(ods_path, sheets, [_column_widths(s) for s in sheets], properties, cover.language)
 
 
 # --------------------------------------------------------------------------- reports
@@ -954,6 +1017,7 @@ def write_report_workbook(
     tables: Sequence[TableSheet],
     cover: CoverText,
     created: date,
+    stamp: str | None = None,
 ) -> None:
     """Write a small accessible workbook beside the publication (e.g. the data-quality
     report): a Cover of ("heading" | "text", text) paragraphs, a Contents sheet, then one
@@ -984,6 +1048,7 @@ def write_report_workbook(
     sheets: list[TextSheet | TableSheet] = [cover_sheet]
     sheets.append(_contents_sheet([cover_sheet, *tables]))
     sheets.extend(tables)
+    sheets = _stamped(sheets, stamp)
     _validate(sheets)
     properties: dict[str, object] = {
         "title": title,
@@ -996,42 +1061,3 @@ def write_report_workbook(
         "created": datetime(created.year, created.month, created.day),
     }
     path.write_bytes(_set_language(_render(sheets, properties), cover.language))
-
-
-# --------------------------------------------------------------------------- ODS copy
-
-
-def write_ods_copy(xlsx_path: Path, timeout: float = 180) -> Path | None:
-    """Convert the workbook to OpenDocument (.ods) beside it, if LibreOffice is installed.
-
-    Returns the .ods path, or None (with a logged message) when `soffice` is not on
-    PATH or the conversion fails. The .ods is not byte-reproducible: LibreOffice writes
-    its own timestamps.
-    """
-    xlsx_path = Path(xlsx_path)
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        log.info("LibreOffice (soffice) is not installed: no .ods copy of %s", xlsx_path.name)
-        return None
-    target = xlsx_path.with_suffix(".ods")
-    with tempfile.TemporaryDirectory(prefix="did-ods-") as profile:
-        command = [
-            soffice,
-            f"-env:UserInstallation={Path(profile).as_uri()}",
-            "--headless",
-            "--norestore",
-            "--convert-to",
-            "ods",
-            "--outdir",
-            str(xlsx_path.parent),
-            str(xlsx_path),
-        ]
-        try:
-            subprocess.run(command, check=True, capture_output=True, timeout=timeout)
-        except (OSError, subprocess.SubprocessError) as error:
-            log.warning("LibreOffice could not convert %s to .ods: %s", xlsx_path.name, error)
-            return None
-    if not target.exists():
-        log.warning("LibreOffice wrote no .ods for %s", xlsx_path.name)
-        return None
-    return target

@@ -6,13 +6,28 @@
 -- records, or the mean of the two middle values for an even number (x.5 occurs). For N
 -- records in day order it is the mean of the values at positions floor((N+1)/2) and
 -- floor(N/2)+1. A year-to-date median is the median of the year's records.
+-- The histogram is reduced to the table's keys by month first and the year to date
+-- summed from the months; the running count per cell is one window over an integer
+-- cell number (sorting on six text keys was most of the time: issue 17).
 -- Markers: "x" where the count is "x" (nothing submitted) or no record has the dates the
 -- median needs; "z" where there were no tests (a median of nothing does not apply).
 
-WITH by_period AS (
-    SELECT t.row_label, t.source_setting, t.region_code, t.provider_code, p.period,
-           t.days, sum(t.n) AS n
-    FROM table_waits AS t JOIN period_months AS p USING (test_month)
+WITH monthly AS (  -- the histogram reduced to this table's keys, once
+    SELECT row_label, source_setting, region_code, provider_code, test_month, days,
+           sum(n) AS n
+    FROM table_waits
+    GROUP BY ALL
+),
+by_period AS (  -- a month is its own period; the year to date sums the months
+    SELECT m.row_label, m.source_setting, m.region_code, m.provider_code, p.period, m.days,
+           m.n
+    FROM monthly AS m
+    JOIN period_months AS p ON p.test_month = m.test_month AND p.period = m.test_month
+    UNION ALL
+    SELECT m.row_label, m.source_setting, m.region_code, m.provider_code, p.period, m.days,
+           sum(m.n)
+    FROM monthly AS m
+    JOIN period_months AS p ON p.test_month = m.test_month AND p.period <> m.test_month
     GROUP BY ALL
 ),
 levels AS (
@@ -26,31 +41,38 @@ levels AS (
     SELECT 'england', '', '', row_label, source_setting, period, days, sum(n)
     FROM by_period GROUP BY ALL
 ),
-cumulative AS (
-    SELECT *,
-           sum(n) OVER (PARTITION BY geography_level, region_code, provider_code, row_label,
-                                     source_setting, period ORDER BY days) AS running_n,
-           sum(n) OVER (PARTITION BY geography_level, region_code, provider_code, row_label,
-                                     source_setting, period) AS total_n
-    FROM levels
+cells AS (  -- one row per cell, numbered: the ordered pass sorts on one integer
+    SELECT *, row_number() OVER (ORDER BY geography_level, region_code, provider_code,
+                                          row_label, source_setting, period) AS cell
+    FROM (SELECT geography_level, region_code, provider_code, row_label, source_setting,
+                 period, sum(n) AS records
+          FROM levels GROUP BY ALL)
+),
+running AS (  -- the one ordered pass: records up to each day, cell by cell
+    SELECT c.cell, c.records, l.days,
+           sum(l.n) OVER (PARTITION BY c.cell ORDER BY l.days
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS running_n
+    FROM levels AS l
+    JOIN cells AS c USING (geography_level, region_code, provider_code, row_label,
+                           source_setting, period)
 ),
 medians AS (
-    SELECT geography_level, region_code, provider_code, row_label, source_setting, period,
-           any_value(total_n) AS records,
-           (min(days) FILTER (WHERE running_n >= (total_n + 1) // 2)
-            + min(days) FILTER (WHERE running_n >= total_n // 2 + 1)) / 2.0 AS median_days
-    FROM cumulative
-    GROUP BY ALL
+    SELECT cell,
+           (min(days) FILTER (WHERE running_n >= (records + 1) // 2)
+            + min(days) FILTER (WHERE running_n >= records // 2 + 1)) / 2.0 AS median_days
+    FROM running
+    GROUP BY cell
 )
 SELECT
     g.geography_level, g.region_code, g.provider_code, g.row_label, g.source_setting,
     g.period,
     CASE WHEN g.marker = '' AND g.value > 0 THEN m.median_days END AS value,
-    coalesce(m.records, 0) AS records,
+    coalesce(c.records, 0) AS records,
     CASE WHEN g.marker = 'x' THEN 'x'
          WHEN g.value = 0 THEN 'z'
          WHEN m.median_days IS NULL THEN 'x'
          ELSE '' END AS marker
 FROM count_grid AS g
-LEFT JOIN medians AS m USING (geography_level, region_code, provider_code, row_label,
-                              source_setting, period);
+LEFT JOIN cells AS c USING (geography_level, region_code, provider_code, row_label,
+                            source_setting, period)
+LEFT JOIN medians AS m USING (cell);

@@ -8,13 +8,15 @@ import hashlib
 import json
 from pathlib import Path
 
+import openpyxl
 import polars as pl
 import pytest
 from frictionless import Package
 
 from tests.conftest import run_cli
 
-DEMO_ID = "did-2024-25-provisional-2025-03"
+DEMO_ID = "did-demo-2024-25-2025-03"  # PUBLICATION.md section 6: did-demo-<FY>-<latest>
+STAMP = "Synthetic data: not official statistics"
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +103,48 @@ def test_same_inputs_give_byte_identical_outputs(demo, tmp_path):
     second = json.loads((again / "manifest.json").read_text())
     first.pop("build_time"), second.pop("build_time")
     assert first == second
+
+
+def test_the_demo_is_stamped_synthetic_on_every_page_sheet_and_title(demo):
+    """A forgotten INPUT never passes for official statistics (issue 18)."""
+    pages = sorted((demo / "html").rglob("*.html")) + [demo / "quality" / "index.html"]
+    assert len(pages) > 200
+    unstamped = [p.name for p in pages if STAMP not in p.read_text(encoding="utf-8")]
+    assert not unstamped, unstamped[:5]
+    for workbook in (demo / f"{DEMO_ID}.xlsx", demo / "quality" / "data-quality.xlsx"):
+        book = openpyxl.load_workbook(workbook, read_only=True)
+        for sheet in book.worksheets:
+            top = [row[0] for row in sheet.iter_rows(min_row=1, max_row=3, values_only=True)]
+            assert STAMP in top, (workbook.name, sheet.title, top)
+    package = json.loads((demo / "datapackage.json").read_text())
+    assert package["title"].endswith(STAMP)
+    cover = openpyxl.load_workbook(demo / f"{DEMO_ID}.xlsx", read_only=True)["Cover"]
+    words = " ".join(str(row[0]) for row in cover.iter_rows(values_only=True) if row[0])
+    assert "tables of official statistics" not in words
+    assert "8 May 2025" in words  # derived from the period: the second Thursday of May
+
+
+def test_the_ods_copy_reads_back_with_the_figures_of_the_tidy_csv(demo):
+    """Every figure and marker of each table, as many times as in the tidy CSV."""
+    from collections import Counter
+
+    from tests.ods_reader import read_ods, table_body
+
+    sheets, ranges = read_ods(demo / f"{DEMO_ID}.ods")
+    tidy = pl.read_csv(demo / f"{DEMO_ID}.csv", infer_schema=False)
+    named = {address.split(".")[0].strip("'"): name for name, address in ranges.items()}
+    for number in tidy["table"].unique(maintain_order=True).to_list():
+        rows = tidy.filter(pl.col("table") == number)
+        expected = Counter(
+            f"[{marker}]" if marker else float(value)
+            for value, marker in rows.select("value", "marker").iter_rows()
+        )
+        headers, body = table_body(sheets[f"Table_{number}"], ranges[named[f"Table_{number}"]])
+        found = Counter(
+            cell
+            for row in body
+            for header, cell in row.items()
+            if isinstance(cell, float) or str(cell).startswith("[")
+            if header not in ("Region code", "Org code", "Region name", "Provider name")
+        )
+        assert found == expected, number

@@ -266,7 +266,7 @@ def test_markers_readable(site):
     out, _ = site
     html = (out / "providers" / "y56-rbb.html").read_text(encoding="utf-8")
     assert f'<abbr class="marker" title="{MARKERS["c"]}">[c]</abbr>' in html
-    assert f'<span class="visually-hidden"> ({MARKERS["c"]})</span>' in html
+    assert f'<span class="nhsuk-u-visually-hidden"> ({MARKERS["c"]})</span>' in html
     html = (out / "providers" / "y60-rcc.html").read_text(encoding="utf-8")
     assert f'title="{MARKERS["x"]}">[x]</abbr>' in html
 
@@ -412,3 +412,124 @@ def test_serve_publication_binds_localhost(site):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _captions_of(page: _Page) -> list[str]:
+    return [t["caption"] for t in page.tables]
+
+
+def test_table_pages_hold_one_regions_providers(site):
+    """The table's page: England and regions; each region's providers on a page of their
+    own, reached by a plain link (no JavaScript), and every provider's table on exactly
+    one page."""
+    out, _ = site
+    tables_dir = out / "tables"
+    main = parse(tables_dir / "table-1.html")
+    assert not any(name in c for c in _captions_of(main) for _, _, name in PROVIDERS)
+    linked = [ref for tag, attr, ref in main.refs if tag == "a" and attr == "href"]
+    for region in REGIONS:
+        page_name = f"table-1-{region.lower()}.html"
+        assert page_name in linked
+        captions = _captions_of(parse(tables_dir / page_name))
+        others = [n for r, _, n in PROVIDERS if r != region]
+        ours = [n for r, _, n in PROVIDERS if r == region]
+        assert not any(n in c for c in captions for n in others), (region, captions)
+        assert [sum(n in c for c in captions) for n in ours] == [1] * len(ours)
+    # the provider's page links to its rows on its region's page
+    provider = parse(out / "providers" / "y60-rcc.html").refs
+    assert ("a", "href", "../tables/table-1-y60.html#provider-y60-rcc") in provider
+
+
+def test_large_region_split_into_numbered_pages(tmp_path, monkeypatch):
+    """Past the page budget a region's providers go on numbered pages linked both ways."""
+    import publish.site
+
+    monkeypatch.setattr(publish.site, "MAX_PAGE_BYTES", 1)  # every provider a page
+    write_site(sample_publication(), tmp_path)
+    first = parse(tmp_path / "tables" / "table-2-y56.html")
+    second = parse(tmp_path / "tables" / "table-2-y56-2.html")
+    assert ("a", "href", "table-2-y56-2.html") in first.refs
+    assert ("a", "href", "table-2-y56.html") in second.refs
+    assert not (tmp_path / "tables" / "table-2-y56-3.html").exists()
+    captions = _captions_of(first) + _captions_of(second)
+    assert [sum(n in c for c in captions) for r, _, n in PROVIDERS if r == "Y56"] == [1, 1]
+    assert ("a", "href", "../tables/table-2-y56-2.html#provider-y56-raa") in parse(
+        tmp_path / "providers" / "y56-raa.html"
+    ).refs
+
+
+# --------------------------------------------------------------------------- issue 18
+
+
+def test_each_modality_page_has_a_monthly_trend_chart_with_its_figures_as_a_table(site):
+    out, _ = site
+    tidy = sample_tidy()
+    text = (out / "modalities" / "magnetic-resonance-imaging.html").read_text()
+    assert 'role="img" aria-labelledby="trend-chart-title trend-chart-desc"' in text
+    assert '<desc id="trend-chart-desc">Line chart of the number of Magnetic Resonance' in text
+    table = next(
+        t
+        for t in parse(out / "modalities/magnetic-resonance-imaging.html").tables
+        if t["caption"].startswith("Number of Magnetic Resonance Imaging tests")
+    )
+    shown = [_cell_figure(row[1][1])[0] for row in table["body"]]
+    expected = [
+        tidy.filter(
+            (pl.col("table") == 1)
+            & (pl.col("geography_level") == "england")
+            & (pl.col("modality") == "Magnetic Resonance Imaging")
+            & (pl.col("source_setting") == "All")
+            & (pl.col("period") == month)
+        )["value"][0]
+        for month in MONTHS
+    ]
+    assert shown == expected
+    assert text.count("<circle ") == len(MONTHS)  # one point per published month
+
+
+def test_a_provider_page_sets_the_provider_beside_its_region_and_england(site):
+    out, _ = site
+    page = out / "providers" / "y56-raa.html"
+    text = page.read_text()
+    assert 'aria-labelledby="comparison-chart-title comparison-chart-desc"' in text
+    table = next(t for t in parse(page).tables if t["caption"].startswith("Median days"))
+    headers = [c[1] for c in table["head"][0]]
+    assert headers == ["Modality", PROVIDERS[0][2], REGIONS["Y56"], "England"]
+    assert len(table["body"]) == len(MODALITIES)
+    # a bar per modality and area, and a key of three
+    assert text.count("<rect ") == 3 * len(MODALITIES) + 3
+
+
+def test_downloads_show_their_sizes_and_the_quality_report_is_linked(tmp_path):
+    out = tmp_path / "pub" / "html"
+    out.mkdir(parents=True)
+    (tmp_path / "pub" / "x.csv").write_bytes(b"a" * 2_100_000)
+    write_site(sample_publication(), out, {"Tidy data (CSV)": "../x.csv"}, "../quality/index.html")
+    text = (out / "index.html").read_text()
+    assert "Tidy data (CSV, 2.1 MB)" in text
+    assert 'href="../quality/index.html">Data quality</a>' in text
+    assert "Published 8 August 2024" in text  # the publication date in the header
+    without = tmp_path / "plain"
+    write_site(sample_publication(), without)
+    assert "Data quality</a>" not in (without / "index.html").read_text()
+
+
+def test_the_site_is_built_on_the_pinned_nhsuk_frontend_and_fetches_nothing(site):
+    """The vendored stylesheet is exactly the pinned package's, less what would fetch."""
+    import re
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    check = subprocess.run(
+        [sys.executable, repo / "scripts" / "vendor_nhsuk_frontend.py", "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
+    out, _ = site
+    css = (out / "nhsuk-frontend.min.css").read_text()
+    assert css.startswith("/* nhsuk-frontend 10.6.1 (MIT)")
+    assert "@font-face" not in css and not re.search(r"url\((?!data:)", css)
+    index = (out / "index.html").read_text()
+    assert 'href="nhsuk-frontend.min.css"' in index and 'class="nhsuk-header"' in index

@@ -1,14 +1,16 @@
-"""The HTML summaries in a real browser: headless Chromium, axe-core, no request outside.
+"""The HTML summaries in a real browser: headless Chromium driven by Selenium through
+Debian's `chromium-driver`, axe-core, no request outside.
 
-Chromium is driven through the Chrome DevTools Protocol over `--remote-debugging-pipe`
-(file descriptors 3 and 4, messages separated by NUL), so no Python package beyond the
-standard library is needed. axe-core comes from `tests/browser/node_modules` (install with
-`npm ci --prefix tests/browser`).
+Selenium starts `/usr/bin/chromedriver` (or `$CHROMEDRIVER`) with Debian's Chromium, so
+Selenium Manager never downloads a driver or a browser. axe-core comes from
+`tests/browser/node_modules` (install with `npm ci --prefix tests/browser`).
 
 Each page is opened from disk (file://). The test fails on any axe violation of the WCAG
-2.0, 2.1 and 2.2 A and AA rules, on any request for a URL outside the site folder, and on
-any script error; it saves a full-page screenshot of every page it opens to
-`$DID_SCREENSHOT_DIR` (default `output/screenshots`).
+2.0, 2.1 and 2.2 A and AA rules, on any request for a URL outside the site folder (every
+request the page makes is read from Chromium's network log; web requests are refused
+and no name resolves, so nothing could leave the machine), and on any script error; it
+saves a full-page screenshot of every page it opens to `$DID_SCREENSHOT_DIR` (default
+`output/screenshots`).
 """
 
 from __future__ import annotations
@@ -16,15 +18,14 @@ from __future__ import annotations
 import base64
 import json
 import os
-import select
 import shutil
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
+from selenium.webdriver.chrome.service import Service
 
 try:
     from test_site import sample_publication
@@ -37,9 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 AXE = REPO / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 INSTALL_CHROMIUM = (
-    "Chromium is needed for the browser test: install it with\n"
+    "Chromium and its driver are needed for the browser test: install them with\n"
     "  apt-get update && apt-get install -y chromium chromium-driver\n"
-    "or point CHROMIUM_BIN at a Chromium/Chrome binary."
+    "or point CHROMIUM_BIN and CHROMEDRIVER at a Chromium binary and its chromedriver."
 )
 INSTALL_AXE = (
     f"axe-core is needed for the browser test ({AXE} is missing): install it with\n"
@@ -48,35 +49,23 @@ INSTALL_AXE = (
 TIMEOUT = 30.0
 
 
-def chromium_binary() -> str:
-    for candidate in (
-        os.environ.get("CHROMIUM_BIN", ""),
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-    ):
-        if candidate and (found := shutil.which(candidate)):
-            return found
+def found(names: tuple[str, ...]) -> str:
+    for candidate in names:
+        if candidate and (path := shutil.which(candidate)):
+            return path
     pytest.fail(INSTALL_CHROMIUM, pytrace=False)
 
 
 class Browser:
-    """A headless Chromium and one page, spoken to over the DevTools pipe."""
+    """A headless Chromium and one page, driven by Selenium (WebDriver), with the
+    DevTools commands WebDriver lacks (emulation, full-page screenshots) sent through
+    chromedriver."""
 
-    def __init__(self, binary: str, profile: Path, log: Path) -> None:
-        # Chromium reads commands from fd 3 and writes replies and events to fd 4.
-        to_browser_r, self._to_browser = os.pipe()
-        self._from_browser, from_browser_w = os.pipe()
-
-        def wire_pipes() -> None:  # in the child, before exec
-            # dup first to fresh numbers so that dup2 never copies a descriptor onto itself
-            read_end, write_end = os.dup(to_browser_r), os.dup(from_browser_w)
-            os.dup2(read_end, 3)
-            os.dup2(write_end, 4)
-
-        args = [
-            binary,
-            "--headless",
+    def __init__(self, binary: str, driver: str) -> None:
+        options = webdriver.ChromeOptions()
+        options.binary_location = binary
+        for argument in (
+            "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
             "--disable-quic",
@@ -92,101 +81,22 @@ class Browser:
             "--font-render-hinting=none",
             # no name resolves: nothing could leave the machine even if a page asked
             "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--remote-debugging-pipe",
-            f"--user-data-dir={profile}",
-            "about:blank",
-        ]
-        self._log = log.open("wb")
-        self.process = subprocess.Popen(
-            args,
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            close_fds=False,
-            preexec_fn=wire_pipes,
-        )
-        os.close(to_browser_r)
-        os.close(from_browser_w)
-        self._buffer = b""
-        self._next_id = 0
-        self.events: list[dict] = []
-        self.session = ""
-        target = self.send("Target.createTarget", {"url": "about:blank"}, browser=True)
-        attached = self.send(
-            "Target.attachToTarget", {"targetId": target["targetId"], "flatten": True}, True
-        )
-        self.session = attached["sessionId"]
-        for method in ("Page.enable", "Network.enable", "Runtime.enable"):
-            self.send(method)
-        # Every request of the page pauses here and is let through or refused.
-        self.send("Fetch.enable", {"patterns": [{"urlPattern": "*"}]})
+        ):
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+        options.set_capability("unhandledPromptBehavior", "ignore")
+        self.driver = webdriver.Chrome(options=options, service=Service(executable_path=driver))
+        self.driver.set_script_timeout(TIMEOUT)
+        self.driver.set_page_load_timeout(TIMEOUT)
+        self.driver.execute_cdp_cmd("Network.enable", {})
+        # Refused outright: anything from the web (the page is read from disk).
+        patterns = ["http://*", "https://*", "ws://*", "wss://*", "ftp://*"]
+        self.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": patterns})
         self.allowed_root: Path | None = None
         self.requests: list[str] = []
         self.refused: list[str] = []
-
-    # -- protocol -----------------------------------------------------------------------
-
-    def _read_message(self, deadline: float) -> dict:
-        while b"\0" not in self._buffer:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError("no answer from Chromium")
-            ready, _, _ = select.select([self._from_browser], [], [], remaining)
-            if ready:
-                chunk = os.read(self._from_browser, 1 << 20)
-                if not chunk:
-                    raise RuntimeError(f"Chromium closed the pipe (exit {self.process.poll()})")
-                self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def _handle_event(self, message: dict) -> None:
-        method = message.get("method", "")
-        params = message.get("params", {})
-        if method == "Fetch.requestPaused":
-            url = params["request"]["url"]
-            if self._inside(url):
-                self._post("Fetch.continueRequest", {"requestId": params["requestId"]})
-            else:
-                self.refused.append(url)
-                self._post(
-                    "Fetch.failRequest",
-                    {"requestId": params["requestId"], "errorReason": "BlockedByClient"},
-                )
-        elif method == "Network.requestWillBeSent":
-            self.requests.append(params["request"]["url"])
-        self.events.append(message)
-
-    def _post(self, method: str, params: dict | None = None, browser: bool = False) -> int:
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if self.session and not browser:
-            message["sessionId"] = self.session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        return self._next_id
-
-    def send(self, method: str, params: dict | None = None, browser: bool = False) -> dict:
-        ident = self._post(method, params, browser)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            message = self._read_message(deadline)
-            if message.get("id") == ident:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                return message.get("result", {})
-            if "method" in message:
-                self._handle_event(message)
-
-    def wait_for(self, method: str, timeout: float = TIMEOUT) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            message = self._read_message(deadline)
-            if "method" in message:
-                self._handle_event(message)
-                if message["method"] == method:
-                    return message["params"]
-
-    # -- page ---------------------------------------------------------------------------
+        self._errors: list[str] = []
+        self._urls: dict[str, str] = {}
 
     def _inside(self, url: str) -> bool:
         parsed = urlparse(url)
@@ -197,46 +107,59 @@ class Browser:
         path = Path(unquote(parsed.path)).resolve()
         return self.allowed_root is not None and path.is_relative_to(self.allowed_root)
 
+    def _read_logs(self) -> None:
+        """The network log (every request, and those refused) and the console's errors."""
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            params = message.get("params", {})
+            if message["method"] == "Network.requestWillBeSent":
+                self.requests.append(params["request"]["url"])
+                self._urls[params["requestId"]] = params["request"]["url"]
+            elif message["method"] == "Network.loadingFailed" and params.get("blockedReason"):
+                self.refused.append(self._urls.get(params["requestId"], "?"))
+        for entry in self.driver.get_log("browser"):
+            if entry["level"] == "SEVERE":
+                self._errors.append(entry["message"][:1500])
+
     def open(self, path: Path, width: int = 1280, height: int = 900, javascript: bool = True):
-        self.send(
+        self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 700},
         )
-        self.send("Emulation.setScriptExecutionDisabled", {"value": not javascript})
-        self.events.clear()
-        self.send("Page.navigate", {"url": path.resolve().as_uri()})
-        self.wait_for("Page.loadEventFired")
-
-    def evaluate(self, expression: str, await_promise: bool = False):
-        result = self.send(
-            "Runtime.evaluate",
-            {
-                "expression": expression,
-                "awaitPromise": await_promise,
-                "returnByValue": True,
-                "timeout": TIMEOUT * 1000,
-            },
+        self.driver.execute_cdp_cmd(
+            "Emulation.setScriptExecutionDisabled", {"value": not javascript}
         )
-        if "exceptionDetails" in result:
-            raise RuntimeError(f"script error: {result['exceptionDetails']}")
-        return result["result"].get("value")
+        self._read_logs()  # what came before this page is not this page's
+        self.requests.clear()
+        self.refused.clear()
+        self._errors.clear()
+        self.driver.get(path.resolve().as_uri())
+
+    def evaluate(self, expression: str):
+        return self.driver.execute_script(f"return ({expression});")
+
+    def run(self, statements: str) -> None:
+        self.driver.execute_script(statements)
+
+    def outside_requests(self) -> list[str]:
+        self._read_logs()
+        return [url for url in self.requests if not self._inside(url)]
 
     def errors(self) -> list[str]:
-        found = []
-        for event in self.events:
-            if event.get("method") == "Runtime.exceptionThrown":
-                found.append(json.dumps(event["params"]["exceptionDetails"])[:500])
-            if event.get("method") == "Runtime.consoleAPICalled" and event["params"]["type"] in (
-                "error",
-                "assert",
-            ):
-                found.append(json.dumps(event["params"]["args"])[:500])
-        return found
+        self._read_logs()
+        return list(self._errors)
+
+    def dialog_opened(self) -> bool:
+        try:
+            self.driver.switch_to.alert.dismiss()
+        except NoAlertPresentException:
+            return False
+        return True
 
     def screenshot(self, target: Path) -> None:
-        metrics = self.send("Page.getLayoutMetrics")
+        metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
         size = metrics["cssContentSize"]
-        shot = self.send(
+        shot = self.driver.execute_cdp_cmd(
             "Page.captureScreenshot",
             {
                 "format": "png",
@@ -254,34 +177,23 @@ class Browser:
         target.write_bytes(base64.b64decode(shot["data"]))
 
     def close(self) -> None:
-        try:
-            self._post("Browser.close", browser=True)
-            self.process.wait(timeout=10)
-        except Exception:
-            self.process.kill()
-            self.process.wait()
-        finally:
-            os.close(self._to_browser)
-            os.close(self._from_browser)
-            self._log.close()
+        self.driver.quit()
 
 
 @pytest.fixture(scope="module")
 def browser():
-    binary = chromium_binary()
+    binary = found((os.environ.get("CHROMIUM_BIN", ""), "chromium", "chromium-browser"))
+    driver = found((os.environ.get("CHROMEDRIVER", ""), "chromedriver"))
     if not AXE.is_file():
         pytest.fail(INSTALL_AXE, pytrace=False)
-    with tempfile.TemporaryDirectory(prefix="did-chromium-") as scratch:
-        log = Path(scratch) / "chromium.log"
-        try:
-            instance = Browser(binary, Path(scratch) / "profile", log)
-        except (RuntimeError, TimeoutError) as error:
-            output = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            pytest.fail(f"Chromium did not start: {error}\n{output}\n{INSTALL_CHROMIUM}")
-        try:
-            yield instance
-        finally:
-            instance.close()
+    try:
+        instance = Browser(binary, driver)
+    except WebDriverException as error:
+        pytest.fail(f"Chromium did not start: {error.msg}\n{INSTALL_CHROMIUM}")
+    try:
+        yield instance
+    finally:
+        instance.close()
 
 
 @pytest.fixture(scope="module")
@@ -299,21 +211,23 @@ def screenshots() -> Path:
 
 
 def run_axe(browser: Browser) -> list[dict]:
-    browser.evaluate(AXE.read_text(encoding="utf-8"))
+    browser.run(AXE.read_text(encoding="utf-8"))
     options = json.dumps({"runOnly": {"type": "tag", "values": WCAG_TAGS}})
     script = (
-        f"axe.run(document, {options}).then(r => r.violations.map(v => ({{"
+        "const done = arguments[arguments.length - 1];"
+        f"axe.run(document, {options}).then(r => done(r.violations.map(v => ({{"
         "id: v.id, impact: v.impact, help: v.help, tags: v.tags,"
         "nodes: v.nodes.slice(0, 5).map(n => ({target: n.target, summary: n.failureSummary}))"
-        "})))"
+        "}))))"
     )
-    return browser.evaluate(script, await_promise=True)
+    return browser.driver.execute_async_script(script)
 
 
 PAGES = {
     "index": "index.html",
     "table-1": "tables/table-1.html",
     "table-11": "tables/table-11.html",
+    "table-1-region": "tables/table-1-y56.html",
     "provider": "providers/y56-rbb.html",
     "modality": "modalities/magnetic-resonance-imaging.html",
 }
@@ -327,21 +241,27 @@ def test_page_accessible_and_self_contained(browser, site, screenshots, name):
     browser.open(site / PAGES[name])
     assert browser.evaluate("document.readyState") == "complete"
     # the page's own assets loaded (stylesheet applied: header is NHS blue)
-    header = browser.evaluate("getComputedStyle(document.querySelector('.header')).backgroundColor")
+    header = browser.evaluate(
+        "getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor"
+    )
     assert header == "rgb(0, 94, 184)", header
     broken = browser.evaluate(
         "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )
     assert not broken, broken
+    # at 1280 px nothing overflows the page: a wide table scrolls in its own box
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
     browser.screenshot(screenshots / f"{name}.png")
-    violations = run_axe(browser)
-    assert not violations, json.dumps(violations, indent=1)
-    outside = [url for url in browser.requests if not browser._inside(url)]
+    # the page's own errors, before axe (which reads the stylesheets by XMLHttpRequest,
+    # refused from file://: its console lines are not the page's)
+    page_errors = browser.errors()
+    assert not page_errors, page_errors
+    outside = browser.outside_requests()
     assert not outside and not browser.refused, (outside, browser.refused)
     assert browser.requests, "no request seen: the request check is not working"
-    assert not browser.errors(), browser.errors()
-    dialogs = [e for e in browser.events if e.get("method") == "Page.javascriptDialogOpening"]
-    assert not dialogs, dialogs  # an unescaped '<script>alert(1)</script>' would open one
+    violations = run_axe(browser)
+    assert not violations, json.dumps(violations, indent=1)
+    assert not browser.dialog_opened()  # an unescaped '<script>alert(1)</script>' would open one
     assert browser.evaluate("[...document.scripts].every(s => !s.textContent.includes('alert('))")
 
 
@@ -355,7 +275,7 @@ def test_provider_filter(browser, site, screenshots):
     browser.open(site / "index.html")
     assert browser.evaluate("!!document.querySelector('#provider-filter-input').offsetParent")
     visible = "[...document.querySelectorAll('.provider-list li')].filter(li => !li.hidden).length"
-    browser.evaluate(
+    browser.run(
         "const i = document.querySelector('#provider-filter-input');"
         "i.value = 'cedar'; i.dispatchEvent(new Event('input'));"
     )
@@ -366,7 +286,7 @@ def test_provider_filter(browser, site, screenshots):
         )
         == 1
     )
-    browser.evaluate(
+    browser.run(
         "const j = document.querySelector('#provider-filter-input');"
         "j.value = ''; j.dispatchEvent(new Event('input'));"
     )
@@ -394,8 +314,52 @@ def test_request_check_catches_outside_requests(browser, tmp_path):
     browser.requests.clear()
     browser.refused.clear()
     browser.open(site / "index.html")
-    time.sleep(0.2)
-    browser.evaluate("1")  # drain pending events
-    refused = set(browser.refused)
-    assert outside.resolve().as_uri() in refused
-    assert "https://cdn.example.invalid/x.css" in refused
+    seen = set(browser.outside_requests())
+    assert outside.resolve().as_uri() in seen
+    assert "https://cdn.example.invalid/x.css" in seen
+    assert "https://cdn.example.invalid/x.css" in browser.refused  # never sent
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A real build of a few records: its quality report is in the site's layout."""
+    from tests.conftest import build, record, write_submission
+
+    folder = tmp_path_factory.mktemp("browser-build")
+    may = {
+        "DIAGNOSTIC_TEST_REQUEST_DATE": "2024-05-01",
+        "DIAG_TEST_REQUEST_REC_DATE": "2024-05-01",
+        "DIAGNOSTIC_TEST_DATE": "2024-05-09",
+        "SERVICE_REPORT_DATE": "2024-05-10",
+    }
+    records = [record() for _ in range(9)] + [record(**may) for _ in range(14)]
+    write_submission(folder / "in" / "a.csv", records)
+    build([folder / "in"], folder / "out", "--submission-date", "2024-07-05")
+    return folder / "out" / "did-2024-25-provisional-2024-05"
+
+
+BUILT_PAGES = {
+    "quality": "quality/index.html",
+    "built-index": "html/index.html",
+    "trend": "html/modalities/plain-radiography.html",
+}
+
+
+@pytest.mark.parametrize("name", list(BUILT_PAGES))
+def test_a_built_publications_new_pages_are_accessible(browser, built, screenshots, name):
+    browser.allowed_root = built.resolve()
+    browser.open(built / BUILT_PAGES[name])
+    header = browser.evaluate(
+        "getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor"
+    )
+    assert header == "rgb(0, 94, 184)", header  # the site's layout and stylesheet
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
+    browser.screenshot(screenshots / f"{name}.png")
+    assert not browser.errors(), browser.errors()
+    assert not browser.outside_requests()
+    if name == "trend":
+        chart = browser.driver.find_element("css selector", "figure.chart-figure")
+        (screenshots / "trend-chart.png").write_bytes(chart.screenshot_as_png)
+        assert browser.evaluate("document.querySelector('#trend-chart-desc').textContent")
+    violations = run_axe(browser)
+    assert not violations, json.dumps(violations, indent=1)

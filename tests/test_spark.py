@@ -274,4 +274,4 @@ def test_without_pyspark_the_spark_engine_says_how_to_install_it(synthetic, tmp_
 
 def test_an_unknown_engine_is_a_usage_error(synthetic, tmp_path):
     result = run_cli("build", synthetic, "--engine", "postgres", "--out", tmp_path, expect=2)
-    assert "choose duckdb or spark" in result.output
+    assert "'postgres' is not one of 'duckdb', 'spark'" in result.output

@@ -4,7 +4,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from tests.conftest import build, record, write_submission
+from tests.conftest import (
+    TEST_IMAGING_CODES,
+    TEST_SITES,
+    build,
+    record,
+    run_cli,
+    write_submission,
+)
 from tests.test_build_tables import test_record
 
 IDENTIFIER = "did-2024-25-provisional-2024-06"
@@ -135,3 +142,39 @@ def test_the_same_file_twice_is_resolved_without_the_store_mixing_them_up(tmp_pa
     assert by_file["2024-04-copy.csv"] == (accepted, accepted)  # all replaced
     assert by_file["2024-04.csv"] == (accepted, 0)
     assert not list((store / "resolved").glob("*.json"))  # nothing kept for this set
+
+
+def test_a_pruned_store_keeps_what_a_build_of_the_kept_files_reads(tmp_path):
+    *files, manifest = month_files(tmp_path / "in")
+    options = ("--submissions", manifest, "--period", "2024-06")
+    store = tmp_path / "store"
+    build(files, tmp_path / "all", *options, "--store", store)  # one batch of five files
+    kept = files[1:]  # April dropped; the June resubmission of an April record kept
+    before = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+
+    reference = ("--sites", TEST_SITES, "--imaging-codes", TEST_IMAGING_CODES)
+    wrong = run_cli("store", "prune", store, *kept, "--submissions", manifest, expect=2)
+    assert "none of the 4 file(s) given is in the record store" in wrong.output  # other sites
+    pruned = run_cli("store", "prune", store, *kept, "--submissions", manifest, *reference)
+    assert "kept 4 input file(s)" in pruned.output
+    after = sum(p.stat().st_size for p in store.rglob("*") if p.is_file())
+    assert f"{before / 2**20:,.1f} MB before, {after / 2**20:,.1f} MB after" in pruned.output
+    assert after < before
+    assert len(list((store / "files").glob("*.json"))) == 4
+    # the batch was written again without April's rows: one batch of each kind, sealed
+    for kind in ("derived", "cube", "waits", "outcomes", "flagged"):
+        [batch] = (store / kind).glob("*.parquet")
+        assert (store / kind / f"{batch.name}.sha256").exists()
+
+    reused = build(kept, tmp_path / "reused", *options, "--store", store)
+    assert "4 file(s) reused, 0 new" in reused.output
+    build(kept, tmp_path / "fresh", *options)
+    assert digests(tmp_path / "reused" / IDENTIFIER) == digests(tmp_path / "fresh" / IDENTIFIER)
+    restricted = f"{IDENTIFIER}.restricted"
+    assert digests(tmp_path / "reused" / restricted) == digests(tmp_path / "fresh" / restricted)
+
+    # a file the store no longer holds is said beside those kept
+    again = run_cli("store", "prune", store, *files, "--submissions", manifest, *reference)
+    assert "kept 4 input file(s) (1 of those given not in it), removed 0" in again.output
+    not_a_store = run_cli("store", "prune", tmp_path / "in", files[0], expect=2)
+    assert "not a record store" in not_a_store.output

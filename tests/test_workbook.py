@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 import sys
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -14,17 +14,18 @@ import xlsxwriter
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from ods_reader import read_ods, table_body  # noqa: E402
 from workbook_checker import check_workbook  # noqa: E402
 
 from publish import workbook as wbmod  # noqa: E402
 from publish.publication import Publication  # noqa: E402
+from publish.release import default_next_update, default_publication_date  # noqa: E402
 from publish.tables import TABLES, TIDY_COLUMNS  # noqa: E402
 from publish.workbook import (  # noqa: E402
     Column,
     TableSheet,
     WorkbookError,
     load_cover_text,
-    write_ods_copy,
     write_workbook,
 )
 
@@ -131,7 +132,7 @@ def cover():
 def written(tmp_path_factory, cover) -> Path:
     publication = make_publication()
     path = tmp_path_factory.mktemp("book") / f"{publication.identifier}.xlsx"
-    write_workbook(publication, path, cover)
+    write_workbook(publication, path, cover, path.with_suffix(".ods"))
     return path
 
 
@@ -155,7 +156,7 @@ def test_sheets_properties_and_cover(written, cover):
     for needle in (
         "Provisional",
         "8 August 2024",
-        cover.next_update,
+        default_next_update(LATEST, date(2024, 8, 8)),  # derived: none in the cover text
         cover.contact_email,
         cover.disclosure["did"],
         cover.licence_name,
@@ -179,12 +180,15 @@ def test_same_inputs_give_identical_bytes(tmp_path, cover):
     assert (first / name).read_bytes() == (second / name).read_bytes()
 
 
-def test_publication_date_falls_back_to_the_cover_text(tmp_path, cover):
+def test_publication_date_falls_back_to_the_cover_text_then_the_period(tmp_path, cover):
     publication = make_publication(published_on=None)
     path = tmp_path / f"{publication.identifier}.xlsx"
-    write_workbook(publication, path, cover)
-    created = openpyxl.load_workbook(path).properties.created
-    assert created.date() == cover.published_on
+    dated = replace(cover, published_on=date(2024, 12, 12))
+    write_workbook(publication, path, dated)
+    assert openpyxl.load_workbook(path).properties.created.date() == date(2024, 12, 12)
+    write_workbook(publication, path, cover)  # no date anywhere: derived from the period
+    created = openpyxl.load_workbook(path).properties.created.date()
+    assert created == default_publication_date(LATEST)
 
 
 # ------------------------------------------------------------------------ golden test
@@ -215,11 +219,23 @@ def _column_header(table: int, record: dict) -> str:
     return "Year to date" if record["period"] == YTD else MONTH_HEADERS[record["period"]]
 
 
+def table_cells(path: Path):
+    """number -> (headers, body) of the table on sheet Table_<number>, xlsx or ods."""
+    if path.suffix == ".ods":
+        sheets, ranges = read_ods(path)
+        names = {address.split(".")[0].strip("'"): name for name, address in ranges.items()}
+        return lambda number: table_body(
+            sheets[f"Table_{number}"], ranges[names[f"Table_{number}"]]
+        )
+    wb = openpyxl.load_workbook(path)
+    return lambda number: _sheet_cells(wb[f"Table_{number}"])
+
+
 def assert_golden(path: Path, tidy: pl.DataFrame) -> None:
     """Every tidy value is on its table's sheet, in its row and column, with its marker."""
-    wb = openpyxl.load_workbook(path)
+    cells_of = table_cells(path)
     for number in tidy["table"].unique(maintain_order=True).to_list():
-        headers, body = _sheet_cells(wb[f"Table_{number}"])
+        headers, body = cells_of(number)
         assert len(headers) == len(set(headers))
         label = TABLES[number].row_label
         key_headers = [
@@ -259,6 +275,22 @@ def assert_golden(path: Path, tidy: pl.DataFrame) -> None:
 
 def test_every_tidy_value_is_on_its_sheet(written):
     assert_golden(written, make_tidy())
+
+
+def test_the_ods_copy_holds_every_tidy_value_and_the_same_sheets(written):
+    assert_golden(written.with_suffix(".ods"), make_tidy())
+    sheets, _ = read_ods(written.with_suffix(".ods"))
+    book = openpyxl.load_workbook(written)
+    assert list(sheets) == book.sheetnames
+    cover = [row[0] for row in sheets["Cover"]]
+    assert cover == [c.value for c in book["Cover"]["A"] if c.value]
+
+
+def test_the_ods_copy_is_byte_identical_for_the_same_inputs(tmp_path, cover, written):
+    publication = make_publication()
+    again = tmp_path / f"{publication.identifier}.xlsx"
+    write_workbook(publication, again, cover, again.with_suffix(".ods"))
+    assert again.with_suffix(".ods").read_bytes() == written.with_suffix(".ods").read_bytes()
 
 
 def make_other_tidy() -> pl.DataFrame:
@@ -311,17 +343,28 @@ def test_other_layouts(tmp_path, cover):
     assert "Cancer test group" in headers and "Source setting" in headers
 
 
-def test_number_formats_and_markers(written):
-    ws = openpyxl.load_workbook(written)["Table_2"]
+def test_number_formats_and_markers(written, tmp_path, cover):
+    # one median of whole days among the halves of the test data
+    tidy = make_tidy().with_row_index("i")
+    first = tidy.filter((pl.col("table") == 2) & (pl.col("marker") == ""))["i"][0]
+    tidy = tidy.with_columns(
+        value=pl.when(pl.col("i") == first).then(1.0).otherwise(pl.col("value"))
+    ).drop("i")
+    publication = make_publication(tidy)
+    path = tmp_path / f"{publication.identifier}.xlsx"
+    write_workbook(publication, path, cover)
+    ws = openpyxl.load_workbook(path)["Table_2"]
     headers, _ = _sheet_cells(ws)
     table = ws.tables["table_2_median_days_request_to_test"]
     _, min_row, max_col, max_row = openpyxl.utils.range_boundaries(table.ref)
     formats = {
-        ws.cell(r, c).number_format
+        (float(ws.cell(r, c).value).is_integer(), ws.cell(r, c).number_format)
         for r in range(min_row + 1, max_row + 1)
         for c in range(headers.index("Apr 2024") + 1, max_col + 1)
+        if isinstance(ws.cell(r, c).value, int | float)
     }
-    assert formats == {"#,##0.0"}
+    # A whole median is shown "1", not "1.0"; a half "3.5" (Notes: medians).
+    assert formats == {(True, "#,##0"), (False, "#,##0.0")}
     shorthand = [ws.cell(r, 1).value for r in range(2, min_row)]
     assert any("[c] means" in line for line in shorthand)
     count_format = openpyxl.load_workbook(written)["Table_1"]["G8"].number_format
@@ -420,13 +463,6 @@ def test_cover_text_errors_name_the_key(tmp_path):
     broken.write_text(text.replace('title = "', 'titel = "', 1), encoding="utf-8")
     with pytest.raises(WorkbookError, match="'title'"):
         load_cover_text(broken)
-
-
-def test_ods_copy_is_skipped_without_libreoffice(tmp_path, monkeypatch, caplog, written):
-    monkeypatch.setattr(wbmod.shutil, "which", lambda name: None)
-    with caplog.at_level(logging.INFO, logger="publish.workbook"):
-        assert write_ods_copy(written) is None
-    assert "not installed" in caplog.text
 
 
 # ------------------------------------------------------------------------ the checker
