@@ -30,7 +30,6 @@ What is protected, against whom, and why: docs/disclosure.md.
 from __future__ import annotations
 
 import heapq
-import os
 import warnings
 from dataclasses import dataclass
 
@@ -1588,6 +1587,7 @@ def _protect(
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
     wide = np.zeros(n, dtype=bool)
     tries = np.zeros(n, dtype=np.int64)  # rounds an exact secondary count had partners
+    fails = np.zeros(n, dtype=np.int64)  # rounds a figure failed since its last widening
     changed_arr = np.flatnonzero(suppressed)
     verified = False
     for _ in range(200):
@@ -1602,13 +1602,7 @@ def _protect(
         failing = which[status != "ok"]
         if failing.size == 0:
             if verified:
-                if os.environ.get("DID_DEBUG_STRICT"):
-                    import time
-
-                    print("before removal", time.perf_counter(), suppressed.sum(), flush=True)
                 _remove_unneeded(check, primary, suppressed, value)
-                if os.environ.get("DID_DEBUG_STRICT"):
-                    print("after removal", time.perf_counter(), suppressed.sum(), flush=True)
                 return suppressed
             # the whole pattern once more, nothing taken from earlier rounds
             verified, wide[:] = True, False
@@ -1636,9 +1630,27 @@ def _protect(
         )
         widened = np.zeros(system.n_rows, dtype=bool)
         rows_indptr, rows_of = all_rows_of
-        unopened = []
+        unopened: list[int] = []
+        fails[failing] += 1
         for figure in need.tolist():
-            if widened[rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]].any():
+            its_rows = rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]
+            if fails[figure] > _STUBBORN_ROUNDS:
+                # still failing after rounds of single partners (a long chain of
+                # linked totals): every published member of its relations at once;
+                # the removal pass shows again those that were not needed
+                members = system.index[
+                    _ranges(system.indptr[its_rows], system.indptr[its_rows + 1])
+                ]
+                opened = np.unique(members[secondary.eligible[members] & ~suppressed[members]])
+                for partner in opened.tolist():
+                    secondary.add(partner)
+                changed.extend(opened.tolist())
+                fails[figure] = 0
+                if opened.size or primary[figure] or status_of[figure] != "exact":
+                    continue
+                unopened.append(figure)
+                continue
+            if widened[its_rows].any():
                 continue
             # lifted above its trivial lower bound: what binds its minimum
             lifted = lower[figure] > trivial[figure] + _TOLERANCE
@@ -1657,56 +1669,15 @@ def _protect(
             secondary.withdraw(figure)
             secondary.eligible[figure] = False
             wide[label == label[figure]] = False
-        if os.environ.get("DID_DEBUG_STRICT"):
-            print(
-                "round",
-                _,
-                failing.size,
-                int(exact_secondary.sum()),
-                shown.size,
-                len(changed),
-                int(suppressed.sum()),
-                flush=True,
-            )
         if shown.size:
             # what is left of their components holds a neighbour of each
             changed.extend(_neighbours(system, all_rows_of, shown).tolist())
         if not changed:
-            if os.environ.get("DID_DEBUG_STRICT"):
-                print(
-                    "stuck:",
-                    [
-                        (
-                            figure_label(relations.figures.row(int(f), named=True)),
-                            lower[f],
-                            upper[f],
-                            trivial[f],
-                        )
-                        for f in failing[:30]
-                    ],
-                    len(failing),
-                )
             break
         changed.extend(secondary.close_singletons())
         changed_arr = np.asarray(changed)
         wide[changed_arr] = False
         wide[_neighbours(system, all_rows_of, changed_arr)] = False
-    if os.environ.get("DID_DEBUG_STRICT"):
-        print(
-            "gave up:",
-            [
-                (
-                    figure_label(relations.figures.row(int(f), named=True)),
-                    lower[f],
-                    upper[f],
-                    trivial[f],
-                    value[f],
-                )
-                for f in failing[:20]
-            ],
-            len(failing),
-            flush=True,
-        )
     warnings.warn(
         "strict suppression could not protect every small count; the audit will fail",
         stacklevel=3,
@@ -1715,7 +1686,9 @@ def _protect(
 
 
 # How many rounds an exact secondary count is given partners before it is shown again.
-_EXACT_SECONDARY_TRIES = 3
+_EXACT_SECONDARY_TRIES = 10
+# Rounds a figure may fail with single partners before all its relations are opened.
+_STUBBORN_ROUNDS = 5
 
 
 class _Check:

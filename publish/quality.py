@@ -662,16 +662,12 @@ def write_quality_report(
     report: QualityReport,
     folder: Path,
     published_on: date | None = None,
-    *,
-    cover: CoverText | None = None,
-    stamp: str | None = None,
-    publication: Publication | None = None,
+    **pages: object,
 ) -> QualityReport:
-    """Write `folder/quality/`: the CSVs, the workbook and the web page of the report."""
+    """Write `folder/quality/`: the CSVs, the workbook and the web page of the report
+    (`pages`: `write_quality_pages`'s cover, stamp and publication)."""
     write_quality_csvs(report, folder)
-    write_quality_pages(
-        report, folder, published_on, cover=cover, stamp=stamp, publication=publication
-    )
+    write_quality_pages(report, folder, published_on, **pages)
     return report
 
 
