@@ -57,6 +57,10 @@ class Policy:
     rule_owner: str = ""
     # How the figures are protected, in a sentence for readers of the site.
     reader_note: str = ""
+    # What the audit accepts, in plain words, after its counts on the console and in
+    # --json: under did and hes a suppressed count the published totals give away is a
+    # figure to know, not a failure (PUBLICATION.md sections 3 and 4).
+    audit_allows: str = ""
 
     @property
     def suppresses_across_tables(self) -> bool:
@@ -131,6 +135,9 @@ def make_policy(name: str, k: int = DEFAULT_K, secondary_suppression: bool = Tru
             reader_note="Counts of 1 or 2 are suppressed [c] below England; every other "
             "count is rounded to the nearest 5. A median is suppressed when fewer than 3 "
             "tests underlie it.",
+            audit_allows="The did policy (NHS England's rules) allows suppressed counts that "
+            "can be worked out from the published totals; only figures that contradict each "
+            "other fail.",
         )
     if name == "hes":
         # NHS Digital HES/ECDS: 1-7 suppressed below national, 8+ to the nearest 5,
@@ -143,6 +150,9 @@ def make_policy(name: str, k: int = DEFAULT_K, secondary_suppression: bool = Tru
             reader_note="England figures are not rounded. Below England, counts of 1 to 7 "
             "are suppressed [c] and other counts are rounded to the nearest 5; a median is "
             "suppressed when 1 to 7 tests underlie it.",
+            audit_allows="The hes policy (NHS Digital's rule) allows suppressed counts that "
+            "can be worked out from the published totals; only figures that contradict each "
+            "other fail.",
         )
     if name == "strict":
         return Policy(
@@ -152,5 +162,8 @@ def make_policy(name: str, k: int = DEFAULT_K, secondary_suppression: bool = Tru
             secondary_suppression,
             reader_note="Small counts are suppressed [c], and further cells are suppressed "
             "so that no suppressed figure can be worked out from the others.",
+            audit_allows="The strict policy allows no suppressed count to be worked out or "
+            "narrowed below its protection interval: any such count fails the audit and stops "
+            "the build.",
         )
     raise UnknownPolicy(f"unknown disclosure policy {name!r}: choose one of {POLICY_NAMES}")
