@@ -165,16 +165,7 @@ def audit_publication(
     policy = policy or read_policy(publication_dir, k)
     unprotected = not policy.secondary_suppression
     k = policy.k
-    tidy = pl.read_csv(csv_path, infer_schema=False).with_columns(
-        pl.all().fill_null(""),
-    )
-    missing = [c for c in (*KEY_COLUMNS, "value", "marker") if c not in tidy.columns]
-    if missing:
-        raise ValueError(f"{csv_path}: missing columns {missing}")
-    tidy = pl.concat(
-        [tidy.select(*KEY_COLUMNS, "value", "marker"), read_quality_figures(publication_dir)],
-        how="vertical_relaxed",
-    )
+    tidy = read_published_cells(publication_dir, csv_path)
     value = (
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
@@ -269,9 +260,46 @@ def audit_publication(
         if from_trivial
         else f"[1, {protect_upper}]"
     )
-    summary = summary_line(
-        policy, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed
+    summary = caveats(
+        summary_line(policy, int(status.size), n_exact, n_narrow, n_infeasible, protection, passed),
+        rounding_undone,
+        unprotected,
     )
+    by_table = counts_by_table(rows["table"], status)
+    return AuditReport(
+        policy=policy.name,
+        k=policy.manifest_k,
+        suppressed=int(status.size),
+        exact=n_exact,
+        narrow=n_narrow,
+        infeasible=n_infeasible,
+        rounding_undone=rounding_undone,
+        passed=passed,
+        summary=summary,
+        cells=cells,
+        by_table=by_table,
+        meaning=policy_meaning(policy),
+    )
+
+
+def read_published_cells(publication_dir: Path, csv_path: Path) -> pl.DataFrame:
+    """Every published figure as text cells (KEY_COLUMNS, value, marker): the tidy CSV's
+    and the data-quality report's."""
+    tidy = pl.read_csv(csv_path, infer_schema=False).with_columns(
+        pl.all().fill_null(""),
+    )
+    missing = [c for c in (*KEY_COLUMNS, "value", "marker") if c not in tidy.columns]
+    if missing:
+        raise ValueError(f"{csv_path}: missing columns {missing}")
+    return pl.concat(
+        [tidy.select(*KEY_COLUMNS, "value", "marker"), read_quality_figures(publication_dir)],
+        how="vertical_relaxed",
+    )
+
+
+def caveats(summary: str, rounding_undone: int, unprotected: bool) -> str:
+    """The summary line with what else the reader must know: rounded counts the
+    percentages give back, and a build without secondary suppression."""
     if rounding_undone:
         summary += f" {rounding_undone} rounded counts given back exactly by their percentages."
     if unprotected:
@@ -279,7 +307,13 @@ def audit_publication(
             "NOT PROTECTED: built with secondary_suppression = false (primary suppression "
             "alone, for testing). " + summary
         )
-    table_of = rows["table"].cast(pl.Int64, strict=False)
+    return summary
+
+
+def counts_by_table(table: pl.Series, status: np.ndarray) -> pl.DataFrame:
+    """The public summary (SUMMARY_COLUMNS): suppressed counts by table and status, the
+    data-quality report by its name, then over all tables by status and in all."""
+    table_of = table.cast(pl.Int64, strict=False)
     by_table = (
         pl.DataFrame({"table": table_of, "status": status.tolist()})
         .group_by("table", "status")
@@ -300,21 +334,7 @@ def audit_publication(
         schema={"table": pl.Utf8, "status": pl.Utf8, "cells": pl.Int64},
         orient="row",
     )
-    by_table = pl.concat([by_table, overall], how="vertical_relaxed")
-    return AuditReport(
-        policy=policy.name,
-        k=policy.manifest_k,
-        suppressed=int(status.size),
-        exact=n_exact,
-        narrow=n_narrow,
-        infeasible=n_infeasible,
-        rounding_undone=rounding_undone,
-        passed=passed,
-        summary=summary,
-        cells=cells,
-        by_table=by_table,
-        meaning=policy_meaning(policy),
-    )
+    return pl.concat([by_table, overall], how="vertical_relaxed")
 
 
 def summary_line(
