@@ -55,7 +55,7 @@ from publish.disclosure import (
     trivial_lower_bounds,
 )
 from publish.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
-from publish.tables import QUALITY_TABLE
+from publish.tables import ALL_MONTHS, QUALITY_TABLE
 
 AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")
 SUMMARY_COLUMNS = ("table", "status", "cells")
@@ -454,7 +454,37 @@ def read_quality_figures(publication_dir: Path) -> pl.DataFrame:
                     pl.col(f"{column}_marker").alias("marker"),
                 )
             )
+    parts.append(manifest_totals(publication_dir, schema))
     return pl.concat([p.select(list(schema)) for p in parts]).unique(maintain_order=True)
+
+
+def manifest_totals(publication_dir: Path, schema: dict) -> pl.DataFrame:
+    """England's record totals in `manifest.json` as the report's all-months cells: the
+    manifest publishes them (superseded among them, which the report's CSVs do not
+    show), so they are figures an outsider holds; a total the policy hides is null."""
+    from publish.quality import MANIFEST_TOTALS
+
+    manifest_path = publication_dir / "manifest.json"
+    if not manifest_path.exists():
+        return pl.DataFrame(schema=schema)
+    totals = json.loads(manifest_path.read_text(encoding="utf-8")).get("totals") or {}
+    rows = [
+        {
+            "table": str(QUALITY_TABLE),
+            "geography_level": "england",
+            "region_code": "",
+            "provider_code": "",
+            "modality": "",
+            "source_setting": "",
+            "period": ALL_MONTHS,
+            "measure": measure,
+            "value": "" if totals[name] is None else str(totals[name]),
+            "marker": "c" if totals[name] is None else "",
+        }
+        for name, measure in MANIFEST_TOTALS.items()
+        if name in totals and (totals[name] is None or isinstance(totals[name], int | float))
+    ]
+    return pl.DataFrame(rows, schema=schema)
 
 
 def _format_bounds(bounds: np.ndarray) -> list[str]:

@@ -418,6 +418,7 @@ _RECEIVED, _ACCEPTED, _REJECTED = (
     "count_records_rejected",
 )
 _WARNED, _COUNTED = "count_records_warned", "count_records_counted"
+_SUPERSEDED = "count_records_superseded"
 
 
 def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl.DataFrame:
@@ -426,8 +427,11 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     - England = the sum of its providers (the site not known among them), per month and
       measure; England over all months = the sum of its months (and "not known");
     - records received = accepted + rejected, in every row;
+    - records accepted = counted + superseded, in every row that shows superseded
+      (England's; the manifest gives it too);
     - a provider-month's records counted in the tables (accepted less superseded) = the
-      sum of its table 1 cells over modalities.
+      sum of its table 1 cells over modalities (with `table1_link`); England's month,
+      likewise, always.
     """
     quality = counts.filter(pl.col("table") == QUALITY_TABLE)
     if quality.height == 0:
@@ -443,9 +447,19 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
         & (pl.col("measure") == "activity_count")
         & ~pl.col("period").str.contains("/", literal=True)
     )
+    with_superseded = quality.filter(measure == _SUPERSEDED).select(row).unique()
     counted = provider.filter(measure == _COUNTED)
     if not table1_link:
         counted = counted.clear()
+    # England's records counted in a month = its table 1 cells of that month over
+    # modalities (one row a month, cheap, unlike the provider-month link)
+    england_counted = england.filter((measure == _COUNTED) & ~all_months)
+    england_table1 = counts.filter(
+        (pl.col("table") == 1)
+        & (level == "england")
+        & (pl.col("measure") == "activity_count")
+        & ~pl.col("period").str.contains("/", literal=True)
+    )
     return pl.concat(
         [
             _pairs(england, provider, ["table", "period", "measure"], "quality_geography"),
@@ -461,7 +475,16 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
                 row,
                 "quality_accounts",
             ),
+            _pairs(
+                quality.filter(measure == _ACCEPTED).join(with_superseded, on=row),
+                quality.filter(measure.is_in([_COUNTED, _SUPERSEDED])).join(
+                    with_superseded, on=row
+                ),
+                row,
+                "quality_accounts",
+            ),
             _pairs(counted, table1, ["region_code", "provider_code", "period"], "quality_table1"),
+            _pairs(england_counted, england_table1, ["period"], "quality_table1"),
         ]
     )
 

@@ -333,11 +333,28 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
             build_restricted_manifest(publication.identifier, files, outcomes),
         )
 
+    def write_publication_manifest(folder: Path, restricted_digest: str | None = None) -> None:
+        write_manifest(
+            folder / "manifest.json",
+            build_manifest(
+                publication.identifier,
+                config,
+                publication.policy,
+                manifest_inputs(files),
+                report.totals,
+                folder,
+                restricted_digest,
+            ),
+        )
+
     def write_publication(folder: Path, restricted_staging: Path) -> None:
         with stage("render", "CSV, data package, workbook, ODS and web pages"):
             render(publication, folder, cover)
         kill_point("render")
         write_quality_csvs(report, folder)
+        # the manifest (England's totals among the figures the audit reads), written
+        # again once the pages and the audit's summary are in the folder
+        write_publication_manifest(folder)
         # The build audits its own output (PUBLICATION.md section 4): every figure of the
         # tables and of the quality report; under strict a failed audit stops the build
         # and the previous publication stays in place. Its cell-by-cell bounds go to the
@@ -367,18 +384,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
                 stamp=publication.stamp,
                 publication=publication,
             )
-        write_manifest(
-            folder / "manifest.json",
-            build_manifest(
-                publication.identifier,
-                config,
-                publication.policy,
-                manifest_inputs(files),
-                report.totals,
-                folder,
-                folder_digest(restricted_staging),
-            ),
-        )
+        write_publication_manifest(folder, folder_digest(restricted_staging))
 
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
