@@ -55,7 +55,7 @@ from publish.disclosure import (
     trivial_lower_bounds,
 )
 from publish.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
-from publish.tables import ALL_MONTHS, QUALITY_TABLE
+from publish.tables import ALL_MONTHS, MANIFEST_TOTALS, QUALITY_TABLE
 
 AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")
 SUMMARY_COLUMNS = ("table", "status", "cells")
@@ -462,8 +462,6 @@ def manifest_totals(publication_dir: Path, schema: dict) -> pl.DataFrame:
     """England's record totals in `manifest.json` as the report's all-months cells: the
     manifest publishes them (superseded among them, which the report's CSVs do not
     show), so they are figures an outsider holds; a total the policy hides is null."""
-    from publish.quality import MANIFEST_TOTALS
-
     manifest_path = publication_dir / "manifest.json"
     if not manifest_path.exists():
         return pl.DataFrame(schema=schema)

@@ -455,7 +455,7 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     # modalities (one row a month, cheap, unlike the provider-month link)
     england_counted = england.filter((measure == _COUNTED) & ~all_months)
     england_table1 = counts.filter(
-        (pl.col("table") == 1)
+        (pl.col("table") == ACTIVITY_TABLE)
         & (level == "england")
         & (pl.col("measure") == "activity_count")
         & ~pl.col("period").str.contains("/", literal=True)

@@ -51,7 +51,14 @@ from publish.policy import Policy
 from publish.publication import months_of_year_to_date
 from publish.resources import query_block, resource_dir
 from publish.restricted_manifest import file_size
-from publish.tables import ALL_MONTHS, MARKERS, MONTH_NOT_KNOWN, QUALITY_TABLE
+from publish.tables import (
+    ALL_MONTHS,
+    MANIFEST_TOTALS,
+    MARKERS,
+    MONTH_NOT_KNOWN,
+    QUALITY_TABLE,
+    SUPERSEDED_MEASURE,
+)
 from publish.tidy import format_value, write_csv
 from publish.validate import FileOutcome
 
@@ -80,15 +87,6 @@ TOTAL_LABELS = {
     "count_records_rejected": "Records rejected",
     "count_records_warned": "Records accepted with a warning",
     "count_records_counted": "Records counted in the tables",
-}
-# England over all months only, published in the manifest's totals (not a CSV column).
-SUPERSEDED_MEASURE = "count_records_superseded"
-MANIFEST_TOTALS = {
-    "received": "count_records_received",
-    "accepted": "count_records_accepted",
-    "rejected": "count_records_rejected",
-    "warned": "count_records_warned",
-    "superseded": SUPERSEDED_MEASURE,
 }
 ISSUE_LABELS = {
     "no_records": "No records",

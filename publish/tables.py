@@ -354,3 +354,14 @@ QUALITY_TABLE = 101
 # Their period: a month of test (YYYY-MM), this for no valid test date, or all of them.
 MONTH_NOT_KNOWN = "not known"
 ALL_MONTHS = "all"
+# England over all months only, published in the manifest's totals (not a CSV column).
+SUPERSEDED_MEASURE = "count_records_superseded"
+# The manifest's England totals, by name -> the report's measure (publish.quality
+# writes them, publish.audit reads them back as figures).
+MANIFEST_TOTALS: dict[str, str] = {
+    "received": "count_records_received",
+    "accepted": "count_records_accepted",
+    "rejected": "count_records_rejected",
+    "warned": "count_records_warned",
+    "superseded": SUPERSEDED_MEASURE,
+}
