@@ -904,7 +904,7 @@ class _Site:
             "chart": chart,
             "table": data,
             "title": f"Median days from test request to test by modality, {_ytd_phrase(pub)}: "
-            f"{' against '.join(names)}",
+            f"{names[0]} beside {' and '.join(names[1:])}",
             "description": "Horizontal bar chart, one group of bars per modality, one bar per "
             f"area: {', '.join(names)}. A shorter bar is a shorter wait. A suppressed or "
             "missing median has no bar. The figures are in the table after the chart.",
