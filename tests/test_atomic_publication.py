@@ -84,7 +84,7 @@ def test_an_interrupted_build_leaves_the_previous_publication_untouched(
 def test_a_failure_in_the_quality_report_is_atomic_too(published, monkeypatch):
     inputs, out, before = published
 
-    def broken_report(report, folder, published_on=None, **options):
+    def broken_report(report, folder, published_on=None, **pages):
         (folder / "quality").mkdir(exist_ok=True)
         (folder / "quality" / "index.html").write_text("half")
         raise KeyboardInterrupt

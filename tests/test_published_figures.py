@@ -58,7 +58,11 @@ STANDALONE = re.compile(r"(?<![\w.\-/:])[+-]?\d[\d,]*(?:\.\d+)?%?(?![\w\-/:]|\.\
 FIGURE_ALONE = re.compile(r"^\s*[+-]?\d[\d,]*(?:\.\d+)?\s*%?\s*(?:\[[a-z]\])?\s*$")
 DAY_BESIDE_MONTH = re.compile(rf"\b\d{{1,2}} (?:{MONTHS})\b")
 # table 9's day bands ("8 to 31 days", "more than 62 days") and a note's worked example
-FURNITURE = re.compile(r"\b\d+ to \d+ days\b|\bmore than \d+ days\b|for example [\d.]+", re.I)
+# Prose that holds numbers which are not figures: day bands, an example, a download's
+# size (of a published file, which anyone holds).
+FURNITURE = re.compile(
+    r"\b\d+ to \d+ days\b|\bmore than \d+ days\b|for example [\d.]+|[\d.,]+ [KM]B\b", re.I
+)
 
 
 def month_records(site: str, month: int, count: int, **fields: str) -> list[dict[str, str]]:
@@ -134,11 +138,15 @@ class PageText(HTMLParser):
         self.parts: list[tuple[str, bool]] = []
         self.cell_depth = 0
         self.skip = 0
+        self.in_svg = 0
         self.buffer: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("style", "script", "title"):
+        # a chart's own text is its axes' scale: its figures are in the table after it
+        if tag in ("style", "script", "title") or (tag == "text" and self.in_svg):
             self.skip += 1
+        if tag == "svg":
+            self.in_svg += 1
         if tag in ("td", "th"):
             self.flush()
             self.cell_depth += 1
@@ -146,8 +154,10 @@ class PageText(HTMLParser):
             self.parts.append((dict(attrs).get("alt") or "", False))
 
     def handle_endtag(self, tag):
-        if tag in ("style", "script", "title"):
+        if tag in ("style", "script", "title") or (tag == "text" and self.in_svg):
             self.skip -= 1
+        if tag == "svg":
+            self.in_svg -= 1
         if tag in ("td", "th"):
             self.flush()
             self.cell_depth -= 1
