@@ -384,7 +384,7 @@ def build(
     if build_config.store is not None:
         reused = sum(f.from_store for f in result.files)
         say(f"Record store: {reused} file(s) reused, {len(result.files) - reused} new.", as_json)
-    say(result.audit_summary, as_json)
+    say(f"{result.audit_summary} {POLICY_ALLOWS[result.publication.policy]}", as_json)
     stamp = f" ({result.publication.stamp})" if result.publication.stamp else ""
     say(
         f"Published {result.publication_dir}{stamp} ({result.publication.policy} policy): "
@@ -395,6 +395,19 @@ def build(
     )
     if as_json:
         typer.echo(json.dumps(build_summary(result, totals, warnings.messages), indent=2))
+
+
+# What each policy's audit accepts, in plain words, after the audit's counts: under did
+# and hes a suppressed count that the published totals give away is a figure to know,
+# not a failure (PUBLICATION.md sections 3 and 4).
+POLICY_ALLOWS = {
+    "did": "The did policy (NHS England's rules) allows suppressed counts that can be "
+    "worked out from the published totals; only figures that contradict each other fail.",
+    "hes": "The hes policy (NHS Digital's rule) allows suppressed counts that can be worked "
+    "out from the published totals; only figures that contradict each other fail.",
+    "strict": "The strict policy allows no suppressed count to be worked out or narrowed "
+    "below its protection interval: any such count fails the audit and stops the build.",
+}
 
 
 # Options that say the user means a real publication: without INPUT they are an error,
@@ -446,7 +459,11 @@ def build_summary(result, totals: dict[str, int], warnings: list[str]) -> dict[s
             "read": len(result.files),
             "rejected_whole": sum(f.status == "rejected" for f in result.files),
         },
-        "audit": {"passed": result.audit_passed, "summary": result.audit_summary},
+        "audit": {
+            "passed": result.audit_passed,
+            "summary": result.audit_summary,
+            "policy_allows": POLICY_ALLOWS[publication.policy],
+        },
         "months_without_records": list(publication.months_without_records),
         "warnings": warnings,
     }

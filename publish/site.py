@@ -432,6 +432,11 @@ def _svg_size(svg: str) -> tuple[int, int]:
 # The site
 
 
+# The NHS.UK frontend's stylesheet (vendored from the pinned npm package by
+# scripts/vendor_nhsuk_frontend.py), then the site's own additions.
+STYLESHEETS = ("nhsuk-frontend.min.css", "nhs.css")
+
+
 def file_size(size: int) -> str:
     """1234567 -> '1.2 MB' (decimal units, as the GOV.UK guidance on file sizes)."""
     for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
@@ -576,8 +581,9 @@ class _Site:
     # -- pages --------------------------------------------------------------------------
 
     def write(self) -> list[Path]:
-        shutil.copyfile(templates_dir() / "site" / "nhs.css", self.out_dir / "nhs.css")
-        self.written.append(self.out_dir / "nhs.css")
+        for stylesheet in STYLESHEETS:
+            shutil.copyfile(templates_dir() / "site" / stylesheet, self.out_dir / stylesheet)
+            self.written.append(self.out_dir / stylesheet)
         self._index()
         for number in self.tables:
             self._table_page(number)
@@ -898,7 +904,7 @@ class _Site:
             "chart": chart,
             "table": data,
             "title": f"Median days from test request to test by modality, {_ytd_phrase(pub)}: "
-            f"{' against '.join(names)}",
+            f"{names[0]} beside {' and '.join(names[1:])}",
             "description": "Horizontal bar chart, one group of bars per modality, one bar per "
             f"area: {', '.join(names)}. A shorter bar is a shorter wait. A suppressed or "
             "missing median has no bar. The figures are in the table after the chart.",

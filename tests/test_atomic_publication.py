@@ -52,7 +52,7 @@ def config_for(inputs: Path, out: Path):
 
 
 def half_written_workbook(exception: BaseException):
-    def write(publication, path, cover):
+    def write(publication, path, cover, ods_path=None):
         path.write_bytes(b"PK\x03\x04 half a workbook")
         raise exception
 
@@ -104,7 +104,7 @@ def test_an_error_through_the_command_line_is_reported_and_atomic(published, mon
 
     inputs, out, before = published
 
-    def failing(publication, path, cover):
+    def failing(publication, path, cover, ods_path=None):
         path.write_bytes(b"half")
         raise duckdb.InvalidInputException("Original Line: 9434765919,01,1960-05-17")
 

@@ -103,6 +103,8 @@ def test_default_cover_dates_contact_warning_and_months_without_records_in_json(
     assert summary["published_on"] == "2024-08-08"  # second Thursday of August
     assert summary["months_without_records"] == ["2024-05"]
     assert summary["audit"]["passed"] is True and "Disclosure audit" in summary["audit"]["summary"]
+    assert "only figures that contradict each other fail" in summary["audit"]["policy_allows"]
+    assert summary["audit"]["policy_allows"] in result.stderr  # said after the audit line
     assert Path(summary["paths"]["csv"]).is_file()
     warnings = " | ".join(summary["warnings"])
     assert "did-statistics@example.org is a placeholder" in warnings
@@ -243,3 +245,10 @@ def test_init_writes_a_config_and_cover_text_that_load(tmp_path):
     assert config.contact_email == "did-statistics@example.org"
     assert load_cover_text(config.publication_text).title.startswith("Diagnostic Imaging")
     assert "already exists" in one_line_error(run_cli("init", folder, expect=2))
+
+
+def test_validate_on_nhs_englands_fixture_00001_says_why_its_records_are_rejected(tmp_path):
+    from tests.conftest import NHSE_FIXTURES
+
+    result = validate(NHSE_FIXTURES / "00001_example_500" / "input.csv", tmp_path, expect=1)
+    assert "495 rejected; rejected under DIDS059 (495 records)" in result.output

@@ -194,9 +194,10 @@ def test_the_web_page_is_escaped_accessible_and_self_contained(quality):
             if key in attrs:
                 assert not re.match(r"^(https?:)?//", attrs[key]), attrs
     assert not [t for t, a in page.tags if t in ("img", "iframe", "object")]
-    # in the site's layout: its one stylesheet, from the publication's html folder
+    # in the site's layout: its stylesheets, from the publication's html folder
     assert [a for t, a in page.tags if t == "link"] == [
-        {"rel": "stylesheet", "href": "../html/nhs.css"}
+        {"rel": "stylesheet", "href": "../html/nhsuk-frontend.min.css"},
+        {"rel": "stylesheet", "href": "../html/nhs.css"},
     ]
     assert (quality.parent / "html" / "nhs.css").is_file()
 

@@ -266,7 +266,7 @@ def test_markers_readable(site):
     out, _ = site
     html = (out / "providers" / "y56-rbb.html").read_text(encoding="utf-8")
     assert f'<abbr class="marker" title="{MARKERS["c"]}">[c]</abbr>' in html
-    assert f'<span class="visually-hidden"> ({MARKERS["c"]})</span>' in html
+    assert f'<span class="nhsuk-u-visually-hidden"> ({MARKERS["c"]})</span>' in html
     html = (out / "providers" / "y60-rcc.html").read_text(encoding="utf-8")
     assert f'title="{MARKERS["x"]}">[x]</abbr>' in html
 
@@ -512,3 +512,24 @@ def test_downloads_show_their_sizes_and_the_quality_report_is_linked(tmp_path):
     without = tmp_path / "plain"
     write_site(sample_publication(), without)
     assert "Data quality</a>" not in (without / "index.html").read_text()
+
+
+def test_the_site_is_built_on_the_pinned_nhsuk_frontend_and_fetches_nothing(site):
+    """The vendored stylesheet is exactly the pinned package's, less what would fetch."""
+    import re
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    check = subprocess.run(
+        [sys.executable, repo / "scripts" / "vendor_nhsuk_frontend.py", "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert check.returncode == 0, check.stderr
+    out, _ = site
+    css = (out / "nhsuk-frontend.min.css").read_text()
+    assert css.startswith("/* nhsuk-frontend 10.6.1 (MIT)")
+    assert "@font-face" not in css and not re.search(r"url\((?!data:)", css)
+    index = (out / "index.html").read_text()
+    assert 'href="nhsuk-frontend.min.css"' in index and 'class="nhsuk-header"' in index

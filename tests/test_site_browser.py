@@ -241,7 +241,9 @@ def test_page_accessible_and_self_contained(browser, site, screenshots, name):
     browser.open(site / PAGES[name])
     assert browser.evaluate("document.readyState") == "complete"
     # the page's own assets loaded (stylesheet applied: header is NHS blue)
-    header = browser.evaluate("getComputedStyle(document.querySelector('.header')).backgroundColor")
+    header = browser.evaluate(
+        "getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor"
+    )
     assert header == "rgb(0, 94, 184)", header
     broken = browser.evaluate(
         "[...document.images].filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
@@ -347,7 +349,9 @@ BUILT_PAGES = {
 def test_a_built_publications_new_pages_are_accessible(browser, built, screenshots, name):
     browser.allowed_root = built.resolve()
     browser.open(built / BUILT_PAGES[name])
-    header = browser.evaluate("getComputedStyle(document.querySelector('.header')).backgroundColor")
+    header = browser.evaluate(
+        "getComputedStyle(document.querySelector('.nhsuk-header')).backgroundColor"
+    )
     assert header == "rgb(0, 94, 184)", header  # the site's layout and stylesheet
     assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
     browser.screenshot(screenshots / f"{name}.png")
