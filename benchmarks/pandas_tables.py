@@ -24,7 +24,12 @@ COLUMNS = [
 
 
 def tables_1_to_3(store: Path) -> pd.DataFrame:
-    records = pd.read_parquet(store / "derived", columns=COLUMNS, engine="pyarrow")
+    # The Parquet files only: each has its SHA-256 seal beside it (store.seal).
+    batches = sorted(str(path) for path in (store / "derived").glob("*.parquet"))
+    records = pd.concat(
+        (pd.read_parquet(path, columns=COLUMNS, engine="pyarrow") for path in batches),
+        ignore_index=True,
+    )
     pieces = []
     for level in (
         ["region_code", "provider_code", "modality"],

@@ -182,9 +182,18 @@ def site_sizes(publication: Path) -> dict:
 def demo_builds(measure_command, work: Path) -> None:
     """Step 9: the demo as a user runs it (every output), then under --policy strict."""
     command = str(Path(sys.executable).parent / "did-publish")
-    for name, extra in (("demo_build", []), ("demo_strict_build", ["--policy", "strict"])):
-        out = work / name
-        measure_command(name, [command, "build", "--out", str(out), *extra], out)
+    out = work / "demo_build"
+    measure_command("demo_build", [command, "build", "--out", str(out)], out)
+    # Any option but --out makes `build` ask for inputs, so the strict demo is the same
+    # synthetic files (`synth`'s defaults are the demo's) built with --policy strict,
+    # their generation timed too, as in the demo.
+    out = work / "demo_strict_build"
+    data = work / "demo-data"
+    script = (
+        f"rm -rf '{data}' && '{command}' synth --out '{data}' && '{command}' build '{data}' "
+        f"--submissions '{data}/submissions.csv' --policy strict --out '{out}'"
+    )
+    measure_command("demo_strict_build", ["sh", "-c", script], out)
 
 
 def demo_lines(results: dict) -> list[str]:
@@ -219,7 +228,13 @@ def demo_goals(results: dict) -> list[tuple[str, float, float, str]]:
             2,
             "<=",
         ),
-        ("Largest page of the demo site (kB)", site["largest_page_bytes"] / 1e3, 500, "<="),
+        ("Largest page of the demo site, html/ (kB)", site["largest_page_bytes"] / 1e3, 500, "<="),
+        (
+            "Largest HTML page of the demo publication, quality report included (kB)",
+            site["largest_html_bytes"] / 1e3,
+            500,
+            "<=",
+        ),
         ("Demo site, html/ (MB)", site["site_bytes"] / 1e6, 8, "<="),
     ]
 
@@ -564,7 +579,7 @@ def write_results(
             "<=",
         ),
         *demo_goals(demo),
-        ("Peak memory of the year (MB, steps 2-6)", max(mem[k] for k in national[:7]), 3072,
+        ("Peak memory of the year (MB, steps 1-6)", max(mem[k] for k in national[:7]), 3072,
          "<="),
         ("Adding a month / a scratch build", r["add_month_build"] / r["scratch_build"], 0.2, "<="),
     ]  # fmt: skip
