@@ -441,12 +441,12 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     all_months = pl.col("period") == ALL_MONTHS
     measure = pl.col("measure")
     row = ["table", *_GEO, "period"]
-    table1 = counts.filter(
+    table1_months = counts.filter(
         (pl.col("table") == ACTIVITY_TABLE)
-        & (level == "provider")
         & (pl.col("measure") == "activity_count")
         & ~pl.col("period").str.contains("/", literal=True)
     )
+    table1 = table1_months.filter(level == "provider")
     with_superseded = quality.filter(measure == _SUPERSEDED).select(row).unique()
     counted = provider.filter(measure == _COUNTED)
     if not table1_link:
@@ -454,12 +454,7 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     # England's records counted in a month = its table 1 cells of that month over
     # modalities (one row a month, cheap, unlike the provider-month link)
     england_counted = england.filter((measure == _COUNTED) & ~all_months)
-    england_table1 = counts.filter(
-        (pl.col("table") == ACTIVITY_TABLE)
-        & (level == "england")
-        & (pl.col("measure") == "activity_count")
-        & ~pl.col("period").str.contains("/", literal=True)
-    )
+    england_table1 = table1_months.filter(level == "england")
     return pl.concat(
         [
             _pairs(england, provider, ["table", "period", "measure"], "quality_geography"),

@@ -89,25 +89,20 @@ def run_cli(*args: str | Path, expect: int | None = 0):
 
 def build(inputs: list[Path], out: Path, *options: str | Path, expect: int | None = 0):
     """Run `did-publish build` with the small test reference data."""
-    return run_cli(
-        "build",
-        *inputs,
-        "--sites",
-        TEST_SITES,
-        "--imaging-codes",
-        TEST_IMAGING_CODES,
-        "--out",
-        out,
-        *options,
-        expect=expect,
-    )
+    return _with_test_reference("build", inputs, out, *options, expect=expect)
 
 
 def validate(inputs: list[Path] | Path, out: Path, *options: str | Path, expect: int | None = 0):
     """Run `did-publish validate` with the small test reference data."""
     inputs = inputs if isinstance(inputs, list) else [inputs]
+    return _with_test_reference("validate", inputs, out, *options, expect=expect)
+
+
+def _with_test_reference(
+    command: str, inputs: list[Path], out: Path, *options: str | Path, expect: int | None
+):
     return run_cli(
-        "validate",
+        command,
         *inputs,
         "--sites",
         TEST_SITES,

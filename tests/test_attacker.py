@@ -43,20 +43,17 @@ def month_inputs(tmp_path_factory) -> Path:
     return inputs
 
 
+def _strict_build(inputs: Path, out: Path, *options: str | Path) -> Path:
+    run_cli(
+        "build", inputs, "--submissions", inputs / "submissions.csv", "--policy", "strict",
+        "--out", out, *options,
+    )  # fmt: skip
+    return _publication(out)
+
+
 @pytest.fixture(scope="module")
 def strict_month(month_inputs, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("attacker-strict")
-    run_cli(
-        "build",
-        month_inputs,
-        "--submissions",
-        month_inputs / "submissions.csv",
-        "--policy",
-        "strict",
-        "--out",
-        out,
-    )
-    return _publication(out)
+    return _strict_build(month_inputs, tmp_path_factory.mktemp("attacker-strict"))
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +62,7 @@ def unprotected_month(month_inputs, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("attacker-primary")
     config = out.parent / "primary-only.toml"
     config.write_text("[build]\nsecondary_suppression = false\n", encoding="utf-8")
-    run_cli(
-        "build",
-        month_inputs,
-        "--submissions",
-        month_inputs / "submissions.csv",
-        "--policy",
-        "strict",
-        "--config",
-        config,
-        "--out",
-        out,
-    )
-    return _publication(out)
+    return _strict_build(month_inputs, out, "--config", config)
 
 
 def test_strict_folder_gives_nothing_away(strict_month):
