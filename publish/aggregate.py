@@ -16,6 +16,7 @@ from publish.resources import query, query_block
 from publish.tables import (
     CELL_KEY_COLUMNS,
     TABLE10_SETTING_GROUPS,
+    CommissionerSource,
     CountSource,
     MeasureSource,
     MedianSource,
@@ -30,6 +31,7 @@ CELL_COLUMNS = (*CELL_KEY_COLUMNS, "value", "records", "marker")
 COUNT_TABLES = tables_made_by(CountSource)
 MEDIAN_TABLES = tables_made_by(MedianSource)
 MEASURE_TABLES = tables_made_by(MeasureSource)
+COMMISSIONER_TABLES = tables_made_by(CommissionerSource)
 
 
 def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> str:
@@ -132,6 +134,24 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
             f"{query_block('table_sources', table.query)}",
         )
         cells = frame(con, query("measure_cells"))
+        parts.append(
+            cells.rename({"row_label": "modality"}).with_columns(
+                pl.lit(table.number, pl.Int64).alias("table")
+            )
+        )
+    for table in COMMISSIONER_TABLES:
+        fill_table(
+            con, "table_settings", "source_setting VARCHAR", [(s,) for s in table.source.settings]
+        )
+        fill_table(
+            con, "table_count_measures", "measure VARCHAR", [(m,) for m in table.source.bands]
+        )
+        run(
+            con,
+            f"CREATE OR REPLACE TEMP VIEW table_commissioner_counts AS "
+            f"{query_block('table_sources', table.query)}",
+        )
+        cells = frame(con, query("commissioner_cells"), {"ytd": year_to_date})
         parts.append(
             cells.rename({"row_label": "modality"}).with_columns(
                 pl.lit(table.number, pl.Int64).alias("table")

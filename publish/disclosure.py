@@ -39,6 +39,11 @@ import polars as pl
 from highspy._core import _Highs  # the core class, without the wrapper's banner
 
 from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, WARNING_RULE_CODES
+from publish.commissioner_relations import (
+    COMMISSIONER_KINDS,
+    commissioner_equality_pairs,
+    commissioner_subset_pairs,
+)
 from publish.tables import (
     ACTIVITY_TABLE,
     ALL_MONTHS,
@@ -102,6 +107,7 @@ RELATION_KINDS: tuple[str, ...] = (
     "quality_accounts",
     "quality_table1",
     "quality_subset",
+    *COMMISSIONER_KINDS,
 )
 _QUALITY_EQUALITY_KINDS = (
     "quality_geography",
@@ -109,7 +115,7 @@ _QUALITY_EQUALITY_KINDS = (
     "quality_accounts",
     "quality_table1",
 )
-_EQUALITY_KINDS = frozenset((*RELATION_KINDS[:5], *_QUALITY_EQUALITY_KINDS))
+_EQUALITY_KINDS = frozenset((*RELATION_KINDS[:5], *_QUALITY_EQUALITY_KINDS, *COMMISSIONER_KINDS))
 
 # Bounds within this of a whole number count as that number (LP tolerances).
 _TOLERANCE = 1e-6
@@ -315,9 +321,12 @@ def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relation
             _settings_pairs(counts),
             *_table10_pairs(counts),
             quality_equality_pairs(counts, quality_link),
+            commissioner_equality_pairs(counts),
         ]
     ).unique()
-    subsets = pl.concat([_subset_pairs(counts), quality_subset_pairs(counts)]).unique()
+    subsets = pl.concat(
+        [_subset_pairs(counts), quality_subset_pairs(counts), commissioner_subset_pairs(counts)]
+    ).unique()
     at_most = pl.concat([_group_pairs(counts), _band_pairs(counts)]).unique()
     system, kind = _assemble(equalities, subsets, at_most)
     ratio_cells, ratio_indptr, ratio_index, ratio_is_median = _ratio_links(keyed, counts)

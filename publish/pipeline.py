@@ -57,7 +57,7 @@ from publish.release import release_details, release_warnings
 from publish.restricted_manifest import build_restricted_manifest
 from publish.site import write_site
 from publish.stage_tables import check_stage
-from publish.tables import QUALITY_TABLE
+from publish.tables import QUALITY_TABLE, UNKNOWN_COMMISSIONER
 from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.validate import (
     FileOutcome,
@@ -237,6 +237,19 @@ def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+def commissioner_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each sub-ICB location's name (as at its latest row of the reference), by code."""
+    return frame(
+        con,
+        """
+        SELECT sub_icb_code AS provider_code, arg_max(sub_icb_name, valid_from) AS provider_name
+        FROM practices GROUP BY ALL
+        UNION ALL SELECT $unknown, $unknown
+        """,
+        {"unknown": UNKNOWN_COMMISSIONER},
+    )
+
+
 def build_publication(config: BuildConfig) -> BuildResult:
     """Build one publication from submission files, and publish it atomically."""
     with build_session(config) as (con, work_dir):
@@ -251,7 +264,7 @@ def compute_publication(
     The report's counts are cells of the publication: one call of `protect_cells`
     protects them with the tables (under `strict`, jointly: they are linked to table 1).
     """
-    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes, config.practices))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
     if not any(outcome.accepted for outcome in outcomes.values()):
@@ -271,7 +284,8 @@ def compute_publication(
         )
     check_stage(con, "aggregate")
     with stage("protect", f"disclosure control, {policy.name} policy"):
-        protected = protect_cells(add_names(cells, provider_names(con)), policy)
+        named = add_names(cells, provider_names(con), commissioner_names(con))
+        protected = protect_cells(named, policy)
     is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
@@ -497,7 +511,9 @@ class ValidationResult:
 def validate_only(config: BuildConfig) -> ValidationResult:
     """Validate submissions without publishing: quality report and restricted folder only."""
     with build_session(config) as (con, work_dir):
-        load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+        load_reference_data(
+            con, ReferenceFiles(config.sites, config.imaging_codes, config.practices)
+        )
         files = ingest_and_validate(con, config, work_dir)
         outcomes = file_outcomes(con, files)
         folder = config.out_dir / "validation"

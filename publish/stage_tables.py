@@ -51,7 +51,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "derived_records",
         "ingest",
-        "file_id row_number site_code accession_number key_hash region_code provider_code modality body_region interventional cancer_test_group source_setting_code test_month days_request_to_test days_test_to_report days_request_to_report age_at_test",
+        "file_id row_number site_code accession_number key_hash region_code provider_code sub_icb_code modality body_region interventional cancer_test_group source_setting_code test_month days_request_to_test days_test_to_report days_request_to_report age_at_test",
         "the accepted records, derived: provider, region, modality, waits (queries/derive.sql)",
     ),
     StageTable(
@@ -103,9 +103,27 @@ DECLARED: tuple[StageTable, ...] = (
         "cube.sql's records per day of wait of cube_records (queries/cube.sql)",
     ),
     StageTable(
+        "practices",
+        "ingest",
+        "practice_code sub_icb_code sub_icb_name icb_code icb_name region_code valid_from valid_to",
+        "reference GP practices: sub-ICB location by date (publish.reference)",
+    ),
+    StageTable(
+        "file_commissioner_cube",
+        "ingest",
+        "file_id sub_icb_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "each file's records by commissioner in day bands (cube.sql), as the store keeps them",
+    ),
+    StageTable(
+        "records_commissioner_cube",
+        "ingest",
+        "file_id sub_icb_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "cube.sql's records by commissioner in day bands of cube_records (queries/cube.sql)",
+    ),
+    StageTable(
         "sites",
         "ingest",
-        "site_code provider_code provider_name region_code region_name",
+        "site_code provider_code provider_name region_code region_name icb_code icb_name network_name",
         "reference sites (publish.reference)",
     ),
     StageTable(
@@ -139,9 +157,21 @@ DECLARED: tuple[StageTable, ...] = (
         "the superseded records' share of the cube (queries/counted.sql)",
     ),
     StageTable(
+        "counted_commissioner_cube",
+        "resolve",
+        "sub_icb_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "what counts, by commissioner in day bands (queries/counted.sql)",
+    ),
+    StageTable(
+        "superseded_commissioner_cube",
+        "resolve",
+        "file_id sub_icb_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "the superseded records' share by commissioner (queries/counted.sql)",
+    ),
+    StageTable(
         "superseded_records",
         "resolve",
-        "file_id row_number site_code accession_number key_hash region_code provider_code modality body_region interventional cancer_test_group source_setting_code test_month days_request_to_test days_test_to_report days_request_to_report age_at_test recency",
+        "file_id row_number site_code accession_number key_hash region_code provider_code sub_icb_code modality body_region interventional cancer_test_group source_setting_code test_month days_request_to_test days_test_to_report days_request_to_report age_at_test recency",
         "records replaced by a later submission (queries/resolve.sql)",
     ),
     StageTable(
@@ -155,6 +185,18 @@ DECLARED: tuple[StageTable, ...] = (
         "aggregate",
         "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
         "the counted cube with labels, for every table (queries/activity_cube.sql)",
+    ),
+    StageTable(
+        "commissioner_cube",
+        "aggregate",
+        "region_code commissioner_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "the counted commissioner cube, placed in regions (queries/activity_cube.sql)",
+    ),
+    StageTable(
+        "table_commissioner_counts",
+        "aggregate",
+        "row_label source_setting region_code commissioner_code measure n",
+        "the current commissioner table's source block (queries/table_sources.sql)",
     ),
     StageTable(
         "period_months",
@@ -244,7 +286,14 @@ DECLARED: tuple[StageTable, ...] = (
 
 # The record store's kinds (publish.store.STORED_TABLES): each has its schema and its
 # batch keys beside it.
-STORED = ("derived_records", "file_cube", "file_waits", "record_outcomes", "flagged_records")
+STORED = (
+    "derived_records",
+    "file_cube",
+    "file_waits",
+    "file_commissioner_cube",
+    "record_outcomes",
+    "flagged_records",
+)
 FILE_KEYS_COLUMNS = "file_id cache_key batch_file"
 
 

@@ -41,6 +41,7 @@ from publish.tables import (
     MARKERS,
     MEASURES,
     MONTH_NAMES,
+    TABLE_ORDER,
     TABLES,
     TIDY_COLUMNS,
     TableSpec,
@@ -73,7 +74,12 @@ BARE_SYMBOL = re.compile(r"^(?:[^\w\s]+|[a-z])$")
 # Markers that stand for a missing value; "p" may accompany a value.
 MISSING_VALUE_MARKERS = ("c", "x", "z")
 
-GEOGRAPHY_LABELS = {"england": "England", "region": "Region", "provider": "Provider"}
+GEOGRAPHY_LABELS = {
+    "england": "England",
+    "region": "Region",
+    "provider": "Provider",
+    "commissioner": "Commissioner",
+}
 
 # Column headers of the "measures" layout (tables 9 and 10).
 MEASURE_HEADERS: dict[str, str] = {name: measure.heading for name, measure in MEASURES.items()}
@@ -87,6 +93,7 @@ REQUIRED_NOTES = (
     "cancer_test_groups",
     "source_settings",
     "percentages",
+    "commissioners",
 )
 STATUSES = ("provisional", "final")
 
@@ -315,6 +322,8 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("percentages")
     if "provider" in keys:
         notes.append("providers")
+    if "commissioner" in keys:
+        notes.append("commissioners")
     if spec.row_label == "Cancer test group":
         notes.append("cancer_test_groups")
     if "source_setting" in keys:
@@ -376,7 +385,7 @@ def _table_sheet(
     cover: CoverText,
     notes: _Notes,
 ) -> TableSheet:
-    where = f"table {spec.number}"
+    where = f"table {spec.published_number}"
     frame = frame.with_columns(
         pl.col(name).cast(pl.Utf8).fill_null("")
         for name in TIDY_COLUMNS
@@ -392,6 +401,13 @@ def _table_sheet(
         keys += [("region_code", "Region code"), ("region_name", "Region name")]
     if "provider" in levels:
         keys += [("provider_code", "Org code"), ("provider_name", "Provider name")]
+    if "commissioner" in levels:  # tables 7a, 7b and 8: sub-ICB locations
+        keys += [
+            ("region_code", "Region code"),
+            ("region_name", "Region name"),
+            ("provider_code", "Commissioner code"),
+            ("provider_name", "Commissioner name"),
+        ]
     keys.append(("modality", spec.row_label))
     if spec.layout != "settings" and settings != [ALL_SETTINGS]:
         keys.append(("source_setting", "Source setting"))
@@ -529,10 +545,10 @@ def _table_sheet(
         Column(header, kind) for header, kind in zip(headers, kinds, strict=True)
     ]
     return TableSheet(
-        tab=f"Table_{spec.number}",
-        title=f"Table {spec.number}: {spec.title}, England, {_period_words(publication)}",
+        tab=f"Table_{spec.published_number}",
+        title=f"Table {spec.published_number}: {spec.title}, England, {_period_words(publication)}",
         lines=lines,
-        table_name=f"table_{spec.number}_{spec.workbook_name}",
+        table_name=f"table_{spec.published_number}_{spec.workbook_name}",
         columns=columns,
         rows=sheet_rows,
     )
@@ -651,7 +667,7 @@ def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet 
     tidy = publication.tidy
     _check_tidy(tidy)
     notes = _Notes(cover.notes)
-    present = sorted(set(tidy["table"].unique().to_list()))
+    present = sorted(set(tidy["table"].unique().to_list()), key=lambda n: TABLE_ORDER.get(n, n))
     tables = [
         _table_sheet(TABLES[number], publication.table(number), publication, cover, notes)
         for number in present

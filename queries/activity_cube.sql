@@ -11,6 +11,22 @@ SELECT * FROM counted_cube WHERE test_month IN (SELECT test_month FROM publicati
 CREATE OR REPLACE TABLE wait_histogram AS
 SELECT * FROM counted_waits WHERE test_month IN (SELECT test_month FROM publication_months);
 
+-- Tables 7a, 7b and 8: the commissioner cube, its sub-ICB locations named and placed in
+-- their region (as at the latest date the reference gives them); "Unknown" (no region)
+-- where the practice is missing or not in the reference.
+CREATE OR REPLACE TABLE commissioner_cube AS
+WITH commissioners AS (
+    SELECT sub_icb_code, arg_max(sub_icb_name, valid_from) AS sub_icb_name,
+           arg_max(region_code, valid_from) AS region_code
+    FROM practices GROUP BY sub_icb_code
+)
+SELECT coalesce(c.region_code, '') AS region_code,
+       CASE WHEN k.sub_icb_code = '' THEN 'Unknown' ELSE k.sub_icb_code END AS commissioner_code,
+       k.modality, k.cancer_test_group, k.gp_direct_access, k.test_month, k.wait, k.measure, k.n
+FROM counted_commissioner_cube AS k
+LEFT JOIN commissioners AS c ON c.sub_icb_code = k.sub_icb_code
+WHERE k.test_month IN (SELECT test_month FROM publication_months);
+
 -- Where something was submitted: a provider (in a region), a region or England with no
 -- record at all in a month gets "x" (no data submitted) rather than 0.
 CREATE OR REPLACE TABLE submitted_periods AS

@@ -1,5 +1,5 @@
--- What counts, every month: the files' shares (file_cube, file_waits: cube.sql run on
--- each file's derived records) less the share of the superseded records
+-- What counts, every month: the files' shares (file_cube, file_waits,
+-- file_commissioner_cube: cube.sql run on each file's derived records) less the share of the superseded records
 -- (superseded_cube, superseded_waits: cube.sql run on superseded_records). A cell or a
 -- day whose records were all superseded is left out, as if never submitted.
 
@@ -48,4 +48,21 @@ FROM (
 ) AS shares
 GROUP BY wait, region_code, provider_code, modality, cancer_test_group, gp_direct_access,
          interventional, test_month, days
+HAVING sum(n) > 0;
+
+CREATE OR REPLACE TABLE counted_commissioner_cube AS
+SELECT
+    sub_icb_code, modality, cancer_test_group, gp_direct_access, test_month, wait, measure,
+    CAST(sum(n) AS BIGINT) AS n
+FROM (
+    SELECT sub_icb_code, modality, cancer_test_group, gp_direct_access, test_month, wait,
+           measure, n
+    FROM file_commissioner_cube
+    UNION ALL
+    SELECT sub_icb_code, modality, cancer_test_group, gp_direct_access, test_month, wait,
+           measure, -n
+    FROM superseded_commissioner_cube
+) AS shares
+GROUP BY sub_icb_code, modality, cancer_test_group, gp_direct_access, test_month, wait,
+         measure
 HAVING sum(n) > 0;

@@ -11,7 +11,9 @@
 --   flagged_records  the records that broke a rule, as received, for the restricted
 --                    quarantine and warnings files.
 --
--- Derivations: provider and region from the site; modality, body region, interventional
+-- Derivations: provider and region from the site; the commissioner (sub-ICB location)
+-- from the GP practice as at the test date, NULL where the practice is missing or not
+-- in the reference (published as commissioner "Unknown"); modality, body region, interventional
 -- flag and cancer test group from the SNOMED code when given, else the NICIP code, as
 -- at the test date (looked up in validate.sql); month of test; days request (else
 -- received) to test; days test to report; days request (else received) to report; age
@@ -26,6 +28,7 @@ SELECT
     hash(site_code, accession_number) AS key_hash,
     region_code,
     provider_code,
+    sub_icb_code,
     modality,
     body_region,
     interventional_flag = 'Y' AS interventional,

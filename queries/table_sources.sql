@@ -87,3 +87,36 @@ CROSS JOIN LATERAL (VALUES
     ('count_report_time_not_known', activity_cube.n - n_report_time_known),
     ('activity_count', activity_cube.n)
 ) AS m(measure, measure_n);
+
+-- Tables 7a, 7b and 8, by commissioner (commissioner_cells.sql): the year to date's
+-- records in the day bands of one wait, for four modalities or three cancer tests.
+
+-- name: table_7a_counts
+SELECT modality AS row_label, 'All' AS source_setting, region_code, commissioner_code,
+       measure, n
+FROM commissioner_cube
+WHERE wait = 'request_to_test'
+  AND modality IN ('Computerized Axial Tomography', 'Diagnostic Ultrasonography',
+                   'Magnetic Resonance Imaging', 'Plain Radiography');
+
+-- name: table_7b_counts
+SELECT modality AS row_label, 'All' AS source_setting, region_code, commissioner_code,
+       measure, n
+FROM commissioner_cube
+WHERE wait = 'test_to_report'
+  AND modality IN ('Computerized Axial Tomography', 'Diagnostic Ultrasonography',
+                   'Magnetic Resonance Imaging', 'Plain Radiography');
+
+-- name: table_8_counts
+SELECT cancer_test_group AS row_label, 'All' AS source_setting, region_code,
+       commissioner_code, measure, n
+FROM commissioner_cube
+WHERE wait = 'request_to_test'
+  AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
+                            'Abdomen and/or pelvis (Ultrasound)')
+UNION ALL
+SELECT cancer_test_group, 'GP Direct Access', region_code, commissioner_code, measure, n
+FROM commissioner_cube
+WHERE wait = 'request_to_test' AND gp_direct_access
+  AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
+                            'Abdomen and/or pelvis (Ultrasound)');
