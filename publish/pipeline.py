@@ -237,6 +237,19 @@ def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     )
 
 
+def provider_details(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each provider's ICB and imaging network in each region (empty where sites.csv
+    does not say: an independent provider has none)."""
+    return frame(
+        con,
+        """
+        SELECT region_code, provider_code, coalesce(max(icb_code), '') AS icb_code,
+               coalesce(max(network_name), '') AS network_name
+        FROM sites GROUP BY ALL
+        """,
+    )
+
+
 def commissioner_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Each sub-ICB location's name (as at its latest row of the reference), by code."""
     return frame(
@@ -295,6 +308,7 @@ def compute_publication(
         published_on=config.published_on,
         demo=config.demo,
         months_without_records=months_without_records(con, month),
+        provider_details=provider_details(con),
     )
     report = build_quality_report(
         con, files, protected.filter(is_quality), policy, publication.months

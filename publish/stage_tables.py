@@ -57,7 +57,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "file_cube",
         "ingest",
-        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "each file's counts (cube.sql), as the record store keeps them",
     ),
     StageTable(
@@ -93,7 +93,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "records_cube",
         "ingest",
-        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "cube.sql's counts of cube_records, per file (queries/derive/cube.sql)",
     ),
     StageTable(
@@ -129,7 +129,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "counted_cube",
         "resolve",
-        "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "what counts: the files' cubes less the superseded share (queries/validate/counted.sql)",
     ),
     StageTable(
@@ -153,7 +153,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "superseded_cube",
         "resolve",
-        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "the superseded records' share of the cube (queries/validate/counted.sql)",
     ),
     StageTable(
@@ -183,7 +183,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "activity_cube",
         "aggregate",
-        "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "the counted cube with labels, for every table (queries/aggregate/activity_cube.sql)",
     ),
     StageTable(
@@ -197,6 +197,18 @@ DECLARED: tuple[StageTable, ...] = (
         "aggregate",
         "row_label source_setting region_code commissioner_code measure n",
         "the current commissioner table's source block (queries/table_sources.sql)",
+    ),
+    StageTable(
+        "quarter_months",
+        "aggregate",
+        "test_month period",
+        "each month's quarter, as a period (publish.aggregate: table 13)",
+    ),
+    StageTable(
+        "table_period_months",
+        "aggregate",
+        "*",
+        "a view: the current table's months of each period (publish.aggregate)",
     ),
     StageTable(
         "period_months",

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
 
+# Broad source settings of table 13 (NHS England's notes 4 and 5).
+TABLE13_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
+    "A&E / Admitted": ("05", "01", "02"),
+    "OP / GP direct access": ("03", "04", "06", "07"),
+}
+
 # Grouped source settings of table 10.
 TABLE10_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
     "A&E, Inpatients & Day Cases": ("05", "01", "02"),
@@ -48,6 +54,9 @@ class MeasureSource:
     counts: tuple[str, ...]
     percents: tuple[tuple[str, str, str], ...]  # (measure, numerator, denominator)
     year_to_date_only: bool = True
+    # one period per quarter of the year to date instead (table 13): "YYYY-MM/YYYY-MM",
+    # its first month to its last, or to the latest month published
+    by_quarter: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,27 @@ MEASURES: dict[str, Measure] = {
             "Report time not known (number)",
             "Tests with report time not known",
         ),
+        # table 13: report turnaround, as shares of all the row's tests
+        Measure(
+            "percent_reported_by_7_days",
+            "Reported by 7 days (%)",
+            "Percentage reported within 7 days",
+        ),
+        Measure(
+            "percent_reported_by_14_days",
+            "Reported by 14 days (%)",
+            "Percentage reported within 14 days",
+        ),
+        Measure(
+            "percent_reported_over_28_days",
+            "Reported after more than 28 days (%)",
+            "Percentage reported after more than 28 days",
+        ),
+        Measure(
+            "percent_report_time_not_known",
+            "Report time not known (%)",
+            "Percentage with report time not known",
+        ),
         # tables 7a, 7b and 8: day bands by commissioner
         Measure("count_days_8_to_14", "8 to 14 days (number)", "Tests, 8 to 14 days"),
         Measure("count_days_15_to_31", "15 to 31 days (number)", "Tests, 15 to 31 days"),
@@ -174,6 +204,17 @@ TEST_TO_REPORT_BANDS: tuple[str, ...] = (
 )
 
 
+# Table 13's shares of the row's tests (its total, `activity_count`, the denominator).
+TABLE13_PERCENTS: tuple[str, ...] = (
+    "percent_reported_same_day",
+    "percent_reported_by_next_day",
+    "percent_reported_by_7_days",
+    "percent_reported_by_14_days",
+    "percent_reported_over_28_days",
+    "percent_report_time_not_known",
+)
+
+
 @dataclass(frozen=True)
 class TableSpec:
     number: int
@@ -192,6 +233,8 @@ class TableSpec:
     # The table's number as NHS England publishes it, where it is not `number` ("7a"):
     # `number` is then only the catalog's key, never shown.
     label: str = ""
+    # Its provider rows show the provider's ICB and imaging network (table 13).
+    shows_provider_details: bool = False
 
     @property
     def published_number(self) -> str:
@@ -389,6 +432,29 @@ TABLES: dict[int, TableSpec] = {
             CountSource(),
             "interventional_radiology_activity_count",
         ),
+        TableSpec(
+            13,
+            "Report turnaround bands by modality and broad source setting, per quarter",
+            "Share of tests whose report was issued the same day, by the next day, within 7 "
+            "and 14 days, after more than 28 days, or at a time not known, and the number of "
+            "tests, by provider, modality and broad source setting (A&E and admitted "
+            "patients; outpatients, GP direct access and others), quarter by quarter.",
+            (*TABLE13_PERCENTS, "activity_count"),
+            "measures",
+            MeasureSource(
+                settings=tuple(TABLE13_SETTING_GROUPS),
+                levels=("england", "region", "provider"),
+                counts=("activity_count",),
+                percents=tuple(
+                    (percent, percent.replace("percent_", "count_", 1), "activity_count")
+                    for percent in TABLE13_PERCENTS
+                ),
+                year_to_date_only=False,
+                by_quarter=True,
+            ),
+            "report_turnaround_bands",
+            shows_provider_details=True,
+        ),
     )
 }
 
@@ -442,6 +508,12 @@ MARKERS: dict[str, str] = {
     "p": "provisional",
 }
 
+# A provider's details beside its rows (sites.csv's optional columns): column -> heading.
+PROVIDER_DETAIL_COLUMNS: dict[str, str] = {
+    "icb_code": "ICB code",
+    "network_name": "Imaging network",
+}
+
 GEOGRAPHY_LEVELS = ("england", "region", "provider", "commissioner")
 # The commissioner of records whose GP practice is missing or not in the reference.
 UNKNOWN_COMMISSIONER = "Unknown"
@@ -457,6 +529,7 @@ SETTINGS_TABLE = 11  # counts by source setting, and their All
 INTERVENTIONAL_TABLE = 12  # a subset of table 1
 
 
+TURNAROUND_TABLE = 13  # quarters: their totals are table 1's months, table 11's settings
 COMMISSIONER_REQUEST_TABLE = 71  # 7a: its total is table 1's England year to date
 COMMISSIONER_REPORT_TABLE = 72  # 7b: the same records as 7a, in other bands
 COMMISSIONER_CANCER_TABLE = 8  # its totals are table 4's England year to date

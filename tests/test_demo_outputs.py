@@ -42,6 +42,7 @@ def test_demo_has_every_table(demo):
         "10",
         "11",
         "12",
+        "13",
     ]
     # every commissioner of the demo's practices (and Unknown) has rows of table 7a
     commissioners = tidy.filter(
@@ -56,6 +57,16 @@ def test_demo_has_every_table(demo):
         .unique()
     )
     assert providers.height >= 200
+
+
+def test_the_demos_workbook_passes_the_checker(demo):
+    """Every table's sheet, 7a, 7b, 8 and 13 among them (tests/workbook_checker.py)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from workbook_checker import check_workbook
+
+    assert check_workbook(demo / f"{DEMO_ID}.xlsx") == []
 
 
 def test_demo_writes_every_output(demo):

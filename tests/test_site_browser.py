@@ -348,6 +348,7 @@ BUILT_PAGES = {
     "table-8": "html/tables/table-8.html",
     "commissioners": "html/commissioners/index.html",
     "commissioner": "html/commissioners/unnamed-unknown.html",
+    "table-13": "html/tables/table-13.html",
 }
 
 

@@ -32,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import matplotlib
+import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib import ticker
 from matplotlib.figure import Figure
@@ -49,6 +50,8 @@ from publish.tables import (
     TABLES,
     TEST_TO_REPORT_TABLE,
     TIDY_COLUMNS,
+    MeasureSource,
+    TableSpec,
 )
 
 SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
@@ -295,6 +298,14 @@ def _period_columns(publication: Publication, periods: Iterable[str]) -> list[tu
     return result
 
 
+def quarter_label(period: str) -> str:
+    """A quarter's period in words: "2024-04/2024-06" -> "April 2024 to June 2024"."""
+    first, last = period.split("/")
+    if first == last:
+        return month_label(first)
+    return f"{month_label(first)} to {month_label(last)}"
+
+
 def _ytd_phrase(publication: Publication) -> str:
     return (
         f"year to date ({month_label(publication.months[0])} to "
@@ -320,7 +331,8 @@ def _table_grid(
             columns.append(((period, setting, measures[0]), Column(label)))
         return (row_label,), columns
     if layout == "measures":
-        period = _ordered(periods, [publication.year_to_date])[0]
+        # a quarterly table (13) has a row per quarter: its columns name no period
+        period = "" if by_quarter(spec) else _ordered(periods, [publication.year_to_date])[0]
         for measure in measures:
             label = MEASURE_LABELS.get(measure, measure.replace("_", " ").capitalize())
             columns.append(((period, "", measure), Column(label)))
@@ -328,7 +340,14 @@ def _table_grid(
         for period, column in _period_columns(publication, periods):
             columns.append(((period, "", measures[0]), column))
     headers = (row_label,) if settings == [ALL_SETTINGS] else (row_label, "Source setting")
+    if by_quarter(spec):
+        headers = (*headers, "Quarter")
     return headers, columns
+
+
+def by_quarter(spec: TableSpec | None) -> bool:
+    """Table 13: a row per quarter of the year to date."""
+    return spec is not None and isinstance(spec.source, MeasureSource) and spec.source.by_quarter
 
 
 # The levels listed under a region on a table's pages: providers, or commissioners.
@@ -339,6 +358,26 @@ def published(number: int) -> str:
     """The table's number as readers know it ("7a")."""
     spec = TABLES.get(number)
     return spec.published_number if spec else str(number)
+
+
+def provider_details_text(publication: Publication, area: Area) -> str:
+    """ ", ICB QMF, imaging network North East London" (table 13), as sites.csv gives them."""
+    details = publication.provider_details
+    if details is None or details.height == 0:
+        return ""
+    found = details.filter(
+        (pl.col("region_code") == area.region_code)
+        & (pl.col("provider_code") == area.provider_code)
+    )
+    if found.height == 0:
+        return ""
+    row = found.row(0, named=True)
+    words = []
+    if row.get("icb_code"):
+        words.append(f"ICB {row['icb_code']}")
+    if row.get("network_name"):
+        words.append(f"imaging network {row['network_name']}")
+    return "".join(f", {w}" for w in words)
 
 
 def _area_table(
@@ -352,19 +391,24 @@ def _area_table(
     if area.key[0] in MEMBER_LEVELS and area.region_code:
         place = f"{area.name} ({area.region_name})"
     caption = f"Table {published(number)}: {title}, {place}"
+    if spec is not None and spec.shows_provider_details and area.key[0] == "provider":
+        caption += provider_details_text(publication, area)
     if layout != "months":
         caption += f", {_ytd_phrase(publication)}"
     rows = []
     seen_rows: dict[tuple[str, ...], None] = {}
-    for modality, setting in figures.row_keys[number]:
+    quarters = sorted(figures.periods[number]) if by_quarter(spec) else [""]
+    for (modality, setting), quarter in (
+        (row, quarter) for row in figures.row_keys[number] for quarter in quarters
+    ):
         if layout == "settings":
             row_id: tuple[str, ...] = (modality,)
         else:
-            row_id = (modality, setting)
+            row_id = (modality, setting, quarter) if quarter else (modality, setting)
         if row_id in seen_rows:
             continue
         keys = [
-            (number, area.key, modality, c_setting or setting, period, measure)
+            (number, area.key, modality, c_setting or setting, period or quarter, measure)
             for (period, c_setting, measure), _ in columns
         ]
         if not any(k in figures.cells for k in keys):
@@ -372,6 +416,8 @@ def _area_table(
         seen_rows[row_id] = None
         cells = tuple(figures.cell(*k) for k in keys)
         row_headers = row_id[: len(headers)] if len(headers) > 1 else (modality,)
+        if quarter:  # "2024-04/2024-06" -> "April to June 2024"
+            row_headers = (*row_headers[:-1], quarter_label(quarter))
         rows.append(Row(tuple(row_headers), cells))
     return HtmlTable(table_id, caption, headers, tuple(c for _, c in columns), [rows])
 

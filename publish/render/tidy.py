@@ -166,8 +166,10 @@ def datapackage(identifier: str, csv_name: str, title: str) -> dict:
         "provider_name": "Provider name (commissioner rows: sub-ICB location name); empty "
         "above provider level",
         "modality": "Published modality name, or a cancer test group for tables 4-6 and 8",
-        "source_setting": "All, or a patient source setting (short label)",
-        "period": "YYYY-MM for a month; YYYY-MM/YYYY-MM (ISO 8601 interval) for year to date",
+        "source_setting": "All, or a patient source setting (short label), or a group of "
+        "them (tables 10 and 13)",
+        "period": "YYYY-MM for a month; YYYY-MM/YYYY-MM (ISO 8601 interval) for year to date, "
+        "or for a quarter in table 13 (its months so far)",
         "measure": "What the value measures: "
         + "; ".join(
             f"{m} ({MEASURES[m].label})"

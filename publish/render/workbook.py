@@ -42,9 +42,11 @@ from publish.tables import (
     MARKERS,
     MEASURES,
     MONTH_NAMES,
+    PROVIDER_DETAIL_COLUMNS,
     TABLE_ORDER,
     TABLES,
     TIDY_COLUMNS,
+    MeasureSource,
     TableSpec,
 )
 
@@ -402,6 +404,25 @@ def _table_sheet(
         keys += [("region_code", "Region code"), ("region_name", "Region name")]
     if "provider" in levels:
         keys += [("provider_code", "Org code"), ("provider_name", "Provider name")]
+    if spec.shows_provider_details and "provider" in levels:  # table 13: ICB, network
+        details = publication.provider_details
+        if details is None:
+            details = pl.DataFrame(schema={"region_code": pl.Utf8, "provider_code": pl.Utf8})
+        for name in PROVIDER_DETAIL_COLUMNS:
+            if name not in details.columns:
+                details = details.with_columns(pl.lit("").alias(name))
+        frame = (
+            frame.with_row_index("_order")
+            .join(
+                details.select("region_code", "provider_code", *PROVIDER_DETAIL_COLUMNS),
+                on=["region_code", "provider_code"],
+                how="left",
+            )
+            .sort("_order")
+            .drop("_order")
+            .with_columns(pl.col(name).fill_null("") for name in PROVIDER_DETAIL_COLUMNS)
+        )
+        keys += list(PROVIDER_DETAIL_COLUMNS.items())
     if "commissioner" in levels:  # tables 7a, 7b and 8: sub-ICB locations
         keys += [
             ("region_code", "Region code"),
@@ -412,6 +433,9 @@ def _table_sheet(
     keys.append(("modality", spec.row_label))
     if spec.layout != "settings" and settings != [ALL_SETTINGS]:
         keys.append(("source_setting", "Source setting"))
+    quarterly = isinstance(spec.source, MeasureSource) and spec.source.by_quarter
+    if quarterly:  # table 13: a row per quarter
+        keys.append(("period", "Quarter"))
     key_names = [name for name, _ in keys]
 
     # Value columns: what identifies a column in the tidy rows, and its header.
@@ -446,7 +470,7 @@ def _table_sheet(
         column_of = "source_setting"
     else:
         raise WorkbookError(f"{where}: unknown layout '{spec.layout}' in publish.tables")
-    if spec.layout != "months":
+    if spec.layout != "months" and not quarterly:
         periods = set(frame["period"].to_list())
         if periods != {publication.year_to_date}:
             raise WorkbookError(
@@ -523,7 +547,9 @@ def _table_sheet(
         row_words
         + {
             "months": "; each column is a month of test, then the year to date.",
-            "measures": "; the columns are the year-to-date measures.",
+            "measures": "; the columns are the measures, for each quarter."
+            if quarterly
+            else "; the columns are the year-to-date measures.",
             "settings": "; each column is a source setting, then the total of all settings. "
             "Figures are for the year to date.",
         }[spec.layout]

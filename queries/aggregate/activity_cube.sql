@@ -29,8 +29,10 @@ WHERE k.test_month IN (SELECT test_month FROM publication_months);
 
 -- Where something was submitted: a provider (in a region), a region or England with no
 -- record at all in a month gets "x" (no data submitted) rather than 0.
+-- (Periods are months, the year to date and quarters: table 13.)
 CREATE OR REPLACE TABLE submitted_periods AS
-WITH months AS (SELECT DISTINCT region_code, provider_code, test_month FROM activity_cube)
+WITH months AS (SELECT DISTINCT region_code, provider_code, test_month FROM activity_cube),
+period_months AS (SELECT * FROM period_months UNION SELECT * FROM quarter_months)
 SELECT DISTINCT 'provider' AS geography_level, m.region_code, m.provider_code, p.period
 FROM months AS m JOIN period_months AS p USING (test_month)
 UNION ALL

@@ -120,3 +120,21 @@ FROM commissioner_cube
 WHERE wait = 'request_to_test' AND gp_direct_access
   AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
                             'Abdomen and/or pelvis (Ultrasound)');
+
+-- name: table_13_counts
+-- Broad settings (publish.tables.TABLE13_SETTING_GROUPS): A&E, inpatient and day case;
+-- outpatient, GP direct access, other health care provider and other.
+SELECT modality AS row_label,
+       CASE WHEN source_setting_code IN ('05', '01', '02') THEN 'A&E / Admitted'
+            ELSE 'OP / GP direct access' END AS source_setting,
+       region_code, provider_code, test_month, measure, measure_n AS n
+FROM activity_cube
+CROSS JOIN LATERAL (VALUES
+    ('count_reported_same_day', n_reported_same_day),
+    ('count_reported_by_next_day', n_reported_by_next_day),
+    ('count_reported_by_7_days', n_reported_by_7_days),
+    ('count_reported_by_14_days', n_reported_by_14_days),
+    ('count_reported_over_28_days', n_reported_over_28_days),
+    ('count_report_time_not_known', activity_cube.n - n_report_time_known),
+    ('activity_count', activity_cube.n)
+) AS m(measure, measure_n);

@@ -20,7 +20,10 @@ SELECT
     count(CASE WHEN days_request_to_test > 62 THEN 1 END) AS n_days_over_62,
     count(days_test_to_report) AS n_report_time_known,
     count(CASE WHEN days_test_to_report = 0 THEN 1 END) AS n_reported_same_day,
-    count(CASE WHEN days_test_to_report <= 1 THEN 1 END) AS n_reported_by_next_day
+    count(CASE WHEN days_test_to_report <= 1 THEN 1 END) AS n_reported_by_next_day,
+    count(CASE WHEN days_test_to_report <= 7 THEN 1 END) AS n_reported_by_7_days,
+    count(CASE WHEN days_test_to_report <= 14 THEN 1 END) AS n_reported_by_14_days,
+    count(CASE WHEN days_test_to_report > 28 THEN 1 END) AS n_reported_over_28_days
 FROM cube_records
 GROUP BY file_id, region_code, provider_code, modality, source_setting_code,
          cancer_test_group, interventional, test_month;

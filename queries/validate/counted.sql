@@ -15,18 +15,23 @@ SELECT
     CAST(sum(n_days_over_62) AS BIGINT) AS n_days_over_62,
     CAST(sum(n_report_time_known) AS BIGINT) AS n_report_time_known,
     CAST(sum(n_reported_same_day) AS BIGINT) AS n_reported_same_day,
-    CAST(sum(n_reported_by_next_day) AS BIGINT) AS n_reported_by_next_day
+    CAST(sum(n_reported_by_next_day) AS BIGINT) AS n_reported_by_next_day,
+    CAST(sum(n_reported_by_7_days) AS BIGINT) AS n_reported_by_7_days,
+    CAST(sum(n_reported_by_14_days) AS BIGINT) AS n_reported_by_14_days,
+    CAST(sum(n_reported_over_28_days) AS BIGINT) AS n_reported_over_28_days
 FROM (
     SELECT region_code, provider_code, modality, source_setting_code, cancer_test_group,
            interventional, test_month, n, n_request_to_test_known, n_days_0_to_7,
            n_days_8_to_31, n_days_32_to_62, n_days_over_62, n_report_time_known,
-           n_reported_same_day, n_reported_by_next_day
+           n_reported_same_day, n_reported_by_next_day, n_reported_by_7_days,
+           n_reported_by_14_days, n_reported_over_28_days
     FROM file_cube
     UNION ALL
     SELECT region_code, provider_code, modality, source_setting_code, cancer_test_group,
            interventional, test_month, -n, -n_request_to_test_known, -n_days_0_to_7,
            -n_days_8_to_31, -n_days_32_to_62, -n_days_over_62, -n_report_time_known,
-           -n_reported_same_day, -n_reported_by_next_day
+           -n_reported_same_day, -n_reported_by_next_day, -n_reported_by_7_days,
+           -n_reported_by_14_days, -n_reported_over_28_days
     FROM superseded_cube
 ) AS shares
 GROUP BY region_code, provider_code, modality, source_setting_code, cancer_test_group,
