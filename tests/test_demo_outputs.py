@@ -49,6 +49,16 @@ def test_demo_has_every_table(demo):
         (pl.col("table") == "7a") & (pl.col("geography_level") == "commissioner")
     )["provider_code"].unique()
     assert "Unknown" in commissioners.to_list() and commissioners.len() > 50
+    # synth's patients are registered with practices of the provider's own and
+    # neighbouring sub-ICBs (scripts/make_demo_practices.py), a small share unknown
+    totals = tidy.filter(
+        (pl.col("table") == "7a")
+        & (pl.col("measure") == "activity_count")
+        & (pl.col("marker").fill_null("") == "")
+    ).with_columns(pl.col("value").cast(pl.Int64))
+    england = totals.filter(pl.col("geography_level") == "england")["value"].sum()
+    unknown = totals.filter(pl.col("provider_code") == "Unknown")["value"].sum()
+    assert 0.01 < unknown / england < 0.15, (unknown, england)
     assert set(tidy["marker"].drop_nulls().unique()) <= {"c", "x", "z"}
     # Every provider-region of the published 2023-24 table 1 appears in the demo.
     providers = (
