@@ -32,12 +32,9 @@ WHERE k.test_month IN (SELECT test_month FROM publication_months);
 -- (Periods are months, the year to date and quarters: table 13.)
 CREATE OR REPLACE TABLE submitted_periods AS
 WITH months AS (SELECT DISTINCT region_code, provider_code, test_month FROM activity_cube),
-period_months AS (SELECT * FROM period_months UNION SELECT * FROM quarter_months)
-SELECT DISTINCT 'provider' AS geography_level, m.region_code, m.provider_code, p.period
-FROM months AS m JOIN period_months AS p USING (test_month)
-UNION ALL
-SELECT DISTINCT 'region', m.region_code, '', p.period
-FROM months AS m JOIN period_months AS p USING (test_month)
-UNION ALL
-SELECT DISTINCT 'england', '', '', p.period
-FROM months AS m JOIN period_months AS p USING (test_month);
+periods AS (SELECT * FROM period_months UNION SELECT * FROM quarter_months)
+SELECT geography_level(grouping(region_code), grouping(provider_code)) AS geography_level,
+       geography_code(region_code, grouping(region_code)) AS region_code,
+       geography_code(provider_code, grouping(provider_code)) AS provider_code, period
+FROM months JOIN periods USING (test_month)
+GROUP BY period, ROLLUP (region_code, provider_code);

@@ -121,9 +121,10 @@ WHERE wait = 'request_to_test' AND gp_direct_access
   AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
                             'Abdomen and/or pelvis (Ultrasound)');
 
+-- Table 13's broad settings (publish.tables.TABLE13_SETTING_GROUPS): A&E, inpatient and
+-- day case; outpatient, GP direct access, other health care provider and other.
+
 -- name: table_13_counts
--- Broad settings (publish.tables.TABLE13_SETTING_GROUPS): A&E, inpatient and day case;
--- outpatient, GP direct access, other health care provider and other.
 SELECT modality AS row_label,
        CASE WHEN source_setting_code IN ('05', '01', '02') THEN 'A&E / Admitted'
             ELSE 'OP / GP direct access' END AS source_setting,
