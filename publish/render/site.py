@@ -352,7 +352,9 @@ def _area_table(
     caption = f"Table {published(number)}: {title}, {place}"
     if spec is not None and spec.shows_provider_details and area.key[0] == "provider":
         caption += provider_details_text(publication, area)
-    if layout != "months":
+    if by_quarter(spec):
+        caption += f", by quarter of the {_ytd_phrase(publication)}"
+    elif layout != "months":
         caption += f", {_ytd_phrase(publication)}"
     rows = []
     seen_rows: dict[tuple[str, ...], None] = {}
