@@ -24,6 +24,7 @@ import polars as pl
 from publish.disclosure.policy import Policy
 from publish.quality.report import (
     BASELINE_MONTHS,
+    BY_PROVIDER_COLUMNS,
     ISSUE_MEASURES,
     LOW_ACTIVITY_SHARE,
     MIN_BASELINE_MONTHS,
@@ -230,14 +231,7 @@ class ReportTable:
 def by_provider_table(report: QualityReport) -> ReportTable:
     rules = report.rule_codes
     measures = [*TOTAL_MEASURES, *(f"count_rule_{code}" for code in rules)]
-    keys = [
-        "geography_level",
-        "region_code",
-        "region_name",
-        "provider_code",
-        "provider_name",
-        "month",
-    ]
+    keys = list(BY_PROVIDER_COLUMNS[: BY_PROVIDER_COLUMNS.index("measure")])  # the row's keys
     rows: dict[tuple, dict[str, tuple[float | None, str]]] = {}
     for record in report.by_provider.iter_rows(named=True):
         key = tuple(record[k] for k in keys)
