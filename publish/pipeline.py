@@ -18,10 +18,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from publish.aggregate import aggregate_tables
-from publish.audit import AUDIT_FILE, AuditReport, audit_publication
+from publish.aggregate.cells import aggregate_tables
 from publish.config import BuildConfig
 from publish.db import frame, rows, scalar
+from publish.disclosure.audit import AUDIT_FILE, AuditReport, audit_publication
+from publish.disclosure.protect import protect_cells
 from publish.engines.engine import engine_for
 from publish.folders import (
     kill_point,
@@ -31,17 +32,15 @@ from publish.folders import (
     remove_stale_folders,
     swap_into_place,
 )
-from publish.ingest import (
+from publish.ingest.load import (
     InputError,
     InputFile,
     discover_input_files,
     read_submissions_manifest,
 )
-from publish.manifest import build_manifest, sha256_file, write_manifest
+from publish.periods import months_of_year_to_date
 from publish.progress import stage
-from publish.protect import protect_cells
-from publish.publication import Publication, months_of_year_to_date
-from publish.quality import (
+from publish.quality.report import (
     AuditSummary,
     QualityReport,
     build_quality_report,
@@ -53,19 +52,21 @@ from publish.quality import (
     write_restricted_files,
 )
 from publish.reference import ReferenceFiles, load_reference_data
-from publish.release import release_details, release_warnings
-from publish.restricted_manifest import build_restricted_manifest
-from publish.site import write_site
+from publish.render.manifest import build_manifest, sha256_file, write_manifest
+from publish.render.publication import Publication
+from publish.render.release import release_details, release_warnings
+from publish.render.site import write_site
+from publish.render.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
+from publish.render.workbook import CoverText, load_cover_text, write_workbook
 from publish.stage_tables import check_stage
 from publish.tables import QUALITY_TABLE
-from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
-from publish.validate import (
+from publish.validate.restricted_manifest import build_restricted_manifest
+from publish.validate.rules import (
     FileOutcome,
     file_outcomes,
     rejection_rule_counts,
     write_restricted,
 )
-from publish.workbook import CoverText, load_cover_text, write_workbook
 
 log = logging.getLogger("did_publish")
 

@@ -1,0 +1,56 @@
+"""The restricted folder's manifest: every file's size and record accounting.
+
+What only the producer may see (PUBLICATION.md section 5): received = accepted +
+rejected per file, and the unprotected totals. Kept apart from the public manifest
+(`publish.render.manifest`), which never sees a record outcome.
+"""
+
+from publish import __version__
+from publish.ingest.load import InputFile
+from publish.validate.rules import FileOutcome
+
+
+def build_restricted_manifest(
+    identifier: str, files: list[InputFile], outcomes: dict[int, FileOutcome]
+) -> dict:
+    """What only the producer may see: every file's size and the accounting of its
+    records (received = accepted + rejected), and the unprotected totals."""
+    inputs = []
+    for input_file in sorted(files, key=lambda f: f.file_order):
+        outcome = outcomes[input_file.file_id]
+        inputs.append(
+            {
+                "file": input_file.shown_as or input_file.name,
+                "sha256": input_file.sha256,
+                "size_bytes": file_size(input_file),
+                "submission_date": (
+                    input_file.submission_date.isoformat() if input_file.submission_date else None
+                ),
+                "status": input_file.status,
+                "message": input_file.message,
+                "records_received": outcome.received,
+                "records_accepted": outcome.accepted,
+                "records_rejected": outcome.rejected,
+                "records_warned": outcome.warned,
+                "records_superseded": outcome.superseded,
+            }
+        )
+    return {
+        "tool": "did-publish",
+        "version": __version__,
+        "identifier": identifier,
+        "totals": {
+            key: sum(getattr(o, key) for o in outcomes.values())
+            for key in ("received", "accepted", "rejected", "warned", "superseded")
+        },
+        "inputs": inputs,
+        "audit": "disclosure-audit.csv",
+    }
+
+
+def file_size(input_file: InputFile) -> int | None:
+    """The file's size in bytes (None for records read from a Spark table)."""
+    try:
+        return input_file.size
+    except OSError:
+        return None
