@@ -413,7 +413,7 @@ def test_interval_rule_lifted_lowest_value_is_narrow():
     width_only = interval_status(low[which], high[which], 9, protection_width=6)
     assert width_only.tolist()[0] == "ok"
     # the lift uses S's upper bound: the structural LP does not give it either
-    from publish.disclosure import structural_lower_bounds
+    from publish.disclosure.control import structural_lower_bounds
 
     assert structural_lower_bounds(system, lower, upper, suppressed, trivial, which)[1] == 1.0
 
@@ -423,7 +423,7 @@ def test_trivial_lower_bound_that_takes_two_relations():
     # table 1's year to date Y over the same settings, which sums three hidden months:
     # G = a + b = Y >= 3. Propagation reads one relation at a time and gives G >= 2; the
     # structural LP gives 3, so G's interval [3, ...] starts at its trivial lower bound
-    from publish.disclosure import (
+    from publish.disclosure.control import (
         LinearSystem,
         interval_status,
         structural_lower_bounds,
