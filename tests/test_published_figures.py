@@ -60,8 +60,12 @@ DAY_BESIDE_MONTH = re.compile(rf"\b\d{{1,2}} (?:{MONTHS})\b")
 # table 9's day bands ("8 to 31 days", "more than 62 days") and a note's worked example
 # Prose that holds numbers which are not figures: day bands, an example, a download's
 # size (of a published file, which anyone holds).
+# Tables 7a, 7b, 8 and 13's bands ("366 days and over", "by 14 days", "within 7 and 14
+# days") are day bands too.
 FURNITURE = re.compile(
-    r"\b\d+ to \d+ days\b|\bmore than \d+ days\b|for example [\d.]+|[\d.,]+ [KM]B\b", re.I
+    r"\b\d+ to \d+ days\b|\bmore than \d+ days\b|for example [\d.]+|[\d.,]+ [KM]B\b"
+    r"|\b\d+ days and over\b|\b(?:by|within) \d+(?: and \d+)? days\b",
+    re.I,
 )
 
 
