@@ -55,10 +55,20 @@ from publish.quality import (
 from publish.reference import ReferenceFiles, load_reference_data
 from publish.release import release_details, release_warnings
 from publish.restricted_manifest import build_restricted_manifest
+from publish.series.across_releases import audit_across_releases, kept_suppressions, release_lp
+from publish.series.ledger import ledger_frame, write_ledger
+from publish.series.release_series import series_facts
+from publish.series.releases import EarlierRelease, read_earlier_releases
 from publish.site import write_site
 from publish.stage_tables import check_stage
 from publish.tables import QUALITY_TABLE
-from publish.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
+from publish.tidy import (
+    add_names,
+    to_tidy,
+    write_datapackage,
+    write_revisions_csv,
+    write_tidy_csv,
+)
 from publish.validate import (
     FileOutcome,
     file_outcomes,
@@ -81,6 +91,17 @@ class BuildResult:
     audit_passed: bool = True
     # (rule code, records) of the rules that rejected most records, most first.
     rejection_rules: list[tuple[str, int]] = field(default_factory=list)
+    # The audit over the union of this release and the earlier ones, if any.
+    series_audit_summary: str = ""
+
+
+@dataclass(frozen=True)
+class SeriesInputs:
+    """What the series needs beyond the publication: the earlier releases read back, and
+    this release's ledger of unrounded values (restricted: never rendered)."""
+
+    earlier: list[EarlierRelease]
+    ledger: pl.DataFrame
 
 
 NOT_PROTECTED = (
@@ -245,11 +266,13 @@ def build_publication(config: BuildConfig) -> BuildResult:
 
 def compute_publication(
     con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
-) -> tuple[Publication, list[InputFile], dict[int, FileOutcome], QualityReport]:
+) -> tuple[Publication, list[InputFile], dict[int, FileOutcome], QualityReport, SeriesInputs]:
     """Everything up to the protected tables and data-quality report, nothing written.
 
     The report's counts are cells of the publication: one call of `protect_cells`
     protects them with the tables (under `strict`, jointly: they are linked to table 1).
+    With earlier releases (`--previous`), under `strict` the cells they suppressed that
+    are unchanged are suppressed again, and the revised cells are marked.
     """
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
     files = ingest_and_validate(con, config, work_dir)
@@ -270,22 +293,30 @@ def compute_publication(
             ]
         )
     check_stage(con, "aggregate")
-    with stage("protect", f"disclosure control, {policy.name} policy"):
-        protected = protect_cells(add_names(cells, provider_names(con)), policy)
-    is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
         status=config.status,
         policy=policy,
-        tidy=to_tidy(protected.filter(~is_quality)),
+        tidy=pl.DataFrame(),
         published_on=config.published_on,
         demo=config.demo,
         months_without_records=months_without_records(con, month),
     )
+    earlier = read_earlier_releases(
+        config.previous, publication.identifier, month, publication.status
+    )
+    named = add_names(cells, provider_names(con))
+    with stage("protect", f"disclosure control, {policy.name} policy"):
+        protected = protect_cells(named, policy, kept_suppressions(named, earlier, policy))
+    is_quality = pl.col("table") == QUALITY_TABLE
+    tidy, series = series_facts(
+        to_tidy(protected.filter(~is_quality)), publication.financial_year, config.status, earlier
+    )
+    publication = replace(publication, tidy=tidy, series=series)
     report = build_quality_report(
         con, files, protected.filter(is_quality), policy, publication.months
     )
-    return publication, files, outcomes, report
+    return publication, files, outcomes, report, SeriesInputs(earlier, ledger_frame(named))
 
 
 def months_without_records(con: duckdb.DuckDBPyConnection, latest: str) -> tuple[str, ...]:
@@ -320,12 +351,14 @@ def release_cover(publication: Publication, config: BuildConfig) -> tuple[Public
 
 
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
-    publication, files, outcomes, report = compute_publication(con, config, work_dir)
+    publication, files, outcomes, report, series = compute_publication(con, config, work_dir)
     publication, cover = release_cover(publication, config)
     audits: list[AuditReport] = []
     audit_summaries: list[str] = []  # as the console shows them
+    series_summaries: list[str] = []
 
     def write_restricted_folder(folder: Path) -> None:
+        write_ledger(series.ledger, folder)
         write_restricted(con, files, folder)
         write_restricted_files(files, outcomes, folder)
         write_manifest(
@@ -374,7 +407,24 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         audit_summaries.append(shown)
         if publication.policy.audit_stops_build and not audit.passed:
             raise DisclosureAuditFailed(audit.summary)
-        summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
+        line = audit.summary
+        if series.earlier:
+            with stage("audit", "disclosure audit over the releases of the series"):
+                across = audit_across_releases(
+                    release_lp(
+                        folder,
+                        folder / f"{publication.identifier}.csv",
+                        publication.identifier,
+                        publication.policy,
+                        series.ledger,
+                    ),
+                    series.earlier,
+                )
+            series_summaries.append(across.summary)
+            if publication.policy.audit_stops_build and not across.passed:
+                raise DisclosureAuditFailed(across.summary)
+            line = f"{line} {across.summary}"
+        summary = AuditSummary(line, audit.meaning, audit.by_table)
         with stage("quality", "the data-quality report"):
             write_quality_pages(
                 replace(report, audit=summary),
@@ -414,6 +464,7 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         audit_summaries[-1],
         audits[-1].passed,
         rejection_rule_counts(con, files),
+        series_summaries[-1] if series_summaries else "",
     )
 
 
@@ -421,6 +472,10 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     """Every rendering of the protected tables: CSV and datapackage, workbook, HTML."""
     csv_name = f"{publication.identifier}.csv"
     write_tidy_csv(publication.tidy, folder / csv_name)
+    downloads = {"Tidy data (CSV)": f"../{csv_name}"}
+    if publication.series.revisions is not None:
+        write_revisions_csv(publication.series.revisions, folder / publication.revisions_name)
+        downloads["Revisions since the previous release (CSV)"] = f"../{publication.revisions_name}"
     title = f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})"
     write_datapackage(
         folder / "datapackage.json",
@@ -434,8 +489,8 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     write_site(
         publication,
         folder / "html",
-        {
-            "Tidy data (CSV)": f"../{csv_name}",
+        downloads
+        | {
             "Accessible workbook (Excel)": f"../{workbook_name}",
             "The same workbook (OpenDocument, ODS)": f"../{ods_name}",
             "Data package description (JSON)": "../datapackage.json",

@@ -40,6 +40,13 @@ from publish.charts import grouped_bar_chart, trend_chart
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
 from publish.publication import Publication, months_of_year_to_date
 from publish.release import add_months, months_list
+from publish.series.words import (
+    final_supersedes_sentence,
+    organisation_paragraphs,
+    provider_issue_paragraphs,
+    revisions_paragraphs,
+    supersedes_paragraph,
+)
 from publish.tables import (
     ACTIVITY_TABLE,
     MARKERS,
@@ -566,6 +573,7 @@ class _Site:
             shutil.copyfile(templates_dir() / "site" / stylesheet, self.out_dir / stylesheet)
             self.written.append(self.out_dir / stylesheet)
         self._index()
+        self._revisions_page()
         for number in self.tables:
             self._table_page(number)
         for area in self.providers:
@@ -671,6 +679,67 @@ class _Site:
             last_year=month_label(last_year),
             provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
             modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
+            **self._series_context(),
+        )
+
+    def _series_context(self) -> dict:
+        """What the home page says of the release's place in its series (section 7)."""
+        pub = self.publication
+        series = pub.series
+        return {
+            "series_status": [
+                text
+                for text in (
+                    final_supersedes_sentence(pub.status, pub.financial_year),
+                    supersedes_paragraph(series, pub.financial_year),
+                )
+                if text
+            ],
+            "revisions_words": revisions_paragraphs(series, "on the revisions page"),
+            "revisions_href": "revisions.html" if series.revised_cells else None,
+            "organisation_changes": organisation_paragraphs(series),
+            "provider_issues": provider_issue_paragraphs(series),
+        }
+
+    def _revisions_page(self) -> None:
+        """Every revised cell with its earlier and new published figure."""
+        revisions = self.publication.series.revisions
+        if revisions is None or revisions.height == 0:
+            return
+        rows = []
+        for r in revisions.iter_rows(named=True):
+            where = r["provider_name"] or r["region_name"] or "England"
+            rows.append(
+                Row(
+                    (
+                        f"Table {r['table']}",
+                        where,
+                        r["modality"],
+                        r["source_setting"],
+                        r["period"],
+                        MEASURE_LABELS.get(r["measure"], r["measure"]),
+                    ),
+                    (
+                        Cell(format_value(r["previous_value"]), r["previous_marker"] or ""),
+                        Cell(format_value(r["value"]), r["marker"]),
+                    ),
+                )
+            )
+        compared = self.publication.series.compared_with
+        table = HtmlTable(
+            "revisions",
+            f"Cells revised since {compared}",
+            ("Table", "Area", "Modality or test group", "Source setting", "Period", "Measure"),
+            (Column(f"Figure in {compared}"), Column("Figure in this release")),
+            [rows],
+        )
+        self._render(
+            "revisions.html",
+            "revisions.html",
+            title=f"Revisions since {compared}",
+            table=table,
+            revisions_words=revisions_paragraphs(self.publication.series, "below"),
+            breadcrumbs=[("Home", "index.html")],
         )
 
     def _table_page(self, number: int) -> None:

@@ -327,6 +327,7 @@ MARKERS: dict[str, str] = {
     "x": "not available: no data submitted",
     "z": "not applicable",
     "p": "provisional",
+    "r": "revised since the previous release",
 }
 
 GEOGRAPHY_LEVELS = ("england", "region", "provider")

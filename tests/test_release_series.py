@@ -1,0 +1,203 @@
+"""A series of releases (PUBLICATION.md section 7, issue 16): earlier releases read back
+with --previous, revisions marked and listed, the final superseding the provisional
+releases, the restricted ledger, organisation changes, provider issues in words, and
+disclosure control across releases."""
+
+import json
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+
+from tests.conftest import build, cell, read_tidy, record, write_submission
+
+KEY = [
+    "table",
+    "geography_level",
+    "region_code",
+    "provider_code",
+    "modality",
+    "source_setting",
+    "period",
+    "measure",
+]
+
+
+def records_on(n: int, site: str, day: str, **fields: str) -> list[dict[str, str]]:
+    """n valid records of one site and test day (requested and reported that day)."""
+    return [
+        record(
+            SITE_CODE_IMAGING=site,
+            DIAGNOSTIC_TEST_DATE=day,
+            DIAGNOSTIC_TEST_REQUEST_DATE=day,
+            DIAG_TEST_REQUEST_REC_DATE=day,
+            SERVICE_REPORT_DATE=day,
+            **fields,
+        )
+        for _ in range(n)
+    ]
+
+
+def sheet_rows(workbook: Path, name: str) -> list[tuple]:
+    book = openpyxl.load_workbook(workbook, read_only=True)
+    rows = list(book[name].iter_rows(values_only=True))
+    book.close()
+    return rows
+
+
+def cover_text(workbook: Path) -> str:
+    return " ".join(str(row[0]) for row in sheet_rows(workbook, "Cover") if row and row[0])
+
+
+@pytest.fixture(scope="module")
+def three_releases(tmp_path_factory) -> dict[str, Path]:
+    """April-May; April-June with late and resubmitted April records; the final year
+    (with a late May record), each built with the earlier ones as --previous."""
+    root = tmp_path_factory.mktemp("series")
+    april = records_on(20, "RAA01", "2024-04-10") + records_on(8, "RBB01", "2024-04-11")
+    may = records_on(18, "RAA01", "2024-05-10") + records_on(9, "RBB01", "2024-05-11")
+    first = [
+        write_submission(root / "in/april.csv", april),
+        write_submission(root / "in/may.csv", may),
+    ]
+    out = root / "out"
+    build(first, out, "--submission-date", "2024-06-05")
+    # late April records, and three April records sent again with a May test date
+    late = write_submission(root / "in/late-april.csv", records_on(6, "RAA01", "2024-04-20"))
+    moved = [
+        dict(r, DIAGNOSTIC_TEST_DATE="2024-05-02", SERVICE_REPORT_DATE="2024-05-02")
+        for r in april[:3]
+    ]
+    resubmitted = write_submission(root / "in/resubmitted.csv", moved)
+    june = write_submission(
+        root / "in/june.csv",
+        records_on(15, "RAA01", "2024-06-10") + records_on(10, "RBB01", "2024-06-11"),
+    )
+    second = [*first, late, resubmitted, june]
+    provisional_05 = out / "did-2024-25-provisional-2024-05"
+    build(second, out, "--submission-date", "2024-07-05", "--previous", provisional_05)
+    late_may = write_submission(root / "in/late-may.csv", records_on(5, "RBB01", "2024-05-20"))
+    build(
+        [*second, late_may],
+        out,
+        "--submission-date",
+        "2024-07-20",
+        "--status",
+        "final",
+        "--period",
+        "2025-03",
+        "--previous",
+        out,  # a folder of publications: both earlier releases
+    )
+    return {
+        "first": provisional_05,
+        "second": out / "did-2024-25-provisional-2024-06",
+        "final": out / "did-2024-25-final-2025-03",
+    }
+
+
+def revised_keys(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """The keys of the cells published in both whose value or marker differs (an
+    earlier [r] is no difference), with both figures, worked out from the CSVs alone."""
+    joined = after.fill_null("").join(before.fill_null(""), on=KEY, suffix="_before")
+    marker = pl.col("marker").fill_null("").replace("r", "")
+    marker_before = pl.col("marker_before").fill_null("").replace("r", "")
+    differs = (pl.col("value").fill_null("") != pl.col("value_before").fill_null("")) | (
+        marker != marker_before
+    )
+    return joined.filter(differs).select(*KEY, "value", "value_before").sort(KEY)
+
+
+def test_three_releases_mark_exactly_the_changed_cells(three_releases):
+    first, second, final = (read_tidy(three_releases[k]) for k in ("first", "second", "final"))
+    for before, after, folder in ((first, second, "second"), (second, final, "final")):
+        expected = revised_keys(before, after)
+        assert expected.height > 0
+        marked = after.fill_null("").filter(pl.col("marker") == "r").select(KEY).sort(KEY)
+        # r on exactly the changed cells (every changed cell here has a value)
+        assert marked.equals(expected.select(KEY)), folder
+        name = three_releases[folder].name
+        revisions = pl.read_csv(
+            three_releases[folder] / f"{name}-revisions.csv", infer_schema=False
+        )
+        assert revisions.columns[-3:] == ["previous_value", "previous_marker", "previous_release"]
+        listed = revisions.fill_null("").select(
+            *KEY, "value", pl.col("previous_value").alias("value_before")
+        )
+        assert listed.sort(KEY).equals(expected)
+    # the late and resubmitted April records: RAA's April 20 -> 23 published 25 (was 20)
+    raa_april = dict(table="1", provider_code="RAA", period="2024-04", modality="Plain Radiography")
+    assert cell(first, **raa_april) == ("20", "")
+    assert cell(second, **raa_april) == ("25", "r")
+    assert cell(final, **raa_april) == ("25", "")  # unchanged since the second release
+    # the new month and the new year to date are not revisions
+    assert cell(second, **raa_april | {"period": "2024-06"}) == ("15", "")
+    second_revisions = pl.read_csv(
+        three_releases["second"] / "did-2024-25-provisional-2024-06-revisions.csv",
+        infer_schema=False,
+    )
+    assert set(second_revisions["previous_release"]) == {"did-2024-25-provisional-2024-05"}
+    assert not second_revisions["period"].str.contains("/").any()
+    # the final's revisions are against the latest provisional: RBB's May 9 -> 14
+    rbb_may = dict(table="1", provider_code="RBB", period="2024-05", modality="Plain Radiography")
+    assert cell(final, **rbb_may) == ("15", "r")
+    final_revisions = pl.read_csv(
+        three_releases["final"] / "did-2024-25-final-2025-03-revisions.csv", infer_schema=False
+    )
+    assert set(final_revisions["previous_release"]) == {"did-2024-25-provisional-2024-06"}
+
+
+def test_revisions_in_the_workbook_the_site_and_the_cover(three_releases):
+    second = three_releases["second"]
+    workbook = second / f"{second.name}.xlsx"
+    rows = sheet_rows(workbook, "Revisions")
+    revisions = pl.read_csv(second / f"{second.name}-revisions.csv", infer_schema=False)
+    header = next(i for i, row in enumerate(rows) if row[0] == "Table")
+    assert len(rows) - header - 1 == revisions.height
+    assert rows[header][-2:] == (
+        "Figure in did-2024-25-provisional-2024-05",
+        "Figure in this release",
+    )
+    cover = cover_text(workbook)
+    by_table = revisions.group_by("table").len().sort("table")
+    counted = "; ".join(
+        f"table {t}, {n} cell{'s' if n > 1 else ''}" for t, n in by_table.iter_rows()
+    )
+    assert f"{revisions.height} cells were revised: {counted}." in cover
+    assert "send records late" in cover and "resubmission" in cover
+    page = (second / "html" / "revisions.html").read_text(encoding="utf-8")
+    assert page.count("<tr") == revisions.height + 1  # a header row, then one a cell
+    index = (second / "html" / "index.html").read_text(encoding="utf-8")
+    assert 'href="revisions.html"' in index and counted in index
+    # in the workbook's table sheet a revised figure keeps its value: "25 [r]"
+    table_1 = [row for row in sheet_rows(workbook, "Table_1") if "RAA" in row]
+    assert "25 [r]" in table_1[0]
+
+
+def test_final_supersedes_the_provisional_releases(three_releases):
+    final = three_releases["final"]
+    manifest = json.loads((final / "manifest.json").read_text())
+    assert manifest["identifier"] == "did-2024-25-final-2025-03"
+    assert manifest["config"]["status"] == "final"
+    cover = cover_text(final / f"{final.name}.xlsx")
+    assert (
+        "This final release supersedes the provisional releases of 2024-25 "
+        "(did-2024-25-provisional-2024-05, did-2024-25-provisional-2024-06)" in cover
+    )
+    assert "supersedes" in (final / "html" / "index.html").read_text(encoding="utf-8")
+    # the first release is not superseded by the second, a provisional one
+    assert "supersedes" not in cover_text(three_releases["second"] / "did-2024-25-provisional-2024-06.xlsx")
+
+
+def test_ledger_is_restricted_and_holds_the_unrounded_values(three_releases):
+    second = three_releases["second"]
+    ledger = pl.read_parquet(second.parent / f"{second.name}.restricted" / "ledger.parquet")
+    raa_april = ledger.filter(
+        (pl.col("table") == "1")
+        & (pl.col("provider_code") == "RAA")
+        & (pl.col("period") == "2024-04")
+        & (pl.col("modality") == "Plain Radiography")
+    )
+    assert raa_april["value"].to_list() == [23.0]  # published 25: rounded to 5
+    assert not list(second.rglob("*.parquet"))
