@@ -52,11 +52,12 @@ from publish.quality import (
     write_quality_report,
     write_restricted_files,
 )
-from publish.reference import ReferenceFiles, load_reference_data
+from publish.reference import ReferenceFiles, load_reference_data, published_provider_names
 from publish.release import release_details, release_warnings
 from publish.restricted_manifest import build_restricted_manifest
 from publish.series.across_releases import audit_across_releases, kept_suppressions, release_lp
 from publish.series.ledger import ledger_frame, write_ledger
+from publish.series.organisations import organisation_changes
 from publish.series.release_series import series_facts
 from publish.series.releases import EarlierRelease, read_earlier_releases
 from publish.site import write_site
@@ -247,15 +248,16 @@ def warn_future_records(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return frame(
-        con,
-        """
-        SELECT region_code, provider_code, min(region_name) AS region_name,
-               min(provider_name) AS provider_name
-        FROM sites GROUP BY ALL
-        """,
-    )
+def provider_names(con: duckdb.DuckDBPyConnection, latest: str | None = None) -> pl.DataFrame:
+    """The published name of every provider: a renamed one's name at the end of the
+    period (`latest`, YYYY-MM), the sites' reference says which (INPUT.md section 3)."""
+    return published_provider_names(con, end_of_month(latest) if latest else None)
+
+
+def end_of_month(month: str) -> date:
+    year, mon = (int(part) for part in month.split("-"))
+    following = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
 
 
 def build_publication(config: BuildConfig) -> BuildResult:
@@ -305,13 +307,21 @@ def compute_publication(
     earlier = read_earlier_releases(
         config.previous, publication.identifier, month, publication.status
     )
-    named = add_names(cells, provider_names(con))
+    named = add_names(cells, provider_names(con, month))
     with stage("protect", f"disclosure control, {policy.name} policy"):
         protected = protect_cells(named, policy, kept_suppressions(named, earlier, policy))
     is_quality = pl.col("table") == QUALITY_TABLE
     tidy, series = series_facts(
         to_tidy(protected.filter(~is_quality)), publication.financial_year, config.status, earlier
     )
+    changes = organisation_changes(
+        frame(
+            con, "SELECT site_code, provider_code, provider_name, valid_from, valid_to FROM sites"
+        ),
+        date(int(publication.financial_year[:4]), 4, 1),
+        end_of_month(month),
+    )
+    series = replace(series, organisation_changes=tuple(c.sentence for c in changes))
     publication = replace(publication, tidy=tidy, series=series)
     report = build_quality_report(
         con, files, protected.filter(is_quality), policy, publication.months

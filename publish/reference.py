@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from publish.codes import CANCER_TEST_GROUPS, MODALITIES, REGIONS
-from publish.db import run
+from publish.db import frame, run
 from publish.errors import InputError
 from publish.resources import REFERENCE_DATA_DIR
 
@@ -62,13 +62,43 @@ def fail_on_rows(path: Path, frame: pl.DataFrame, bad: pl.Series, field: str, wh
         raise InputError(f"{path}: row(s) {shown}, field {field}: {why}")
 
 
+# Optional columns of sites.csv: the period in which a site belongs to its provider.
+SITE_PERIOD_COLUMNS = ("valid_from", "valid_to")
+NO_START = date(1900, 1, 1)
+
+
 def load_sites(path: Path) -> pl.DataFrame:
+    """The site reference, with each row's period (`valid_from`, `valid_to`: optional
+    columns; a site may have several rows for disjoint periods, INPUT.md section 3)."""
     sites = read_reference_csv(path, SITE_COLUMNS).with_columns(
         pl.col("site_code").str.to_uppercase()
     )
+    periods = read_optional_columns(path, SITE_PERIOD_COLUMNS, sites.height)
+    for name in SITE_PERIOD_COLUMNS:
+        parsed = periods[name].str.to_date("%Y-%m-%d", strict=False)
+        fail_on_rows(
+            path, periods, parsed.is_null() & periods[name].is_not_null(), name, "not CCYY-MM-DD"
+        )
+    sites = pl.concat([sites, periods], how="horizontal").with_columns(
+        pl.col("valid_from").str.to_date("%Y-%m-%d").fill_null(NO_START),
+        pl.col("valid_to").str.to_date("%Y-%m-%d"),
+    )
     for name in ("site_code", "provider_code", "provider_name", "region_code"):
         fail_on_rows(path, sites, sites[name].is_null(), name, "missing")
-    fail_on_rows(path, sites, sites["site_code"].is_duplicated(), "site_code", "duplicate site")
+    fail_on_rows(
+        path,
+        sites,
+        sites["valid_to"].is_not_null() & (sites["valid_to"] < sites["valid_from"]),
+        "valid_to",
+        "before valid_from",
+    )
+    fail_on_rows(
+        path,
+        sites,
+        overlapping_validity(sites, ("site_code",)),
+        "site_code",
+        "duplicate site: its periods overlap another row of the same site",
+    )
     fail_on_rows(
         path,
         sites,
@@ -131,15 +161,57 @@ def load_imaging_codes(path: Path) -> pl.DataFrame:
     return codes
 
 
-def overlapping_validity(codes: pl.DataFrame) -> pl.Series:
-    """True for each row whose validity period overlaps an earlier row of the same code."""
-    ordered = codes.with_row_index("position").sort("code_system", "code", "valid_from")
-    previous_end = pl.col("valid_to").shift(1).over("code_system", "code")
-    is_first = pl.col("position").cum_count().over("code_system", "code") == 1
+def read_optional_columns(path: Path, columns: tuple[str, ...], height: int) -> pl.DataFrame:
+    """The optional columns of a reference file as text (null where absent or empty)."""
+    header = pl.read_csv(path, infer_schema=False, n_rows=0, encoding="utf8").columns
+    present = {name.strip().lower(): name for name in header}
+    wanted = [present[c] for c in columns if c in present]
+    frame = (
+        pl.read_csv(path, infer_schema=False, columns=wanted, encoding="utf8")
+        if wanted
+        else pl.DataFrame()
+    )
+    return pl.DataFrame(
+        {
+            c: (
+                frame[present[c]].str.strip_chars().replace("", None)
+                if c in present
+                else pl.Series(c, [None] * height, dtype=pl.Utf8)
+            )
+            for c in columns
+        }
+    )
+
+
+def overlapping_validity(
+    codes: pl.DataFrame, key: tuple[str, ...] = ("code_system", "code")
+) -> pl.Series:
+    """True for each row whose validity period overlaps an earlier row of the same key."""
+    ordered = codes.with_row_index("position").sort(*key, "valid_from")
+    previous_end = pl.col("valid_to").shift(1).over(*key)
+    is_first = pl.col("position").cum_count().over(*key) == 1
     flagged = ordered.with_columns(
         (~is_first & (previous_end.is_null() | (previous_end >= pl.col("valid_from")))).alias("bad")
     ).sort("position")
     return flagged["bad"]
+
+
+def published_provider_names(con: duckdb.DuckDBPyConnection, as_at: date | None) -> pl.DataFrame:
+    """One name per (region, provider): a renamed provider is published under the name of
+    its row valid at `as_at` (the end of the period), else of its latest row (INPUT.md
+    section 3). No date: the latest row's."""
+    return frame(
+        con,
+        """
+        SELECT region_code, provider_code,
+               arg_max(region_name, (valid_from <= $as_at, valid_from, region_name))
+                   AS region_name,
+               arg_max(provider_name, (valid_from <= $as_at, valid_from, provider_name))
+                   AS provider_name
+        FROM sites GROUP BY ALL ORDER BY ALL
+        """,
+        {"as_at": as_at or date(9999, 12, 31)},
+    )
 
 
 def load_reference_data(con: duckdb.DuckDBPyConnection, files: ReferenceFiles) -> None:
@@ -148,7 +220,12 @@ def load_reference_data(con: duckdb.DuckDBPyConnection, files: ReferenceFiles) -
     codes = load_imaging_codes(files.imaging_codes)
     con.register("sites_frame", sites)
     con.register("imaging_codes_frame", codes)
-    run(con, "CREATE OR REPLACE TABLE sites AS SELECT * FROM sites_frame")
+    run(
+        con,
+        # first_period: a record without a valid test date is mapped by a site's first row
+        "CREATE OR REPLACE TABLE sites AS SELECT *, row_number() OVER (PARTITION BY "
+        "site_code ORDER BY valid_from) = 1 AS first_period FROM sites_frame",
+    )
     run(con, "CREATE OR REPLACE TABLE imaging_codes AS SELECT * FROM imaging_codes_frame")
     con.unregister("sites_frame")
     con.unregister("imaging_codes_frame")

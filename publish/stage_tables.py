@@ -105,7 +105,7 @@ DECLARED: tuple[StageTable, ...] = (
     StageTable(
         "sites",
         "ingest",
-        "site_code provider_code provider_name region_code region_name",
+        "site_code provider_code provider_name region_code region_name valid_from valid_to first_period",
         "reference sites (publish.reference)",
     ),
     StageTable(

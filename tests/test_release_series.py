@@ -187,7 +187,9 @@ def test_final_supersedes_the_provisional_releases(three_releases):
     )
     assert "supersedes" in (final / "html" / "index.html").read_text(encoding="utf-8")
     # the first release is not superseded by the second, a provisional one
-    assert "supersedes" not in cover_text(three_releases["second"] / "did-2024-25-provisional-2024-06.xlsx")
+    assert "supersedes" not in cover_text(
+        three_releases["second"] / "did-2024-25-provisional-2024-06.xlsx"
+    )
 
 
 def test_ledger_is_restricted_and_holds_the_unrounded_values(three_releases):
@@ -201,3 +203,69 @@ def test_ledger_is_restricted_and_holds_the_unrounded_values(three_releases):
     )
     assert raa_april["value"].to_list() == [23.0]  # published 25: rounded to 5
     assert not list(second.rglob("*.parquet"))
+
+
+MERGER_SITES = """site_code,provider_code,provider_name,region_code,region_name,valid_from,valid_to
+RAP01,RAP,North Middlesex University Hospital NHS Trust,Y56,London Commissioning Region,,2024-05-31
+RAP01,RAL,Royal Free London NHS Foundation Trust,Y56,London Commissioning Region,2024-06-01,
+RAL01,RAL,Royal Free London NHS Foundation Trust,Y56,London Commissioning Region,,
+RX101,RX1,Old Name Hospital NHS Trust,Y58,South West Commissioning Region,,2024-06-30
+RX101,RX1,New Name Hospital NHS Trust,Y58,South West Commissioning Region,2024-07-01,
+"""
+
+
+def test_a_merger_mid_year_moves_the_sites_records_and_the_cover_says_so(tmp_path):
+    sites = tmp_path / "sites.csv"
+    sites.write_text(MERGER_SITES, encoding="utf-8")
+    records = []
+    for month, rap, ral, rx1 in (
+        ("04", 11, 30, 12),
+        ("05", 12, 31, 13),
+        ("06", 13, 32, 14),
+        ("07", 14, 33, 15),
+    ):
+        records += records_on(rap, "RAP01", f"2024-{month}-15")
+        records += records_on(ral, "RAL01", f"2024-{month}-16")
+        records += records_on(rx1, "RX101", f"2024-{month}-17")
+    inputs = [write_submission(tmp_path / "in/year.csv", records)]
+    out = tmp_path / "out"
+    build(inputs, out, "--submission-date", "2024-08-05", "--sites", sites)
+    folder = out / "did-2024-25-provisional-2024-07"
+    tidy = read_tidy(folder)
+    line = dict(table="1", modality="Plain Radiography", geography_level="provider")
+    # RAP01's records are North Middlesex's until May, Royal Free's from June
+    assert [cell(tidy, **line, provider_code="RAP", period=f"2024-{m}") for m in ("04", "05")] == [
+        ("10", ""),
+        ("10", ""),
+    ]
+    assert [
+        cell(tidy, **line, provider_code="RAP", period=f"2024-{m}")[1] for m in ("06", "07")
+    ] == [
+        "x",
+        "x",
+    ]
+    assert [
+        cell(tidy, **line, provider_code="RAL", period=f"2024-{m}")[0]
+        for m in ("04", "05", "06", "07")
+    ] == [
+        "30",  # 30
+        "30",  # 31
+        "45",  # 32 + 13
+        "45",  # 33 + 14
+    ]
+    # a renamed provider keeps its code and is published under its latest name
+    names = set(tidy.filter(pl.col("provider_code") == "RX1")["provider_name"])
+    assert names == {"New Name Hospital NHS Trust"}
+    cover = cover_text(folder / f"{folder.name}.xlsx")
+    assert (
+        "North Middlesex University Hospital NHS Trust (RAP) became part of Royal Free London "
+        "NHS Foundation Trust (RAL) from June 2024." in cover
+    )
+    assert (
+        "Old Name Hospital NHS Trust (RX1) was renamed New Name Hospital NHS Trust from July 2024."
+        in cover
+    )
+    notes = " ".join(str(r[1]) for r in sheet_rows(folder / f"{folder.name}.xlsx", "Notes") if r[1])
+    assert "Organisation changes this year: North Middlesex" in notes
+    index = (folder / "html" / "index.html").read_text(encoding="utf-8")
+    assert "became part of Royal Free London NHS Foundation Trust (RAL) from June 2024" in index
