@@ -1531,6 +1531,10 @@ def apply_strict(
     # medians and percentages: too few records, or a count behind them suppressed
     records = cells["records"].cast(pl.Float64).to_numpy()
     shown_ratio = ~is_count & ~np.isnan(value_column)
+    # a median "x" for want of dates over records of its count: as a shown one
+    # (PUBLICATION.md section 3: the count decides suppression before "no data")
+    is_median = cells["measure"].cast(pl.Utf8).str.starts_with("median_").to_numpy()
+    shown_ratio |= is_median & (markers == "x") & (np.nan_to_num(records, nan=0.0) > 0)
     with np.errstate(invalid="ignore"):
         cell_suppressed |= shown_ratio & (np.nan_to_num(records, nan=0.0) < k)
     if kept is not None:  # a median or percentage suppressed then is suppressed now

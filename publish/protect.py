@@ -40,9 +40,15 @@ def apply_cell_rules(cells: pl.DataFrame, rules: CellRules) -> pl.DataFrame:
     has_value = (pl.col("marker") == "") & pl.col("value").is_not_null()
     small_count = pl.col("records").is_between(1, rules.suppress_counts_below - 1)
     small_median = pl.col("records").is_between(1, rules.suppress_medians_below - 1)
-    suppressed = has_value & (
-        ((is_count | is_percent) & small_count & ~is_england)
-        | (is_median & small_median & (pl.lit(rules.suppress_england_medians) | ~is_england))
+    # A median's records are its count cell's, dates or not: the count decides
+    # suppression before "no data" (PUBLICATION.md section 3), so a median of 1 or 2
+    # tests none of which has the dates is "c", as NHS England's "*", never "x".
+    median_shown_or_undated = has_value | (pl.col("marker") == "x")
+    suppressed = (has_value & (is_count | is_percent) & small_count & ~is_england) | (
+        median_shown_or_undated
+        & is_median
+        & small_median
+        & (pl.lit(rules.suppress_england_medians) | ~is_england)
     )
     rounds = has_value & is_count & (pl.lit(rules.round_england_counts) | ~is_england)
     return cells.with_columns(

@@ -11,6 +11,9 @@
 -- cell number (sorting on six text keys was most of the time: issue 17).
 -- Markers: "x" where the count is "x" (nothing submitted) or no record has the dates the
 -- median needs; "z" where there were no tests (a median of nothing does not apply).
+-- Records: the count cell's records, whether or not they carry the dates
+-- (PUBLICATION.md section 3): the policy suppresses a median of 1 or 2 records (`did`)
+-- as "c" even when it is "x" here for want of dates, as NHS England publishes "*".
 
 WITH monthly AS (  -- the histogram reduced to this table's keys, once
     SELECT row_label, source_setting, region_code, provider_code, test_month, days,
@@ -67,7 +70,7 @@ SELECT
     g.geography_level, g.region_code, g.provider_code, g.row_label, g.source_setting,
     g.period,
     CASE WHEN g.marker = '' AND g.value > 0 THEN m.median_days END AS value,
-    coalesce(c.records, 0) AS records,
+    g.records,
     CASE WHEN g.marker = 'x' THEN 'x'
          WHEN g.value = 0 THEN 'z'
          WHEN m.median_days IS NULL THEN 'x'
