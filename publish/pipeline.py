@@ -54,10 +54,12 @@ from publish.quality import (
 )
 from publish.reference import ReferenceFiles, load_reference_data, published_provider_names
 from publish.release import release_details, release_warnings
+from publish.resources import query_block
 from publish.restricted_manifest import build_restricted_manifest
 from publish.series.across_releases import audit_across_releases, kept_suppressions, release_lp
 from publish.series.ledger import ledger_frame, write_ledger
 from publish.series.organisations import organisation_changes
+from publish.series.provider_issues import issue_sentences, setting_shift_sentences
 from publish.series.release_series import series_facts
 from publish.series.releases import EarlierRelease, read_earlier_releases
 from publish.site import write_site
@@ -325,6 +327,18 @@ def compute_publication(
     publication = replace(publication, tidy=tidy, series=series)
     report = build_quality_report(
         con, files, protected.filter(is_quality), policy, publication.months
+    )
+    names = {
+        (r["region_code"], r["provider_code"]): r["provider_name"]
+        for r in provider_names(con, month).iter_rows(named=True)
+    }
+    setting_months = frame(
+        con, query_block("series", "provider_setting_months"), {"months": list(publication.months)}
+    )
+    issues = issue_sentences(report.issues, report.by_provider, publication.months)
+    shifts = setting_shift_sentences(setting_months, names, policy)
+    publication = replace(
+        publication, series=replace(series, provider_issues=tuple(issues + shifts))
     )
     return publication, files, outcomes, report, SeriesInputs(earlier, ledger_frame(named))
 

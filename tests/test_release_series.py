@@ -269,3 +269,44 @@ def test_a_merger_mid_year_moves_the_sites_records_and_the_cover_says_so(tmp_pat
     assert "Organisation changes this year: North Middlesex" in notes
     index = (folder / "html" / "index.html").read_text(encoding="utf-8")
     assert "became part of Royal Free London NHS Foundation Trust (RAL) from June 2024" in index
+
+
+def test_provider_issues_in_sentences_with_the_estimated_shortfall(tmp_path):
+    """A synthetic year: Alpha sends nothing for June, Beta too little in July, Charlie's
+    June is A&E instead of outpatients."""
+    records = []
+    for month, alpha, beta in (("04", 41, 133), ("05", 44, 137), ("06", 0, 128), ("07", 39, 21)):
+        records += records_on(alpha, "RAA01", f"2024-{month}-15")
+        records += records_on(beta, "RBB01", f"2024-{month}-16")
+        setting = "05" if month == "06" else "03"
+        records += records_on(30, "RCC01", f"2024-{month}-17", PATIENT_SOURCE_SETTING=setting)
+    inputs = [write_submission(tmp_path / "in/year.csv", records)]
+    out = tmp_path / "out"
+    build(inputs, out, "--submission-date", "2024-08-05")
+    folder = out / "did-2024-25-provisional-2024-07"
+    # published (did: to the nearest 5) records counted: Alpha 40, 45, -, 40; Beta 135,
+    # 135, 130, 20. Shortfall from the provider's other months: Alpha median(40, 45, 40)
+    # = 40; Beta median(135, 135, 130) - 20 = 115, to two significant figures 120.
+    expected = [
+        "Alpha Hospitals NHS Trust (RAA) did not report any activity in June 2024, "
+        "resulting in an estimated shortfall of 40 records.",
+        "Beta & Gamma NHS Foundation Trust (RBB) submitted fewer records than usual in "
+        "July 2024, resulting in an estimated shortfall of 120 records.",
+        "The mix of source settings of Charlie Hospital NHS Trust (RCC) shifted sharply in "
+        "June 2024: more A&E tests and fewer Outpatient tests than in its other months.",
+    ]
+    by_provider = pl.read_csv(
+        folder / "quality" / "data-quality-by-provider.csv", infer_schema=False
+    )
+    beta = by_provider.filter(
+        (pl.col("provider_code") == "RBB") & (pl.col("measure") == "count_records_counted")
+    ).sort("month")
+    assert beta["value"].to_list()[:4] == ["135", "135", "130", "20"]
+    workbook = folder / f"{folder.name}.xlsx"
+    cover = cover_text(workbook)
+    for sentence in expected:
+        assert sentence in cover
+    notes = " ".join(str(r[1]) for r in sheet_rows(workbook, "Notes") if r[1])
+    assert "Provider issues: " + " ".join(expected) in notes
+    index = (folder / "html" / "index.html").read_text(encoding="utf-8")
+    assert "did not report any activity in June 2024" in index
