@@ -619,15 +619,24 @@ def audit(
             "when it exists); never inside the publication.",
         ),
     ] = None,
+    previous: PreviousOption = None,
 ) -> None:
-    """Audit a publication's disclosure control by linear programming."""
+    """Audit a publication's disclosure control by linear programming; with --previous,
+    also over the union of it and the earlier releases of its series."""
     from publish.audit import main_audit
+    from publish.series.across_releases import main_audit_across_releases
 
     if not directory.is_dir():
         fail(f"{directory}: no such publication folder")
     if restricted is not None and restricted.resolve().is_relative_to(directory.resolve()):
         fail(f"--restricted {restricted}: must not be inside the publication folder")
-    raise typer.Exit(main_audit(directory, restricted))
+    code = main_audit(directory, restricted)
+    if previous and code != 2:
+        try:
+            code = max(code, main_audit_across_releases(directory, tuple(previous)))
+        except InputError as error:
+            fail(str(error))
+    raise typer.Exit(code)
 
 
 @app.command()

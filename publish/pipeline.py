@@ -56,7 +56,11 @@ from publish.reference import ReferenceFiles, load_reference_data, published_pro
 from publish.release import release_details, release_warnings
 from publish.resources import query_block
 from publish.restricted_manifest import build_restricted_manifest
-from publish.series.across_releases import audit_across_releases, kept_suppressions, release_lp
+from publish.series.across_releases import (
+    audit_across_releases,
+    protect_across_releases,
+    release_lp,
+)
 from publish.series.ledger import ledger_frame, write_ledger
 from publish.series.organisations import organisation_changes
 from publish.series.provider_issues import issue_sentences, setting_shift_sentences
@@ -311,7 +315,8 @@ def compute_publication(
     )
     named = add_names(cells, provider_names(con, month))
     with stage("protect", f"disclosure control, {policy.name} policy"):
-        protected = protect_cells(named, policy, kept_suppressions(named, earlier, policy))
+        ledger = ledger_frame(named)
+        protected = protect_across_releases(named, policy, earlier, ledger, protect_cells)
     is_quality = pl.col("table") == QUALITY_TABLE
     tidy, series = series_facts(
         to_tidy(protected.filter(~is_quality)), publication.financial_year, config.status, earlier
@@ -340,7 +345,7 @@ def compute_publication(
     publication = replace(
         publication, series=replace(series, provider_issues=tuple(issues + shifts))
     )
-    return publication, files, outcomes, report, SeriesInputs(earlier, ledger_frame(named))
+    return publication, files, outcomes, report, SeriesInputs(earlier, ledger)
 
 
 def months_without_records(con: duckdb.DuckDBPyConnection, latest: str) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ import openpyxl
 import polars as pl
 import pytest
 
-from tests.conftest import build, cell, read_tidy, record, write_submission
+from tests.conftest import build, cell, read_tidy, record, run_cli, write_submission
 
 KEY = [
     "table",
@@ -310,3 +310,79 @@ def test_provider_issues_in_sentences_with_the_estimated_shortfall(tmp_path):
     assert "Provider issues: " + " ".join(expected) in notes
     index = (folder / "html" / "index.html").read_text(encoding="utf-8")
     assert "did not report any activity in June 2024" in index
+
+
+def ledger_of(publication: Path) -> pl.DataFrame:
+    return pl.read_parquet(publication.parent / f"{publication.name}.restricted" / "ledger.parquet")
+
+
+def test_strict_across_releases_keeps_an_earlier_suppression_and_its_union_passes(tmp_path):
+    """Release 1 hides Circle Health's April (a secondary for Alpha's 3 tests); late
+    records lift Alpha's April to 12, so release 2 built alone shows Circle's April, 20,
+    unchanged: with release 1 it is recovered. Built with --previous it stays hidden."""
+    first = [
+        write_submission(
+            tmp_path / "in/april.csv",
+            records_on(3, "RAA01", "2024-04-10")
+            + records_on(20, "NT4L1", "2024-04-11")
+            + records_on(25, "RBB01", "2024-04-12"),
+        ),
+        write_submission(
+            tmp_path / "in/may.csv",
+            records_on(22, "RAA01", "2024-05-10")
+            + records_on(21, "NT4L1", "2024-05-11")
+            + records_on(26, "RBB01", "2024-05-12"),
+        ),
+    ]
+    build(first, tmp_path / "r1", "--submission-date", "2024-06-05", "--policy", "strict")
+    release_1 = tmp_path / "r1" / "did-2024-25-provisional-2024-05"
+    second = [
+        *first,
+        write_submission(tmp_path / "in/late.csv", records_on(9, "RAA01", "2024-04-25")),
+        write_submission(
+            tmp_path / "in/june.csv",
+            records_on(23, "RAA01", "2024-06-10")
+            + records_on(24, "NT4L1", "2024-06-11")
+            + records_on(27, "RBB01", "2024-06-12"),
+        ),
+    ]
+    options = ("--submission-date", "2024-07-05", "--policy", "strict")
+    build(second, tmp_path / "alone", *options)
+    alone = tmp_path / "alone" / "did-2024-25-provisional-2024-06"
+    result = build(second, tmp_path / "series", *options, "--previous", release_1)
+    series = tmp_path / "series" / "did-2024-25-provisional-2024-06"
+    assert "Across releases (this and did-2024-25-provisional-2024-05): passed" in result.output
+
+    circle_april = dict(
+        table="1", provider_code="NT4", period="2024-04", modality="Plain Radiography"
+    )
+    assert cell(read_tidy(release_1), **circle_april) == ("", "c")
+    # built alone: shown, and its unrounded value has not changed: release 1's hidden
+    # cell is recovered exactly
+    assert cell(read_tidy(alone), **circle_april) == ("20", "")
+    at = (
+        (pl.col("table") == "1")
+        & (pl.col("provider_code") == "NT4")
+        & (pl.col("period") == "2024-04")
+        & (pl.col("modality") == "Plain Radiography")
+    )
+    assert ledger_of(release_1).filter(at)["value"].to_list() == [20.0]
+    failed = run_cli("audit", alone, "--previous", release_1, expect=1)
+    assert "Across releases (this and did-2024-25-provisional-2024-05): FAILED" in failed.output
+    assert "work out 0 exactly" not in failed.output
+    # the series-aware build: suppressed again, and its union audit passes
+    assert cell(read_tidy(series), **circle_april) == ("", "c")
+    passed = run_cli("audit", series, "--previous", release_1, expect=0)
+    assert "Across releases (this and did-2024-25-provisional-2024-05): passed" in passed.output
+    # every cell release 1 suppressed whose unrounded value is unchanged stays suppressed
+    key = [c for c in KEY if c != "table"] + ["table"]
+    hidden_then = read_tidy(release_1).fill_null("").filter(pl.col("marker") == "c").select(key)
+    same = (
+        hidden_then.join(ledger_of(release_1), on=key)
+        .join(ledger_of(series), on=key, suffix="_now")
+        .filter(pl.col("value") == pl.col("value_now"))
+        .select(key)
+    )
+    assert same.height > 0
+    now = same.join(read_tidy(series).fill_null(""), on=key)
+    assert now.height == same.height and set(now["marker"]) == {"c"}

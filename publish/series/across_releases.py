@@ -20,7 +20,7 @@ Every release of the series is known to the attacker. Two things follow:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ from publish.disclosure import (
     trivial_lower_bounds,
 )
 from publish.policy import Policy
-from publish.series.releases import EarlierRelease
+from publish.series.releases import EarlierRelease, read_earlier_releases, read_release
 
 log = logging.getLogger("did_publish")
 
@@ -105,7 +105,13 @@ def release_lp(
     ledger: pl.DataFrame | None,
 ) -> ReleaseLP:
     """A published release read as `publish.audit.audit_publication` reads it."""
-    tidy = read_published_cells(folder, csv_path)
+    return cells_lp(read_published_cells(folder, csv_path), identifier, policy, ledger)
+
+
+def cells_lp(
+    tidy: pl.DataFrame, identifier: str, policy: Policy, ledger: pl.DataFrame | None
+) -> ReleaseLP:
+    """Published cells (KEY_COLUMNS, value and marker as text) read as the audit reads them."""
     value = (
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
@@ -212,9 +218,23 @@ def _statuses(
 
 
 @dataclass(frozen=True)
+class Union:
+    """The releases side by side as one system, with their links."""
+
+    releases: list[ReleaseLP]
+    offsets: list[int]
+    system: LinearSystem
+    links: int
+    lower: np.ndarray
+    upper: np.ndarray
+    suppressed: np.ndarray
+
+
+@dataclass(frozen=True)
 class SeriesAudit:
     """The audit over the union of the releases."""
 
+    union: Union
     releases: tuple[str, ...]  # the earlier releases audited with this one
     suppressed: int  # suppressed counts over all the releases
     exact: int  # of them, worked out exactly from the union
@@ -223,24 +243,48 @@ class SeriesAudit:
     linked: int  # relations "same cell, unchanged" between releases
     passed: bool
     summary: str
+    # the failing figures, numbered across the union (this release's first)
+    failing: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-def audit_across_releases(current: ReleaseLP, earlier: list[EarlierRelease]) -> SeriesAudit:
-    """Audit `current` and the earlier releases together (see the module's docstring)."""
-    releases = [current, *(earlier_lp(release) for release in earlier)]
+def union_of(releases: list[ReleaseLP]) -> Union:
     offsets = list(np.cumsum([0, *(len(r.lower) for r in releases)])[:-1].astype(int))
-    union = LinearSystem.empty()
+    system = LinearSystem.empty()
     for release, offset in zip(releases, offsets, strict=True):
-        union = union.stack(_shifted(release.system, offset))
+        system = system.stack(_shifted(release.system, offset))
     links = _links(releases, offsets)
-    union = union.stack(links)
-    lower = np.concatenate([r.lower for r in releases])
-    upper = np.concatenate([r.upper for r in releases])
-    suppressed = np.concatenate([r.suppressed for r in releases])
+    return Union(
+        releases,
+        offsets,
+        system.stack(links),
+        links.n_rows,
+        np.concatenate([r.lower for r in releases]),
+        np.concatenate([r.upper for r in releases]),
+        np.concatenate([r.suppressed for r in releases]),
+    )
+
+
+def audit_across_releases(
+    current: ReleaseLP,
+    earlier: list[EarlierRelease],
+    earlier_lps: list[ReleaseLP] | None = None,
+    compare_alone: bool = True,
+) -> SeriesAudit:
+    """Audit `current` and the earlier releases together (see the module's docstring).
+
+    `compare_alone`: also audit each release alone, to count what only the union reveals
+    (`revealed`); off for the suppression's own checks."""
+    releases = [current, *(earlier_lps or [earlier_lp(release) for release in earlier])]
+    joined = union_of(releases)
+    union, lower, upper, suppressed = joined.system, joined.lower, joined.upper, joined.suppressed
     policy = current.policy
     together = _statuses(union, lower, upper, suppressed, policy)
-    alone = np.concatenate(
-        [_statuses(r.system, r.lower, r.upper, r.suppressed, r.policy) for r in releases]
+    alone = (
+        np.concatenate(
+            [_statuses(r.system, r.lower, r.upper, r.suppressed, r.policy) for r in releases]
+        )
+        if compare_alone
+        else together
     )
     hidden = suppressed
     failing = hidden & (together != "ok")
@@ -268,14 +312,16 @@ def audit_across_releases(current: ReleaseLP, earlier: list[EarlierRelease]) -> 
         passed,
     )
     return SeriesAudit(
+        joined,
         names,
         int(hidden.sum()),
         n_exact,
         n_narrow,
         int(worse.sum()),
-        links.n_rows,
+        joined.links,
         passed,
         summary,
+        np.flatnonzero(failing),
     )
 
 
@@ -320,3 +366,131 @@ def series_summary(
         f"all of them can work out {exact} exactly and narrow {narrow} more; {revealed} of "
         f"these only with more than one release{contradiction}."
     )
+
+
+# Rounds of more suppression the strict build may add for the union audit to pass.
+MAX_WIDENING_ROUNDS = 8
+
+
+def _published_text(protected: pl.DataFrame) -> pl.DataFrame:
+    """Protected cells as the audit reads published ones: key, value and marker as text."""
+    value = pl.col("value").cast(pl.Float64)
+    return protected.select(
+        *[pl.col(c).cast(pl.Utf8).fill_null("") for c in KEY_COLUMNS],
+        pl.when(value.is_null())
+        .then(pl.lit(""))
+        .when(value.round(0) == value)
+        .then(value.cast(pl.Int64).cast(pl.Utf8))
+        .otherwise(value.round(1).cast(pl.Utf8))
+        .alias("value"),
+        pl.col("marker").cast(pl.Utf8).fill_null(""),
+    )
+
+
+def shown_neighbours(joined: Union, failing: np.ndarray, depth: int = 2) -> np.ndarray:
+    """This release's shown counts (of at least 1) in the relations of the failing
+    figures, reached through unknown figures only, up to `depth` relations away: the
+    figures whose suppression widens the failing ones' intervals."""
+    system = joined.system
+    n_current = len(joined.releases[0].lower)
+    entry_row = system.entry_row
+    order = np.argsort(system.index, kind="stable")
+    by_figure = np.searchsorted(system.index[order], np.arange(len(joined.lower) + 1))
+    known = joined.lower == joined.upper
+    seen = np.zeros(len(joined.lower), dtype=bool)
+    seen[failing] = True
+    frontier = np.asarray(failing, dtype=np.int64)
+    found: set[int] = set()
+    for _ in range(depth):
+        rows = (
+            np.unique(
+                entry_row[
+                    np.concatenate([order[by_figure[f] : by_figure[f + 1]] for f in frontier])
+                ]
+            )
+            if frontier.size
+            else np.zeros(0, dtype=np.int64)
+        )
+        if rows.size == 0:
+            break
+        members = np.unique(
+            np.concatenate([system.index[system.indptr[r] : system.indptr[r + 1]] for r in rows])
+        )
+        members = members[~seen[members]]
+        seen[members] = True
+        shown_here = members[known[members] & (members < n_current) & (joined.lower[members] >= 1)]
+        found.update(shown_here.tolist())
+        frontier = members[~known[members]]
+    return np.asarray(sorted(found), dtype=np.int64)
+
+
+def protect_across_releases(
+    cells: pl.DataFrame,
+    policy: Policy,
+    earlier: list[EarlierRelease],
+    ledger: pl.DataFrame,
+    protect,
+) -> pl.DataFrame:
+    """This release's cells protected under the policy, knowing the earlier releases.
+
+    Under `strict`: the cells the earlier releases suppressed and that are unchanged are
+    suppressed again (`kept_suppressions`); then, while the union of the releases fails
+    the audit, the shown counts in the relations of its failing figures are suppressed
+    too (as kept cells, with the secondary suppression made again around them), up to
+    MAX_WIDENING_ROUNDS. The build's own union audit, on the published files, decides.
+    `protect` is `publish.protect.protect_cells`."""
+    kept = kept_suppressions(cells, earlier, policy)
+    protected = protect(cells, policy, kept)
+    if kept is None or not policy.audit_stops_build:
+        return protected
+    earlier_lps = [earlier_lp(release) for release in earlier]
+    key = list(KEY_COLUMNS)
+    keyed = cells.select([pl.col(c).cast(pl.Utf8).fill_null("") for c in key]).with_row_index(
+        "_row"
+    )
+    for _ in range(MAX_WIDENING_ROUNDS):
+        current = cells_lp(_published_text(protected), "this release", policy, ledger)
+        audit = audit_across_releases(current, earlier, earlier_lps, compare_alone=False)
+        if audit.passed:
+            break
+        more = shown_neighbours(audit.union, audit.failing)
+        if more.size == 0:
+            break
+        rows = keyed.join(current.figures[more.tolist()], on=key)["_row"].to_numpy()
+        widened = kept.to_numpy().copy()
+        widened[rows] = True
+        kept = pl.Series("kept", widened)
+        log.info(
+            "strict across releases: %d more count(s) suppressed for the union of releases",
+            more.size,
+        )
+        protected = protect(cells, policy, kept)
+    return protected
+
+
+def main_audit_across_releases(publication_dir: Path, previous: tuple[Path, ...]) -> int:
+    """`did-publish audit DIR --previous DIR ...`: the union audit's line; 0 passed, 1
+    failed. The ledgers beside the releases say which cells are unchanged; without them
+    no figure of two releases is known to be the same (said)."""
+    publication = read_release(Path(publication_dir))
+    earlier = read_earlier_releases(
+        previous, publication.identifier, publication.latest_month, publication.status
+    )
+    if not earlier:
+        print("Across releases: no earlier release of the series given.")
+        return 0
+    if publication.ledger is None:
+        log.warning(
+            "%s: no ledger beside it: no cell is known to be unchanged since an earlier release",
+            publication.identifier,
+        )
+    current = release_lp(
+        publication.folder,
+        publication.folder / f"{publication.identifier}.csv",
+        publication.identifier,
+        read_policy(publication.folder),
+        publication.ledger,
+    )
+    report = audit_across_releases(current, earlier)
+    print(report.summary)
+    return 0 if report.passed else 1
