@@ -4,7 +4,7 @@ The tables: table 1 of the demo (true counts: provider -> region -> England x mo
 -> year to date, one table per modality) for one month, a quarter and the year, with
 k = 10. The same protection requirement on both sides: a primary cell of value v with
 trivial lower bound t (1 for a provider month; for a total, what its suppressed parts
-give, `publish.disclosure.trivial_lower_bounds` under primary suppression) must keep
+give, `publish.disclosure.control.trivial_lower_bounds` under primary suppression) must keep
 [t, t + k - 2] feasible, i.e. tau-Argus's lower protection level v - t and upper
 protection level t + k - 2 - v. tau-Argus (`pytauargus`, its own engine with HiGHS)
 gets each modality's table as table data with those levels and runs OPT; ours is
@@ -33,15 +33,15 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from publish.audit import audit_publication  # noqa: E402
 from publish.codes import MODALITIES, REGIONS, TABLE11_SOURCE_SETTINGS  # noqa: E402
-from publish.disclosure import (  # noqa: E402
+from publish.disclosure.audit import audit_publication  # noqa: E402
+from publish.disclosure.control import (  # noqa: E402
     apply_strict,
     build_relations,
     small_count_mask,
     trivial_lower_bounds,
 )
-from publish.publication import months_of_year_to_date  # noqa: E402
+from publish.render.publication import months_of_year_to_date  # noqa: E402
 from publish.tables import TIDY_COLUMNS  # noqa: E402
 
 SETTINGS = [s for s in TABLE11_SOURCE_SETTINGS if s != "All"]
@@ -55,12 +55,12 @@ CONFIGURATIONS = {"one month": DEMO_YEAR[:1], "a quarter": DEMO_YEAR[:3], "the y
 
 def demo_table1(work: Path) -> dict[str, pl.DataFrame]:
     """Table 1 of the demo publication for each configuration (true counts)."""
-    from publish.aggregate import aggregate_tables
+    from publish.aggregate.cells import aggregate_tables
     from publish.cli import demo_config
     from publish.config import BuildConfig
     from publish.pipeline import build_session, ingest_and_validate, provider_names
     from publish.reference import ReferenceFiles, load_reference_data
-    from publish.tidy import add_names
+    from publish.render.tidy import add_names
 
     config = demo_config(BuildConfig(out_dir=work / "out"), work)
     tables = {}

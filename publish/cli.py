@@ -505,7 +505,7 @@ def report_problem_files(files) -> None:
 
 def demo_config(build_config, demo_dir: Path):
     """The demo: a synthetic financial year generated on the fly, with submission dates."""
-    from publish.synth import generate_submissions
+    from publish.demo.synth import generate_submissions
 
     logging.getLogger("did_publish").info("no inputs given: building the demo from synthetic data")
     months = parse_month_range(":".join(DEMO_MONTHS))
@@ -532,7 +532,7 @@ def synth(
     ] = FileFormat.csv,
 ) -> None:
     """Write synthetic submission files in the national DID layout."""
-    from publish.synth import generate_submissions
+    from publish.demo.synth import generate_submissions
 
     result = generate_submissions(
         out,
@@ -623,7 +623,7 @@ def audit(
 ) -> None:
     """Audit a publication's disclosure control by linear programming; with --previous,
     also over the union of it and the earlier releases of its series."""
-    from publish.audit import main_audit
+    from publish.disclosure.audit import main_audit
     from publish.series.across_releases import main_audit_across_releases
 
     if not directory.is_dir():
@@ -646,7 +646,7 @@ def serve(
 ) -> None:
     """Serve a built publication's HTML on localhost for preview (never its restricted
     folder, nor any hidden one)."""
-    from publish.site import ServeError, serve_publication
+    from publish.render.site import ServeError, serve_publication
 
     try:
         serve_publication(directory, port)
@@ -700,8 +700,8 @@ def store_prune(
     """
     from publish.config import load_config
     from publish.folders import locked
-    from publish.ingest import discover_input_files, read_submissions_manifest, register_files
-    from publish.store import RecordStore, prune_store, reference_digest
+    from publish.ingest.load import discover_input_files, read_submissions_manifest, register_files
+    from publish.store.record_store import RecordStore, prune_store, reference_digest
 
     setup_logging()
     if not store.is_dir() or not (store / "files").is_dir():

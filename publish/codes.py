@@ -94,7 +94,7 @@ GENDER_CODES = ("0", "1", "2", "9")
 ETHNIC_CATEGORIES = tuple("ABCDEFGHJKLMNPRSZ") + ("99",)
 NHS_NUMBER_STATUS_CODES = ("01", "02", "03", "04", "05", "06", "07", "08")
 
-# The DIDS rules that only warn (queries/validate.sql, `warning_codes`): a record breaking
+# The DIDS rules that only warn (queries/validate/validate.sql, `warning_codes`): a record breaking
 # one of these alone is accepted. Every other rule rejects the record.
 WARNING_RULE_CODES: frozenset[str] = frozenset(
     {"DIDS023", "DIDS028", "DIDS038", "DIDS049", "DIDS062"}

@@ -26,9 +26,9 @@ from pydantic import (
 )
 
 from publish.db import MEMORY_LIMIT
+from publish.disclosure.policy import POLICY_NAMES, Policy, UnknownPolicy, make_policy
 from publish.engines import check_engine
 from publish.errors import InputError
-from publish.policy import POLICY_NAMES, Policy, UnknownPolicy, make_policy
 from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_SITES
 
 STATUSES = ("provisional", "final")
@@ -50,7 +50,7 @@ class BuildConfig:
     submission_date: date | None = None
     out_dir: Path = Path("output")
     publication_text: Path | None = None  # cover and contact text (TOML); shipped default
-    published_on: date | None = None  # default: derived from the period (publish.release)
+    published_on: date | None = None  # default: derived from the period (publish.render.release)
     next_update: str | None = None  # default: derived from the publication date
     contact_email: str | None = None  # default: the cover text's (a placeholder: warned)
     demo: bool = False  # the synthetic demo: stamped, identifier did-demo-...
@@ -150,7 +150,7 @@ class PublicationTable(BaseModel):
     """The `[publication]` table: the release's date, next update and contact.
 
     Each is optional: the date and next update are derived from the period, the contact
-    comes from the cover text (publish.release says what is derived, and warns).
+    comes from the cover text (publish.render.release says what is derived, and warns).
     """
 
     model_config = ConfigDict(extra="forbid", strict=True)
@@ -188,7 +188,7 @@ class ConfigFile(BaseModel):
     submission_date: date | None = None
     out_dir: StrictStr | None = None
     publication_text: StrictStr | None = None
-    published_on: date | None = None  # default: derived from the period (publish.release)
+    published_on: date | None = None  # default: derived from the period (publish.render.release)
     next_update: str | None = None  # default: derived from the publication date
     contact_email: str | None = None  # default: the cover text's (a placeholder: warned)
     demo: bool = False  # the synthetic demo: stamped, identifier did-demo-...

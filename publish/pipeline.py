@@ -18,10 +18,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from publish.aggregate import aggregate_tables
-from publish.audit import AUDIT_FILE, AuditReport, audit_publication
+from publish.aggregate.cells import aggregate_tables
 from publish.config import BuildConfig
 from publish.db import frame, rows, scalar
+from publish.disclosure.audit import AUDIT_FILE, AuditReport, audit_publication
+from publish.disclosure.protect import protect_cells
 from publish.engines.engine import engine_for
 from publish.folders import (
     kill_point,
@@ -31,17 +32,14 @@ from publish.folders import (
     remove_stale_folders,
     swap_into_place,
 )
-from publish.ingest import (
+from publish.ingest.load import (
     InputError,
     InputFile,
     discover_input_files,
     read_submissions_manifest,
 )
-from publish.manifest import build_manifest, sha256_file, write_manifest
 from publish.progress import stage
-from publish.protect import protect_cells
-from publish.publication import Publication, months_of_year_to_date
-from publish.quality import (
+from publish.quality.report import (
     AuditSummary,
     QualityReport,
     build_quality_report,
@@ -53,9 +51,19 @@ from publish.quality import (
     write_restricted_files,
 )
 from publish.reference import ReferenceFiles, load_reference_data, published_provider_names
-from publish.release import release_details, release_warnings
+from publish.render.manifest import build_manifest, sha256_file, write_manifest
+from publish.render.publication import Publication, months_of_year_to_date
+from publish.render.release import release_details, release_warnings
+from publish.render.site import write_site
+from publish.render.tidy import (
+    add_names,
+    to_tidy,
+    write_datapackage,
+    write_revisions_csv,
+    write_tidy_csv,
+)
+from publish.render.workbook import CoverText, load_cover_text, write_workbook
 from publish.resources import query_block
-from publish.restricted_manifest import build_restricted_manifest
 from publish.series.across_releases import (
     audit_across_releases,
     protect_across_releases,
@@ -66,23 +74,15 @@ from publish.series.organisations import organisation_changes
 from publish.series.provider_issues import issue_sentences, setting_shift_sentences
 from publish.series.release_series import series_facts
 from publish.series.releases import EarlierRelease, read_earlier_releases
-from publish.site import write_site
 from publish.stage_tables import check_stage
 from publish.tables import QUALITY_TABLE
-from publish.tidy import (
-    add_names,
-    to_tidy,
-    write_datapackage,
-    write_revisions_csv,
-    write_tidy_csv,
-)
-from publish.validate import (
+from publish.validate.restricted_manifest import build_restricted_manifest
+from publish.validate.rules import (
     FileOutcome,
     file_outcomes,
     rejection_rule_counts,
     write_restricted,
 )
-from publish.workbook import CoverText, load_cover_text, write_workbook
 
 log = logging.getLogger("did_publish")
 
@@ -338,7 +338,9 @@ def compute_publication(
         for r in provider_names(con, month).iter_rows(named=True)
     }
     setting_months = frame(
-        con, query_block("series", "provider_setting_months"), {"months": list(publication.months)}
+        con,
+        query_block("series/series", "provider_setting_months"),
+        {"months": list(publication.months)},
     )
     issues = issue_sentences(report.issues, report.by_provider, publication.months)
     shifts = setting_shift_sentences(setting_months, names, policy)

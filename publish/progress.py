@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
-from publish.ingest import InputFile
+from publish.ingest.load import InputFile
 
 log = logging.getLogger("did_publish")
 

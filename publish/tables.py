@@ -1,12 +1,12 @@
 """The table catalog: what each published table is, declared once.
 
 A table's number, title, description, measures, layout, the query that makes its cells
-(`source`: a block of `queries/table_sources.sql`, and the grid it fills), its Excel
-table name and how its measures are labelled: aggregation (`publish.aggregate`),
+(`source`: a block of `queries/aggregate/table_sources.sql`, and the grid it fills), its Excel
+table name and how its measures are labelled: aggregation (`publish.aggregate.cells`),
 protection and the disclosure relations, the tidy CSV, the datapackage, the workbook and
 the HTML pages all read it, so a title, a measure name or a table number is never
 spelled twice. Adding a table is one `TableSpec` here plus its blocks in
-`queries/table_sources.sql` (and a template only when its layout is new). Numbering
+`queries/aggregate/table_sources.sql` (and a template only when its layout is new). Numbering
 follows NHS England's DID publication (PUBLICATION.md section 1).
 """
 
@@ -126,7 +126,7 @@ class TableSpec:
 
     @property
     def query(self) -> str:
-        """Its block of `queries/table_sources.sql`: the records each cell counts."""
+        """Its block of `queries/aggregate/table_sources.sql`: the records each cell counts."""
         kind = "waits" if isinstance(self.source, MedianSource) else "counts"
         return f"table_{self.number}_{kind}"
 
@@ -333,7 +333,7 @@ MARKERS: dict[str, str] = {
 GEOGRAPHY_LEVELS = ("england", "region", "provider")
 
 # Tables by the role they play: in the disclosure relations between tables
-# (publish.disclosure.build_relations: subsets, totals over settings, percentages) and
+# (publish.disclosure.control.build_relations: subsets, totals over settings, percentages) and
 # on the pages (the activity and the two waits).
 ACTIVITY_TABLE, REQUEST_TO_TEST_TABLE, TEST_TO_REPORT_TABLE = 1, 2, 3
 CANCER_ACTIVITY_TABLE = 4  # cancer test groups: parts of table 1's and 11's cells
@@ -350,15 +350,15 @@ def tables_made_by(kind: type) -> tuple[TableSpec, ...]:
 
 # The data-quality report's counts by provider and month are cells of the publication
 # too, under this table number (never a table of the tidy CSV): they are protected with
-# the tables and take part in their relations (publish.quality, publish.disclosure).
+# the tables and take part in their relations (publish.quality.report, publish.disclosure.control).
 QUALITY_TABLE = 101
 # Their period: a month of test (YYYY-MM), this for no valid test date, or all of them.
 MONTH_NOT_KNOWN = "not known"
 ALL_MONTHS = "all"
 # England over all months only, published in the manifest's totals (not a CSV column).
 SUPERSEDED_MEASURE = "count_records_superseded"
-# The manifest's England totals, by name -> the report's measure (publish.quality
-# writes them, publish.audit reads them back as figures).
+# The manifest's England totals, by name -> the report's measure (publish.quality.report
+# writes them, publish.disclosure.audit reads them back as figures).
 MANIFEST_TOTALS: dict[str, str] = {
     "received": "count_records_received",
     "accepted": "count_records_accepted",

@@ -142,7 +142,7 @@ def xml_submission(records: list[dict[str, str]]) -> bytes:
     an empty value has no element."""
     from xml.sax.saxutils import escape, quoteattr
 
-    from publish.xml_reader import ITEMS, NAMESPACE
+    from publish.ingest.xml_reader import ITEMS, NAMESPACE
 
     def group(name: str, values: dict[str, str], extra: str = "") -> str:
         parts = []

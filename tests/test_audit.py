@@ -7,8 +7,8 @@ import numpy as np
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 
-from publish.audit import AUDIT_COLUMNS, audit_publication, main_audit
-from publish.disclosure import apply_strict, small_count_mask
+from publish.disclosure.audit import AUDIT_COLUMNS, audit_publication, main_audit
+from publish.disclosure.control import apply_strict, small_count_mask
 from publish.tables import TIDY_COLUMNS
 from tests.test_disclosure import linked_cells, small_linked_counts
 

@@ -25,10 +25,10 @@ import polars as pl
 import pytest
 
 import publish
-import publish.ingest as ingest
+import publish.ingest.load as ingest
 from publish import db
 from publish.codes import SUBMISSION_COLUMNS
-from publish.publication import financial_year_of
+from publish.render.publication import financial_year_of
 from tests.conftest import (
     TEST_IMAGING_CODES,
     TEST_SITES,

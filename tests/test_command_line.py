@@ -16,14 +16,14 @@ import pytest
 
 from publish import __version__
 from publish.config import load_config
-from publish.release import (
+from publish.render.release import (
     ReleaseDetails,
     default_next_update,
     default_publication_date,
     release_warnings,
 )
-from publish.site import make_server
-from publish.workbook import load_cover_text
+from publish.render.site import make_server
+from publish.render.workbook import load_cover_text
 from tests.conftest import build, record, run_cli, validate, write_submission
 
 

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import publish.audit
-import publish.disclosure
-from publish.disclosure import (
+import publish.disclosure.audit
+import publish.disclosure.control
+from publish.disclosure.control import (
     apply_strict,
     build_relations,
     feasible_intervals,
@@ -152,7 +152,7 @@ def suppressed_figures(cells: pl.DataFrame, protected: pl.DataFrame) -> set[tupl
 
 
 def test_doctests():
-    for module in (publish.disclosure, publish.audit):
+    for module in (publish.disclosure.control, publish.disclosure.audit):
         assert doctest.testmod(module).failed == 0
 
 
@@ -387,7 +387,7 @@ def test_relations_of_tables_4_9_and_10():
 def test_interval_rule_lifted_lowest_value_is_narrow():
     # T = a + b + 10 = 20 (T shown), b + d = 8 (shown), a, b, d suppressed: a + b = 10
     # and b <= 7 lift a to at least 3 although its trivial lower bound is 1
-    from publish.disclosure import LinearSystem, interval_status, trivial_lower_bounds
+    from publish.disclosure.control import LinearSystem, interval_status, trivial_lower_bounds
 
     # figures: 0 T, 1 a, 2 b, 3 c, 4 S (= b + d), 5 d
     system = LinearSystem(
@@ -415,7 +415,7 @@ def test_interval_rule_lifted_lowest_value_is_narrow():
 
 
 def test_removal_pass_shows_an_unneeded_secondary_again():
-    from publish.disclosure import _Check, _remove_unneeded
+    from publish.disclosure.control import _Check, _remove_unneeded
 
     counts = np.array([[[[3], [30], [40]]], [[[25], [35], [45]]]])
     cells = linked_cells(counts, ["Y56", "Y56"])
@@ -450,7 +450,7 @@ def test_without_secondary_suppression_only_primary():
 
 def test_secondary_suppression_config():
     from publish.config import BuildConfig
-    from publish.ingest import InputError
+    from publish.ingest.load import InputError
 
     assert BuildConfig(policy="strict", secondary_suppression=False).check()
     with pytest.raises(InputError, match="strict only"):
@@ -461,7 +461,7 @@ def test_secondary_suppression_config():
 
 def test_secondary_suppression_from_a_config_file(tmp_path):
     from publish.config import load_config
-    from publish.ingest import InputError
+    from publish.ingest.load import InputError
 
     path = tmp_path / "build.toml"
     path.write_text('[build]\npolicy = "strict"\nsecondary_suppression = false\n')

@@ -33,9 +33,9 @@ from hypothesis import strategies as st
 
 from publish import db
 from publish.codes import SUBMISSION_COLUMNS
-from publish.ingest import ingest_files, read_csv_records
+from publish.ingest.load import ingest_files, read_csv_records
 from publish.reference import ReferenceFiles, load_reference_data
-from publish.validate import (
+from publish.validate.rules import (
     derive_records,
     file_outcomes,
     resolve_resubmissions,

@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from publish.codes import SUBMISSION_COLUMNS
-from publish.ingest import CSV_FIELD_LIMIT, MAX_FIELD_LENGTH, read_csv_records
+from publish.ingest.load import CSV_FIELD_LIMIT, MAX_FIELD_LENGTH, read_csv_records
 from tests.conftest import TEST_IMAGING_CODES, TEST_SITES, build, record, run_cli
 
 GOOD_RECORDS = 6

@@ -1,7 +1,7 @@
-"""One `Policy`, made once from the config: only `publish/policy.py` compares policy
+"""One `Policy`, made once from the config: only `publish/disclosure/policy.py` compares policy
 names (issue 14). Elsewhere a stage asks the policy (`policy.cell_rules`,
 `policy.audit_stops_build`, `policy.suppressed_up_to`, ...), so a new policy is one
-entry in `publish.policy.make_policy`."""
+entry in `publish.disclosure.policy.make_policy`."""
 
 import ast
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from publish.config import BuildConfig
-from publish.policy import POLICY_NAMES, UnknownPolicy, make_policy
+from publish.disclosure.policy import POLICY_NAMES, UnknownPolicy, make_policy
 
 PACKAGE = Path(__file__).resolve().parent.parent / "publish"
 

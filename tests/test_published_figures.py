@@ -367,7 +367,7 @@ def test_a_strict_build_that_fails_its_audit_exits_1_without_a_traceback(
 ):
     """A failed audit is a failed check (exit 1), said in one line; nothing published."""
     import publish.pipeline as pipeline
-    from publish.audit import AuditReport
+    from publish.disclosure.audit import AuditReport
 
     real = pipeline.audit_publication
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from publish.policy import make_policy
-from publish.publication import Publication
-from publish.site import format_value, make_server, write_site
+from publish.disclosure.policy import make_policy
+from publish.render.publication import Publication
+from publish.render.site import format_value, make_server, write_site
 from publish.tables import MARKERS, TABLES, TIDY_COLUMNS
 
 LATEST = "2024-06"
@@ -445,9 +445,9 @@ def test_table_pages_hold_one_regions_providers(site):
 
 def test_large_region_split_into_numbered_pages(tmp_path, monkeypatch):
     """Past the page budget a region's providers go on numbered pages linked both ways."""
-    import publish.site
+    import publish.render.site
 
-    monkeypatch.setattr(publish.site, "MAX_PAGE_BYTES", 1)  # every provider a page
+    monkeypatch.setattr(publish.render.site, "MAX_PAGE_BYTES", 1)  # every provider a page
     write_site(sample_publication(), tmp_path)
     first = parse(tmp_path / "tables" / "table-2-y56.html")
     second = parse(tmp_path / "tables" / "table-2-y56-2.html")

@@ -32,7 +32,7 @@ try:
 except ImportError:  # tests/ imported as a package
     from tests.test_site import sample_publication
 
-from publish.site import write_site
+from publish.render.site import write_site
 
 REPO = Path(__file__).resolve().parents[1]
 AXE = REPO / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"

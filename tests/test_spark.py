@@ -259,7 +259,7 @@ def test_every_query_translates_to_spark_sql():
 
     translator = Translator()
     translator.translate((resource_dir("queries") / "macros.sql").read_text())
-    for path in sorted(resource_dir("queries").glob("*.sql")):
+    for path in sorted(resource_dir("queries").rglob("*.sql")):
         for statement in translator.translate(path.read_text()):
             upper = statement.upper()
             for duckdb_only in ("REGEXP_FULL_MATCH", "LIST_FILTER", "QUALIFY", "LATERAL ("):

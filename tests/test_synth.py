@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 
 from publish.codes import ETHNIC_CATEGORIES, SUBMISSION_COLUMNS
+from publish.demo.synth import generate_submissions
 from publish.resources import REFERENCE_DATA_DIR
-from publish.synth import generate_submissions
 
 DEMO_YEAR = [f"2024-{m:02d}" for m in range(4, 13)] + [f"2025-{m:02d}" for m in range(1, 4)]
 PUBLISHED_TABLE1 = (

@@ -1,6 +1,6 @@
 """The table catalog (`publish/tables.py`): each published table declared once, and its
 number spelled only there and in the SQL (issue 14). Adding a table is one `TableSpec`
-plus its block in `queries/table_sources.sql`."""
+plus its block in `queries/aggregate/table_sources.sql`."""
 
 import ast
 from pathlib import Path
@@ -65,7 +65,11 @@ def test_table_numbers_are_spelled_only_in_the_catalog():
 
 def test_every_table_has_its_query_and_labelled_measures():
     for spec in TABLES.values():
-        assert query_block("table_sources", spec.query).upper().startswith(("SELECT", "WITH"))
+        assert (
+            query_block("aggregate/table_sources", spec.query)
+            .upper()
+            .startswith(("SELECT", "WITH"))
+        )
         assert set(spec.measures) <= set(MEASURES), spec.number
         if isinstance(spec.source, MedianSource):
             assert not isinstance(TABLES[spec.source.count_table].source, MedianSource)

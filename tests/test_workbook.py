@@ -17,18 +17,18 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ods_reader import read_ods, table_body  # noqa: E402
 from workbook_checker import check_workbook  # noqa: E402
 
-from publish import workbook as wbmod  # noqa: E402
-from publish.policy import make_policy
-from publish.publication import Publication  # noqa: E402
-from publish.release import default_next_update, default_publication_date  # noqa: E402
-from publish.tables import TABLES, TIDY_COLUMNS  # noqa: E402
-from publish.workbook import (  # noqa: E402
+from publish.disclosure.policy import make_policy
+from publish.render import workbook as wbmod  # noqa: E402
+from publish.render.publication import Publication  # noqa: E402
+from publish.render.release import default_next_update, default_publication_date  # noqa: E402
+from publish.render.workbook import (  # noqa: E402
     Column,
     TableSheet,
     WorkbookError,
     load_cover_text,
     write_workbook,
 )
+from publish.tables import TABLES, TIDY_COLUMNS  # noqa: E402
 
 LATEST = "2024-06"
 MONTHS = ("2024-04", "2024-05", "2024-06")

@@ -18,11 +18,11 @@ import polars as pl
 import pytest
 
 from publish import db
-from publish.ingest import discover_input_files, ingest_files, unreadable_type
+from publish.demo.synth import generate_submissions
+from publish.ingest.load import discover_input_files, ingest_files, unreadable_type
+from publish.ingest.submission_files import submission_type
 from publish.reference import ReferenceFiles, load_reference_data
-from publish.submission_files import submission_type
-from publish.synth import generate_submissions
-from publish.validate import (
+from publish.validate.rules import (
     derive_records,
     file_outcomes,
     resolve_resubmissions,

@@ -19,11 +19,11 @@ import duckdb
 from publish import db
 from publish.db import run
 from publish.folders import kill_point
-from publish.ingest import InputFile, create_ingest_tables, load_files, register_files
+from publish.ingest.load import InputFile, create_ingest_tables, load_files, register_files
 from publish.progress import Progress, stage
 from publish.stage_tables import check_stage
-from publish.store import STORED_TABLES, RecordStore, reference_digest
-from publish.validate import derive_records, validate_records
+from publish.store.record_store import STORED_TABLES, RecordStore, reference_digest
+from publish.validate.rules import derive_records, validate_records
 
 if TYPE_CHECKING:
     from publish.config import BuildConfig

@@ -13,7 +13,7 @@ from publish.engines import require_spark
 
 if TYPE_CHECKING:
     from publish.config import BuildConfig
-    from publish.ingest import InputFile
+    from publish.ingest.load import InputFile
 
 
 class Engine(Protocol):
@@ -57,8 +57,8 @@ class SparkEngine:
         paths: list[Path],
         submission_dates: dict,
     ) -> list[InputFile]:
-        from publish.ingest import register_files
-        from publish.validate import derive_records, resolve_resubmissions, validate_records
+        from publish.ingest.load import register_files
+        from publish.validate.rules import derive_records, resolve_resubmissions, validate_records
 
         if config.spark_table:  # the records are in a Spark table, not in files
             files = con.load_table(config.spark_table, submission_dates, config.submission_date)

@@ -24,7 +24,7 @@ Ingest is the one stage with Spark code of its own (`load_files`, `load_table`):
 files are read by Spark's CSV and Parquet readers, or the records come from a Spark
 table, and everything about a file that is not a plain read (layout, header,
 damaged records, NUL characters) is decided by the same functions as the DuckDB path
-(`publish.ingest`).
+(`publish.ingest.load`).
 """
 
 import contextlib
@@ -54,7 +54,7 @@ from sqlglot import exp  # noqa: E402
 
 from publish.codes import SUBMISSION_COLUMNS  # noqa: E402
 from publish.engines.sql import TranslationError, Translator  # noqa: E402
-from publish.ingest import (  # noqa: E402
+from publish.ingest.load import (  # noqa: E402
     FILE_LEVEL_RULE,
     CsvLayout,
     InputError,
@@ -70,7 +70,7 @@ from publish.ingest import (  # noqa: E402
     sniff_csv_layout,
     streamed_records,
 )
-from publish.xml_reader import MalformedXml  # noqa: E402
+from publish.ingest.xml_reader import MalformedXml  # noqa: E402
 
 log = logging.getLogger("did_publish")
 
@@ -433,7 +433,7 @@ class SparkConnection:
     # ingest -------------------------------------------------------------------------
 
     def load_files(self, files: list[InputFile]) -> None:
-        """`publish.ingest.load_files` on Spark: the same tables, and the same outcome for
+        """`publish.ingest.load.load_files` on Spark: the same tables, and the same outcome for
         every file."""
         SparkIngest(self).files(files)
 
@@ -593,7 +593,7 @@ class SparkIngest:
 
     def streamed(self, input_file: InputFile) -> DataFrame | None:
         """XML, zip members and compressed Parquet: the records of the same Python readers
-        as the DuckDB path (`publish.ingest.streamed_records`), handed to Spark."""
+        as the DuckDB path (`publish.ingest.load.streamed_records`), handed to Spark."""
         try:
             chunks = list(streamed_records(input_file))
         except MalformedXml as error:

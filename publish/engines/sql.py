@@ -18,8 +18,8 @@ arithmetic, NULL ordering, quoting). The rest is done here, on the syntax tree:
 - parameters (`?`, `$name`) are bound as literals.
 
 Anything else that does not translate is written in a form both engines run, in the
-one .sql file (see docs/spark.md). `python -m publish.engines.sql NAME` prints the
-Spark SQL of `queries/NAME.sql`.
+one .sql file (see docs/spark.md). `python -m publish.engines.sql derive/derive` prints
+the Spark SQL of `queries/derive/derive.sql`.
 """
 
 import sys

@@ -9,7 +9,7 @@ Every release of the series is known to the attacker. Two things follow:
   suppressed (whether it changed cannot be told). Under `did` and `hes` an unchanged
   cell gets the same suppression by itself: their rules go cell by cell.
 - The audit runs over the union of the releases (`audit_across_releases`): each
-  release's figures and relations, as `publish.audit` reads one release, side by side,
+  release's figures and relations, as `publish.disclosure.audit` reads one release, side by side,
   with one more relation for every cell whose unrounded value is the same in two
   releases (its figures there are one unknown: x_A - x_B = 0). The ledgers say which
   cells are unchanged; a release without one is linked to none. Under `strict` a
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from publish.audit import attacker_bounds, read_policy, read_published_cells
-from publish.disclosure import (
+from publish.disclosure.audit import attacker_bounds, read_policy, read_published_cells
+from publish.disclosure.control import (
     KEY_COLUMNS,
     LinearSystem,
     build_relations,
@@ -40,7 +40,7 @@ from publish.disclosure import (
     shown_percentages,
     trivial_lower_bounds,
 )
-from publish.policy import Policy
+from publish.disclosure.policy import Policy
 from publish.series.releases import EarlierRelease, read_earlier_releases, read_release
 
 log = logging.getLogger("did_publish")
@@ -104,7 +104,7 @@ def release_lp(
     policy: Policy,
     ledger: pl.DataFrame | None,
 ) -> ReleaseLP:
-    """A published release read as `publish.audit.audit_publication` reads it."""
+    """A published release read as `publish.disclosure.audit.audit_publication` reads it."""
     return cells_lp(read_published_cells(folder, csv_path), identifier, policy, ledger)
 
 
@@ -337,7 +337,7 @@ def series_summary(
 ) -> str:
     """The union audit in one line (counts only: the audit's public output).
 
-    >>> from publish.policy import make_policy
+    >>> from publish.disclosure.policy import make_policy
     >>> series_summary(make_policy("strict"), ("did-a",), 12, 0, 0, 0, 0, True)
     'Across releases (this and did-a): passed: none of the 12 suppressed counts of the releases can be worked out or narrowed below its protection interval from all of them together.'
     >>> series_summary(make_policy("did"), ("did-a", "did-b"), 12, 3, 1, 0, 2, True)
@@ -438,7 +438,7 @@ def protect_across_releases(
     the audit, the shown counts in the relations of its failing figures are suppressed
     too (as kept cells, with the secondary suppression made again around them), up to
     MAX_WIDENING_ROUNDS. The build's own union audit, on the published files, decides.
-    `protect` is `publish.protect.protect_cells`."""
+    `protect` is `publish.disclosure.protect.protect_cells`."""
     kept = kept_suppressions(cells, earlier, policy)
     protected = protect(cells, policy, kept)
     if kept is None or not policy.audit_stops_build:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from publish.codes import SOURCE_SETTINGS
-from publish.policy import Policy
+from publish.disclosure.policy import Policy
 from publish.tables import MONTH_NAMES
 
 # A setting's share of a provider-month's tests that moves by this much from its usual

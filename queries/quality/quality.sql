@@ -1,5 +1,5 @@
 -- The data-quality report, aggregate only (PUBLICATION.md section 5). Two blocks, read
--- by publish/quality.py; their counts are unprotected until the disclosure policy is
+-- by publish/quality/report.py; their counts are unprotected until the disclosure policy is
 -- applied there.
 
 -- name: by_provider

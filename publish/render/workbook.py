@@ -32,10 +32,11 @@ import polars as pl
 import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
-from publish.ods import write_ods
-from publish.policy import POLICY_NAMES
-from publish.publication import Publication
-from publish.release import default_next_update, default_publication_date, months_list
+from publish.disclosure.policy import POLICY_NAMES
+from publish.render.ods import write_ods
+from publish.render.publication import Publication
+from publish.render.release import default_next_update, default_publication_date, months_list
+from publish.resources import REFERENCE_DATA_DIR
 from publish.series.words import (
     final_supersedes_sentence,
     organisation_paragraphs,
@@ -55,7 +56,7 @@ from publish.tables import (
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COVER_PATH = Path(__file__).parent / "reference_data" / "publication.toml"
+DEFAULT_COVER_PATH = REFERENCE_DATA_DIR / "publication.toml"
 
 FONT_NAME = "Arial"
 FONT_SIZE = 12  # the guidance's minimum
@@ -115,7 +116,7 @@ class CoverText:
     publisher: str
     language: str
     keywords: str
-    next_update: str | None  # None: derived from the period (publish.release)
+    next_update: str | None  # None: derived from the period (publish.render.release)
     contact_email: str
     source: str
     about: tuple[str, ...]

@@ -13,8 +13,8 @@ through ingest, validation and derivation in batches of bounded size and the bui
 then reads every file's share from the store, so memory does not grow with the year.
 
 Per batch of files ingested together, one `<kind>/<batch>.parquet` of each kind, its
-rows tagged with each file's key (from the tables of `queries/derive.sql` and
-`queries/cube.sql`): `derived` (accepted records with the fields the tables need:
+rows tagged with each file's key (from the tables of `queries/derive/derive.sql` and
+`queries/derive/cube.sql`): `derived` (accepted records with the fields the tables need:
 compact, read by column, only the key hash column by a normal build), `cube` and
 `waits` (the file's share of every table: counts, and counts per day of wait),
 `outcomes` (counts of records by provider, month and rule codes), `flagged` (records
@@ -36,7 +36,7 @@ import polars as pl
 from publish import __version__
 from publish.db import quote_literal, run
 from publish.folders import make_private, private_folder
-from publish.ingest import (
+from publish.ingest.load import (
     InputError,
     InputFile,
     create_input_files_table,
@@ -150,7 +150,7 @@ class RecordStore:
         every file's stored share read back (`new_ids`: the files this build saved), the
         resubmissions resolved, and what counts read from the store when this set of files
         was counted before, else counted and kept. The pipeline's one call."""
-        from publish.validate import count_what_counts
+        from publish.validate.rules import count_what_counts
 
         self.load(con, files, new_ids)
         self.resolve(con, files)
@@ -256,7 +256,7 @@ class RecordStore:
             return
         earlier = self.largest_resolved_subset(set(keys)) if digest is not None else None
         if earlier is None:
-            run(con, query_block("resolve", "repeated_hashes"))
+            run(con, query_block("validate/resolve", "repeated_hashes"))
         else:
             earlier_keys = set(json.loads((resolved / f"{earlier}.json").read_text()))
             self.read_kind(con, "derived", sorted(earlier_keys), "derived_earlier", "VIEW")
@@ -268,8 +268,8 @@ class RecordStore:
                 "SELECT key_hash FROM read_parquet($path)",
                 {"path": (resolved / f"{earlier}.repeated.parquet").as_posix()},
             )
-            run(con, query_block("resolve", "repeated_hashes_added"))
-        run(con, query_block("resolve", "superseded_records"))
+            run(con, query_block("validate/resolve", "repeated_hashes_added"))
+        run(con, query_block("validate/resolve", "superseded_records"))
         if digest is None:
             return
         resolved.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 The public manifest of the publication (inputs by name and SHA-256, England's totals
 under the policy, outputs); the restricted one beside it, with each file's size and
-record accounting, is `publish.restricted_manifest`'s, so that nothing here can reach
+record accounting, is `publish.validate.restricted_manifest`'s, so that nothing here can reach
 a record outcome. The build time is the only value that differs between two
 builds of the same inputs, and it lives only in the public manifest.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from publish import __version__
 from publish.config import BuildConfig
-from publish.policy import Policy
+from publish.disclosure.policy import Policy
 
 
 def sha256_file(path: Path) -> str:
@@ -31,9 +31,9 @@ def build_manifest(
     restricted_folder_sha256: str | None = None,
 ) -> dict:
     """The public manifest: input files by name and SHA-256 only (`inputs`, from
-    `publish.quality.manifest_inputs`: a file's size or record count would be a
+    `publish.quality.report.manifest_inputs`: a file's size or record count would be a
     provider-month's count), and England's record totals as the policy protects them
-    (`publish.quality.manifest_totals`: None where suppressed)."""
+    (`publish.quality.report.manifest_totals`: None where suppressed)."""
     outputs = [
         {"path": path.relative_to(publication_dir).as_posix(), "sha256": sha256_file(path)}
         for path in sorted(publication_dir.rglob("*"))

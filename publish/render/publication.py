@@ -9,7 +9,7 @@ from datetime import date
 
 import polars as pl
 
-from publish.policy import Policy
+from publish.disclosure.policy import Policy
 from publish.series.facts import SeriesFacts
 
 # Said on every page, sheet and title of the demo publication, built from synthetic data.

@@ -1,10 +1,10 @@
 """Which files are submissions, and how the bytes of each are reached: one place.
 
-A submission is CSV, Parquet or XML (`DIDS-v1-0`, read by `publish.xml_reader`), any of
+A submission is CSV, Parquet or XML (`DIDS-v1-0`, read by `publish.ingest.xml_reader`), any of
 them gzip-compressed (`.csv.gz`, `.xml.gz`, `.parquet.gz`), or a member of a `.zip`
 whose every member is a submission of its own (INPUT.md section 1). The file's name
 says which: `submission_type` is the one mapping from a name to a type, used by input
-discovery (`publish.ingest.discover_input_files`), by registration (a zip becomes one
+discovery (`publish.ingest.load.discover_input_files`), by registration (a zip becomes one
 submission per member) and by the readers.
 
 Compressed files are read in place, as streams: nothing is unpacked beside the
@@ -129,7 +129,7 @@ def _no_archive() -> Iterator[None]:
 def copy_as_received(path: Path, member: str | None, target: Path) -> None:
     """A copy of the submission as it was received (a zip member: its bytes as stored
     in the archive, uncompressed by the zip but not by any gzip of its own). The caller
-    makes `target` safe (`publish.validate.inside`: a member `../x` stays inside)."""
+    makes `target` safe (`publish.validate.rules.inside`: a member `../x` stays inside)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     if member is None:
         shutil.copyfile(path, target)

@@ -3,7 +3,7 @@
 From the published figures alone (the tidy CSV and the data-quality report's CSVs:
 `data-quality-by-provider.csv` and `provider-issues.csv`, read as the cells of table
 `QUALITY_TABLE`), the audit rebuilds the relations between counts
-(`publish.disclosure.build_relations`), reads every figure as an attacker would under
+(`publish.disclosure.control.build_relations`), reads every figure as an attacker would under
 the publication's policy, and computes by linear programming the lowest and highest
 whole value each suppressed count can take. Its public output is a summary: a line, and
 the suppressed counts by table and status (`quality/disclosure-audit-summary.csv`,
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from publish.disclosure import (
+from publish.disclosure.control import (
     KEY_COLUMNS,
     build_relations,
     feasible_intervals,
@@ -54,7 +54,7 @@ from publish.disclosure import (
     shown_percentages,
     trivial_lower_bounds,
 )
-from publish.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
+from publish.disclosure.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
 from publish.tables import ALL_MONTHS, MANIFEST_TOTALS, QUALITY_TABLE
 
 AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")

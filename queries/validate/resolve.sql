@@ -9,7 +9,7 @@
 -- Only keys seen more than once can be superseded, and they are few: they are found by
 -- the 64-bit hash of the key kept with each record (one column, the cheap part), then
 -- ranked by the key itself, so a hash collision costs a little work, never a wrong
--- answer. Three blocks, run by publish/validate.py and publish/store.py.
+-- answer. Three blocks, run by publish/validate/rules.py and publish/store/record_store.py.
 
 -- name: repeated_hashes
 -- Every file at once.

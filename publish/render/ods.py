@@ -2,7 +2,7 @@
 Function guidance prefers as an open format.
 
 It is written from the same checked sheet models as the Excel workbook
-(`publish.workbook`: `_build_sheets`, then `_validate`), so both hold the same sheets,
+(`publish.render.workbook`: `_build_sheets`, then `_validate`), so both hold the same sheets,
 titles, description lines, tables, numbers and markers. Numbers are stored as numbers
 (`office:value`) with a thousands separator; each table is a named database range, as
 an Excel table is named.
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 if TYPE_CHECKING:
-    from publish.workbook import TableSheet, TextSheet
+    from publish.render.workbook import TableSheet, TextSheet
 
 MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
 ODF_VERSION = "1.3"
@@ -161,7 +161,7 @@ def write_cell(xf, value: object, style: str, link: str | None = None) -> None:
 
 def number_style(kind: str, value: object) -> str:
     """The cell style of a number column: a median that is a whole number shows none of
-    the decimal places a half needs ("1", not "1.0"); see `publish.workbook`."""
+    the decimal places a half needs ("1", not "1.0"); see `publish.render.workbook`."""
     if kind == "count" or (
         kind == "median" and isinstance(value, int | float) and value == int(value)
     ):

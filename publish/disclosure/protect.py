@@ -2,7 +2,7 @@
 
 `did` and `hes` are cell-by-cell rules, written here as data (`CellRules`) so their
 differences read side by side; `strict` adds secondary suppression across linked tables
-and lives in `publish.disclosure`. Every renderer reads only what `protect_cells`
+and lives in `publish.disclosure.control`. Every renderer reads only what `protect_cells`
 returns: no unrounded or unsuppressed figure can reach an output.
 
 >>> cells = pl.DataFrame({
@@ -18,7 +18,7 @@ returns: no unrounded or unsuppressed figure can reach an output.
 
 import polars as pl
 
-from publish.policy import CellRules, Policy, make_policy  # noqa: F401 (doctest)
+from publish.disclosure.policy import CellRules, Policy, make_policy  # noqa: F401 (doctest)
 
 
 def is_count_measure(measure: pl.Expr) -> pl.Expr:
@@ -105,7 +105,7 @@ def protect_cells(
     series suppressed them and their value is unchanged (`publish.series`); under a
     cell-by-cell policy an unchanged cell gets the same suppression by itself."""
     if policy.cell_rules is None:
-        from publish.disclosure import apply_strict
+        from publish.disclosure.control import apply_strict
 
         protected = apply_strict(
             cells,
@@ -121,7 +121,7 @@ def protect_cells(
 
 
 # The data-quality report's provider-month totals that add up to, or bound, the sum of
-# the provider-month's table 1 cells (publish.quality, publish.disclosure).
+# the provider-month's table 1 cells (publish.quality.report, publish.disclosure.control).
 LINKED_QUALITY_TOTALS = (
     "count_records_received",
     "count_records_accepted",
@@ -138,7 +138,7 @@ def hide_linked_quality_totals(protected: pl.DataFrame) -> pl.DataFrame:
     accepted less its shown 86: the hidden Fluoroscopy cell is 3). Hidden, they leave it
     open. Suppressing more never narrows an interval, so the report's own relations stay
     protected. (The link is not an LP relation of the suppression: see
-    `publish.disclosure.build_relations`.)
+    `publish.disclosure.control.build_relations`.)
     """
     from publish.tables import ACTIVITY_TABLE, QUALITY_TABLE
 

@@ -1,8 +1,8 @@
 """Stage 4, aggregate: the unprotected cells of every table of the publication.
 
 The records are read once, into a cube of counts and a histogram of waits per day
-(`queries/activity_cube.sql`); each table is then a small query over those
-(`queries/table_sources.sql`, `count_cells.sql`, `median_cells.sql`). The result is one
+(`queries/aggregate/activity_cube.sql`); each table is then a small query over those
+(`queries/aggregate/table_sources.sql`, `count_cells.sql`, `median_cells.sql`). The result is one
 frame of cells keyed like the tidy CSV, with the exact value, the number of records
 underlying it (what suppression rules test) and the marker for cells with no data.
 """
@@ -92,7 +92,7 @@ def labelled(frame: pl.DataFrame, number: int, measure: str) -> pl.DataFrame:
 def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> pl.DataFrame:
     """Every cell of every table, unprotected, as a frame with CELL_COLUMNS."""
     year_to_date = create_period_tables(con, months)
-    run(con, query("activity_cube"))
+    run(con, query("aggregate/activity_cube"))
     parts: list[pl.DataFrame] = []
     count_grids: dict[int, pl.DataFrame] = {}
     for table in COUNT_TABLES:
@@ -100,9 +100,9 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_counts AS "
-            f"{query_block('table_sources', table.query)}",
+            f"{query_block('aggregate/table_sources', table.query)}",
         )
-        grid = frame(con, query("count_cells"))
+        grid = frame(con, query("aggregate/count_cells"))
         count_grids[table.number] = grid
         parts.append(labelled(grid, table.number, table.measures[0]))
     for table in MEDIAN_TABLES:
@@ -110,9 +110,9 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_waits AS "
-            f"{query_block('table_sources', table.query)}",
+            f"{query_block('aggregate/table_sources', table.query)}",
         )
-        cells = frame(con, query("median_cells"))
+        cells = frame(con, query("aggregate/median_cells"))
         con.unregister("count_grid")
         parts.append(labelled(cells, table.number, table.measures[0]))
     for table in MEASURE_TABLES:
@@ -129,9 +129,9 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
         run(
             con,
             f"CREATE OR REPLACE TEMP VIEW table_counts_long AS "
-            f"{query_block('table_sources', table.query)}",
+            f"{query_block('aggregate/table_sources', table.query)}",
         )
-        cells = frame(con, query("measure_cells"))
+        cells = frame(con, query("aggregate/measure_cells"))
         parts.append(
             cells.rename({"row_label": "modality"}).with_columns(
                 pl.lit(table.number, pl.Int64).alias("table")

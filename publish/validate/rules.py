@@ -1,6 +1,6 @@
 """Stage 2, validate: apply the DIDS record rules and account for every record.
 
-The rules are SQL (`queries/validate.sql`); this module runs them, counts what became of
+The rules are SQL (`queries/validate/validate.sql`); this module runs them, counts what became of
 each file's records (received = accepted + rejected, always) and writes the restricted
 folder: the quarantine of rejected records and the list of accepted records that broke
 a warning rule, each with its rule codes and the 18 columns exactly as received.
@@ -17,9 +17,9 @@ import xlsxwriter
 from publish.codes import SUBMISSION_COLUMNS
 from publish.csv_files import write_csv
 from publish.db import frame, rows, run
-from publish.ingest import FILE_LEVEL_RULE, InputFile
+from publish.ingest.load import FILE_LEVEL_RULE, InputFile
+from publish.ingest.submission_files import copy_as_received
 from publish.resources import query, query_block
-from publish.submission_files import copy_as_received
 
 RESTRICTED_COLUMNS = ("source_file", "row_number", "rule_codes", *SUBMISSION_COLUMNS)
 
@@ -38,20 +38,20 @@ class FileOutcome:
 def validate_records(con: duckdb.DuckDBPyConnection) -> None:
     """Create `checked_records`: the rule codes of every record in `submission_records`."""
     run(con, query("macros"))
-    run(con, query("validate"))
+    run(con, query("validate/validate"))
 
 
 def derive_records(con: duckdb.DuckDBPyConnection) -> None:
     """Create `derived_records`, `record_outcomes` and `flagged_records` (derive.sql),
     and the files' shares of the tables, `file_cube` and `file_waits` (cube.sql)."""
-    run(con, query("derive"))
+    run(con, query("derive/derive"))
     sum_shares(con, "derived_records", "file")
 
 
 def resolve_resubmissions(con: duckdb.DuckDBPyConnection) -> None:
     """Find `superseded_records` among every file's derived records, then count."""
-    run(con, query_block("resolve", "repeated_hashes"))
-    run(con, query_block("resolve", "superseded_records"))
+    run(con, query_block("validate/resolve", "repeated_hashes"))
+    run(con, query_block("validate/resolve", "superseded_records"))
     count_what_counts(con)
 
 
@@ -59,13 +59,13 @@ def count_what_counts(con: duckdb.DuckDBPyConnection) -> None:
     """Create `counted_cube` and `counted_waits`: the files' shares less the share of the
     records a later resubmission replaced (`superseded_records`)."""
     sum_shares(con, "superseded_records", "superseded")
-    run(con, query("counted"))
+    run(con, query("validate/counted"))
 
 
 def sum_shares(con: duckdb.DuckDBPyConnection, records: str, prefix: str) -> None:
     """`<prefix>_cube` and `<prefix>_waits`: cube.sql run on the table `records`."""
     run(con, f"CREATE OR REPLACE VIEW cube_records AS SELECT * FROM {records}")
-    run(con, query("cube"))
+    run(con, query("derive/cube"))
     run(
         con,
         f"CREATE OR REPLACE TABLE {prefix}_cube AS SELECT * FROM records_cube; "
@@ -114,7 +114,7 @@ def rejection_rule_counts(
 ) -> list[tuple[str, int]]:
     """(rule code, records rejected under it), most first; whole files and malformed
     records count under their file-level rule (DIDS075)."""
-    counts = dict(rows(con, query("rejection_rules")))
+    counts = dict(rows(con, query("validate/rejection_rules")))
     for input_file in files:
         whole = input_file.records_received if input_file.status == "rejected" else 0
         found = whole + len(input_file.malformed_records)

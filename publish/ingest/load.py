@@ -47,7 +47,7 @@ import polars as pl
 from publish.codes import SUBMISSION_COLUMNS
 from publish.db import quote_literal, rows, run, scalar
 from publish.errors import InputError
-from publish.submission_files import (
+from publish.ingest.submission_files import (
     DAMAGED_STREAM_ERRORS,
     SubmissionType,
     is_submission_name,
@@ -55,7 +55,7 @@ from publish.submission_files import (
     open_bytes,
     type_or_csv,
 )
-from publish.xml_reader import MalformedXml, read_xml_records
+from publish.ingest.xml_reader import MalformedXml, read_xml_records
 
 log = logging.getLogger("did_publish")
 
@@ -166,7 +166,7 @@ class FoundFile:
 
 def unreadable_type(found: FoundFile) -> str | None:
     """Why a file found in an input folder is not read, or None when it is. Which types
-    are read is `publish.submission_files.submission_type`; a file of another type is
+    are read is `publish.ingest.submission_files.submission_type`; a file of another type is
     rejected whole with this reason (never skipped), so every file of an input folder
     is read or listed. (A file named on the command line is read as CSV whatever its
     name.)"""

@@ -36,10 +36,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
-from publish.charts import grouped_bar_chart, trend_chart
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
-from publish.publication import Publication, months_of_year_to_date
-from publish.release import add_months, months_list
+from publish.render.charts import grouped_bar_chart, trend_chart
+from publish.render.publication import Publication, months_of_year_to_date
+from publish.render.release import add_months, months_list
 from publish.series.words import (
     final_supersedes_sentence,
     organisation_paragraphs,
@@ -93,7 +93,7 @@ ENGLAND: GeoKey = ("england", "", "")
 def templates_dir() -> Path:
     """The folder holding `site/`: `publish/templates` in an installed wheel, else the
     source tree's top-level `templates/`."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     for candidate in (package / "templates", package.parent / "templates"):
         if (candidate / "site" / "base.html").is_file():
             return candidate

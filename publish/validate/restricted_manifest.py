@@ -2,12 +2,12 @@
 
 What only the producer may see (PUBLICATION.md section 5): received = accepted +
 rejected per file, and the unprotected totals. Kept apart from the public manifest
-(`publish.manifest`), which never sees a record outcome.
+(`publish.render.manifest`), which never sees a record outcome.
 """
 
 from publish import __version__
-from publish.ingest import InputFile
-from publish.validate import FileOutcome
+from publish.ingest.load import InputFile
+from publish.validate.rules import FileOutcome
 
 
 def build_restricted_manifest(

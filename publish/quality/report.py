@@ -23,9 +23,9 @@
 
 The counts by provider and month are cells of the publication (`quality_cells`, table
 `QUALITY_TABLE`): they are protected with the tables, by the same policy object, in the
-same call (`publish.protect.protect_cells`), so that under `strict` their additive links
+same call (`publish.disclosure.protect.protect_cells`), so that under `strict` their additive links
 to table 1 are relations of the secondary suppression and of the audit
-(`publish.disclosure.quality_pairs`). The provider issues show those same protected
+(`publish.disclosure.control.quality_pairs`). The provider issues show those same protected
 figures (and a median of them), never a count of their own. No value from a submission
 reaches the report: only codes, names from the site reference, file names, counts and
 messages that name no record.
@@ -43,14 +43,14 @@ import duckdb
 import polars as pl
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from publish.aggregate import CELL_COLUMNS
+from publish.aggregate.cells import CELL_COLUMNS
 from publish.codes import REGIONS
 from publish.db import frame
-from publish.ingest import FILE_LEVEL_RULE, InputFile
-from publish.policy import Policy
-from publish.publication import months_of_year_to_date
+from publish.disclosure.policy import Policy
+from publish.ingest.load import FILE_LEVEL_RULE, InputFile
+from publish.render.publication import months_of_year_to_date
+from publish.render.tidy import format_value, write_csv
 from publish.resources import query_block, resource_dir
-from publish.restricted_manifest import file_size
 from publish.tables import (
     ALL_MONTHS,
     MANIFEST_TOTALS,
@@ -59,12 +59,12 @@ from publish.tables import (
     QUALITY_TABLE,
     SUPERSEDED_MEASURE,
 )
-from publish.tidy import format_value, write_csv
-from publish.validate import FileOutcome
+from publish.validate.restricted_manifest import file_size
+from publish.validate.rules import FileOutcome
 
 if TYPE_CHECKING:
-    from publish.publication import Publication
-    from publish.workbook import CoverText
+    from publish.render.publication import Publication
+    from publish.render.workbook import CoverText
 
 # Possible under-reporting: counted records below this share of the median of the
 # provider's counts in up to BASELINE_MONTHS previous months of the period (at least
@@ -134,7 +134,7 @@ PUBLIC_FILE_COLUMNS = (
 
 @dataclass(frozen=True)
 class AuditSummary:
-    """What the disclosure audit says, as the report shows it (publish.audit)."""
+    """What the disclosure audit says, as the report shows it (publish.disclosure.audit)."""
 
     line: str  # the one-line summary
     meaning: str  # what the policy allows, in words
@@ -212,7 +212,7 @@ def quality_cells(
     `protect_cells` with the tables' cells, so the policy protects them together.
     """
     keys = ["geography_level", "region_code", "provider_code", "month", "measure"]
-    counts = frame(con, query_block("quality", "by_provider")).with_columns(
+    counts = frame(con, query_block("quality/quality", "by_provider")).with_columns(
         pl.col("value").cast(pl.Int64)
     )
     parts = [counts]
@@ -220,7 +220,7 @@ def quality_cells(
     if unreadable.height:
         parts.append(unreadable.select(counts.columns))
     counted = (
-        frame(con, query_block("quality", "provider_months"))
+        frame(con, query_block("quality/quality", "provider_months"))
         .filter(pl.col("counted") > 0)
         .select(
             pl.lit("provider").alias("geography_level"),
@@ -419,7 +419,9 @@ def provider_issues(
     received), the baseline the median of the published counts of the previous months
     ([c] when one of them is suppressed). No figure here is not in the by-provider CSV,
     or worked out from its figures alone."""
-    found = find_provider_issues(frame(con, query_block("quality", "provider_months")), months)
+    found = find_provider_issues(
+        frame(con, query_block("quality/quality", "provider_months")), months
+    )
     published = {
         (r["region_code"], r["provider_code"], r["month"], r["measure"]): (r["value"], r["marker"])
         for r in by_provider.filter(pl.col("geography_level") == "provider").iter_rows(named=True)
@@ -640,7 +642,7 @@ def write_quality_pages(
     quality_dir.mkdir(parents=True, exist_ok=True)
     if report.audit is not None:
         write_csv(report.audit.by_table, quality_dir / "disclosure-audit-summary.csv")
-    from publish.workbook import load_cover_text, write_report_workbook
+    from publish.render.workbook import load_cover_text, write_report_workbook
 
     cover = cover or load_cover_text()
     write_report_workbook(
@@ -952,7 +954,7 @@ def shorthand_line(table: ReportTable) -> str:
 
 
 def workbook_tables(report: QualityReport):
-    from publish.workbook import Column, TableSheet
+    from publish.render.workbook import Column, TableSheet
 
     return [
         TableSheet(
@@ -1017,7 +1019,7 @@ def render_html(
         ],
     )
     if publication is not None:
-        from publish.site import render_in_site_layout
+        from publish.render.site import render_in_site_layout
 
         return render_in_site_layout(publication, "quality.html", "../html/", **context)
     return env.get_template("quality.html").render(**context)

@@ -271,7 +271,7 @@ def write_grouped_xml(
 ) -> list[tuple[str, int]]:
     """Each run of rows with one `file_column` value as a DIDS-v1-0 XML file, one
     `DIDSRecord` with one `ImagingActivity` per row; a missing value has no element."""
-    from publish.xml_reader import ADDRESS, ITEMS, NAMESPACE, POSTCODE
+    from publish.ingest.xml_reader import ADDRESS, ITEMS, NAMESPACE, POSTCODE
 
     def escaped(column: str) -> pl.Expr:
         return (

@@ -2,7 +2,7 @@
 intervals, and the `strict` policy's primary and secondary suppression.
 
 One source of truth serves both the suppression (`apply_strict`) and the audit
-(`publish.audit`): `build_relations` says which count figures add up to which, and
+(`publish.disclosure.audit`): `build_relations` says which count figures add up to which, and
 `feasible_intervals` says, by linear programming over those relations, the lowest and
 highest value a suppressed figure can take given everything published
 (PUBLICATION.md sections 3 and 4).
@@ -410,7 +410,7 @@ def _subset_pairs(counts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# The data-quality report's counts (table QUALITY_TABLE, publish.quality): what an
+# The data-quality report's counts (table QUALITY_TABLE, publish.quality.report): what an
 # attacker knows of them holds by construction of the report, whatever the data.
 _RECEIVED, _ACCEPTED, _REJECTED = (
     "count_records_received",
@@ -696,7 +696,7 @@ def ratio_threshold_rows(
 # ---------------------------------------------------------------------------------------
 # Percentages with their published precision.
 
-# Percentages are published to one decimal (`publish.tidy.format_value`): 94.2 means
+# Percentages are published to one decimal (`publish.render.tidy.format_value`): 94.2 means
 # a ratio in [94.15, 94.25] / 100; "94" is 94.0, the same precision.
 PERCENT_DECIMALS = 1
 # The integer check enumerates a group's whole-number values when there are at most

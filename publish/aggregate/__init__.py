@@ -1,0 +1,1 @@
+"""Stage 4, aggregate: the unprotected cells of every table of the catalog."""

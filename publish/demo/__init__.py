@@ -1,0 +1,1 @@
+"""Synthetic submissions for the demo build and the tests."""

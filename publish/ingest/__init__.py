@@ -1,0 +1,1 @@
+"""Stage 1, ingest: submission files read into DuckDB exactly as received."""

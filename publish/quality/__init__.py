@@ -1,0 +1,1 @@
+"""The data-quality report: aggregate figures about the submissions themselves."""

@@ -1,0 +1,1 @@
+"""The record store: each file's derived share of the tables kept between builds."""
