@@ -2,7 +2,7 @@
 
 "Surrey and Sussex Healthcare NHS Trust (RTP) did not report any activity from June
 2024 to February 2025, resulting in an estimated shortfall of 250,000 records." The
-months come from the data-quality report's provider issues (`publish.quality`: no record
+months come from the data-quality report's provider issues (`publish.quality.report`: no record
 for a month while other months have some; records counted below half the median of the
 previous months); the shortfall is estimated from the provider's own other months: the
 median of its records counted in the months of the period without an issue, less what
