@@ -386,3 +386,46 @@ def test_strict_across_releases_keeps_an_earlier_suppression_and_its_union_passe
     assert same.height > 0
     now = same.join(read_tidy(series).fill_null(""), on=key)
     assert now.height == same.height and set(now["marker"]) == {"c"}
+
+
+def test_year_on_year_with_last_years_final(tmp_path):
+    last = []
+    for month, alpha in (("04", 40), ("05", 50), ("06", 60)):
+        last += records_on(alpha, "RAA01", f"2023-{month}-10")
+        last += records_on(20, "RBB01", f"2023-{month}-11")
+    inputs = [write_submission(tmp_path / "in/last.csv", last)]
+    out = tmp_path / "out"
+    build(
+        inputs, out, "--submission-date", "2023-07-05", "--status", "final", "--period", "2024-03"
+    )
+    this = (
+        records_on(44, "RAA01", "2024-04-10")
+        + records_on(55, "RBB01", "2024-04-11")
+        + records_on(45, "RAA01", "2024-05-10")
+        + records_on(30, "RBB01", "2024-05-11")
+    )
+    inputs = [write_submission(tmp_path / "in/this.csv", this)]
+    build(
+        inputs,
+        out,
+        "--submission-date",
+        "2024-06-05",
+        "--previous",
+        out / "did-2023-24-final-2024-03",
+    )
+    html = out / "did-2024-25-provisional-2024-05" / "html"
+    index = (html / "index.html").read_text(encoding="utf-8")
+    # England, May: 75 now, 70 in last year's final: +7.1%
+    assert "Change on May 2023 (%)" in index and "+7.1" in index
+    assert "final release, did-2023-24-final-2024-03" in index
+    provider = (html / "providers" / "y56-raa.html").read_text(encoding="utf-8")
+    assert "May 2024 and May 2023" in provider and "-10.0" in provider  # 45 on 50
+    trend = (html / "modalities" / "plain-radiography.html").read_text(encoding="utf-8")
+    assert "April 2023" in trend and "April 2024" in trend  # both years, month by month
+    # no revision against another year, and last year's cells are not this year's rows
+    assert not list((out / "did-2024-25-provisional-2024-05").glob("*-revisions.csv"))
+    assert (
+        not read_tidy(out / "did-2024-25-provisional-2024-05")["period"]
+        .str.starts_with("2023")
+        .any()
+    )
