@@ -429,3 +429,15 @@ def test_year_on_year_with_last_years_final(tmp_path):
         .str.starts_with("2023")
         .any()
     )
+
+
+def test_a_previous_that_is_not_a_release_is_a_clear_error(tmp_path):
+    inputs = [write_submission(tmp_path / "in/april.csv", records_on(12, "RAA01", "2024-04-10"))]
+    missing = tmp_path / "no-such-release"
+    result = build(inputs, tmp_path / "out", "--previous", missing, expect=2)
+    assert f"--previous {missing}: no such folder" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = build(inputs, tmp_path / "out", "--previous", empty, expect=2)
+    assert "neither a publication folder" in result.output
+    assert not (tmp_path / "out" / "did-2024-25-provisional-2024-04").exists()
