@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import build, cell, read_tidy, record, run_cli, write_submission
+from tests.workbook_checker import check_workbook
 
 KEY = [
     "table",
@@ -155,10 +156,9 @@ def test_revisions_in_the_workbook_the_site_and_the_cover(three_releases):
     revisions = pl.read_csv(second / f"{second.name}-revisions.csv", infer_schema=False)
     header = next(i for i, row in enumerate(rows) if row[0] == "Table")
     assert len(rows) - header - 1 == revisions.height
-    assert rows[header][-2:] == (
-        "Figure in did-2024-25-provisional-2024-05",
-        "Figure in this release",
-    )
+    assert rows[header][-2:] == ("Earlier figure", "Figure now")
+    assert rows[0][0] == "Revisions since did-2024-25-provisional-2024-05"
+    assert check_workbook(workbook) == []
     cover = cover_text(workbook)
     by_table = revisions.group_by("table").len().sort("table")
     counted = "; ".join(

@@ -360,7 +360,7 @@ def _revisions_sheet(publication: Publication) -> TableSheet | None:
         now = _cell(r["value"], r["marker"], kind, where)
         rows.append(
             [
-                str(r["table"]),
+                f"Table {r['table']}",
                 GEOGRAPHY_LABELS[r["geography_level"]],
                 r["region_code"] or _marker_text("z"),
                 r["provider_code"] or _marker_text("z"),
@@ -380,7 +380,7 @@ def _revisions_sheet(publication: Publication) -> TableSheet | None:
         lines=[
             "This worksheet contains one table. Each row is a published cell whose figure "
             f"or shorthand changed since the previous release, {compared}: its earlier "
-            "figure and its figure in this release.",
+            f"figure (in {compared}) and its figure now (in this release).",
             "Shorthand used in this table: [r] means revised since the previous release; "
             "[c] means confidential: suppressed to protect patients; [x] means not "
             "available; [z] means not applicable.",
@@ -396,8 +396,8 @@ def _revisions_sheet(publication: Publication) -> TableSheet | None:
             Column("Source setting"),
             Column("Period"),
             Column("Measure"),
-            Column(f"Figure in {compared}", "decimal"),
-            Column("Figure in this release", "decimal"),
+            Column("Earlier figure", "median"),
+            Column("Figure now", "median"),
         ],
         rows=rows,
     )
