@@ -48,6 +48,7 @@ from publish.codes import REGIONS
 from publish.db import frame
 from publish.disclosure.policy import Policy
 from publish.ingest.load import FILE_LEVEL_RULE, InputFile
+from publish.reference import published_provider_names
 from publish.render.publication import months_of_year_to_date
 from publish.render.tidy import format_value, write_csv
 from publish.resources import query_block, resource_dir
@@ -477,11 +478,8 @@ def provider_issues(
 
 
 def site_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return frame(
-        con,
-        "SELECT region_code, provider_code, min(region_name) AS region_name, "
-        "min(provider_name) AS provider_name FROM sites GROUP BY ALL",
-    )
+    """Every provider's name (a renamed one's latest: publish.reference)."""
+    return published_provider_names(con, None)
 
 
 # --------------------------------------------------------------------------- files
