@@ -199,18 +199,18 @@ def overlapping_validity(
 def published_provider_names(con: duckdb.DuckDBPyConnection, as_at: date | None) -> pl.DataFrame:
     """One name per (region, provider): a renamed provider is published under the name of
     its row valid at `as_at` (the end of the period), else of its latest row (INPUT.md
-    section 3). No date: the latest row's."""
-    return frame(
-        con,
-        """
-        SELECT region_code, provider_code,
-               arg_max(region_name, (valid_from <= $as_at, valid_from, region_name))
-                   AS region_name,
-               arg_max(provider_name, (valid_from <= $as_at, valid_from, provider_name))
-                   AS provider_name
-        FROM sites GROUP BY ALL ORDER BY ALL
-        """,
-        {"as_at": as_at or date(9999, 12, 31)},
+    section 3). No date: the latest row's. (Plain SQL, read on every engine; the choice
+    in polars.)"""
+    sites = frame(
+        con, "SELECT region_code, provider_code, region_name, provider_name, valid_from FROM sites"
+    )
+    as_at = as_at or date(9999, 12, 31)
+    return (
+        sites.with_columns((pl.col("valid_from") <= as_at).alias("_started"))
+        .sort("_started", "valid_from", "provider_name", "region_name")
+        .group_by("region_code", "provider_code")
+        .agg(pl.col("region_name").last(), pl.col("provider_name").last())
+        .sort("region_code", "provider_code")
     )
 
 
