@@ -337,10 +337,8 @@ def compute_publication(
         (r["region_code"], r["provider_code"]): r["provider_name"]
         for r in provider_names(con, month).iter_rows(named=True)
     }
-    setting_months = frame(
-        con,
-        query_block("series/series", "provider_setting_months"),
-        {"months": list(publication.months)},
+    setting_months = frame(con, query_block("series/series", "provider_setting_months")).filter(
+        pl.col("month").is_in(list(publication.months))
     )
     issues = issue_sentences(report.issues, report.by_provider, publication.months)
     shifts = setting_shift_sentences(setting_months, names, policy)

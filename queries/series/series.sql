@@ -6,6 +6,5 @@
 SELECT region_code, provider_code, test_month AS month, source_setting_code,
        CAST(sum(n) AS BIGINT) AS tests
 FROM counted_cube
-WHERE test_month IN (SELECT unnest($months))
 GROUP BY ALL
 ORDER BY ALL;
