@@ -41,7 +41,7 @@ from publish.disclosure.control import (  # noqa: E402
     small_count_mask,
     trivial_lower_bounds,
 )
-from publish.render.publication import months_of_year_to_date  # noqa: E402
+from publish.periods import months_of_year_to_date  # noqa: E402
 from publish.tables import TIDY_COLUMNS  # noqa: E402
 
 SETTINGS = [s for s in TABLE11_SOURCE_SETTINGS if s != "All"]

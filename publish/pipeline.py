@@ -38,6 +38,7 @@ from publish.ingest.load import (
     discover_input_files,
     read_submissions_manifest,
 )
+from publish.periods import months_of_year_to_date
 from publish.progress import stage
 from publish.quality.report import (
     AuditSummary,
@@ -52,7 +53,7 @@ from publish.quality.report import (
 )
 from publish.reference import ReferenceFiles, load_reference_data, published_provider_names
 from publish.render.manifest import build_manifest, sha256_file, write_manifest
-from publish.render.publication import Publication, months_of_year_to_date
+from publish.render.publication import Publication
 from publish.render.release import release_details, release_warnings
 from publish.render.site import write_site
 from publish.render.tidy import (

@@ -306,21 +306,6 @@ CELL_KEY_COLUMNS: tuple[str, ...] = (
     "measure",
 )
 
-MONTH_NAMES: tuple[str, ...] = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
 # Analysis Function shorthand: tidy CSV code -> meaning. Workbook and HTML write "[c]".
 MARKERS: dict[str, str] = {
     "c": "confidential: suppressed to protect patients",

@@ -1,4 +1,5 @@
--- Small pure functions the validation rules share.
+-- Small pure functions the queries share: the validation rules, and the roll-up of every
+-- table to its geography levels.
 
 -- A value without the blanks around it: spaces, tabs, no-break spaces (U+00A0, what a
 -- spreadsheet pads with) and line ends, all trimmed alike (INPUT.md: values are trimmed).
@@ -28,4 +29,19 @@ CREATE OR REPLACE MACRO nhs_number_check_digit_ok(nhs_number) AS (
         + TRY_CAST(substr(nhs_number, 8, 1) AS INTEGER) * 3
         + TRY_CAST(substr(nhs_number, 9, 1) AS INTEGER) * 2
     ) % 11) % 11 = TRY_CAST(substr(nhs_number, 10, 1) AS INTEGER)
+);
+
+-- The three geography levels of every table, in one roll-up: a query grouped
+-- `GROUP BY <its keys>, ROLLUP (region_code, provider_code)` makes each provider's row,
+-- each region's and England's in one pass, and these two name them. `grouping(x)` is 1
+-- where x is rolled up: both rolled up is England, the provider alone a region.
+CREATE OR REPLACE MACRO geography_level(region_rolled_up, provider_rolled_up) AS (
+    CASE WHEN region_rolled_up = 1 THEN 'england'
+         WHEN provider_rolled_up = 1 THEN 'region'
+         ELSE 'provider' END
+);
+
+-- A region or provider code at its level: '' where the roll-up went above it.
+CREATE OR REPLACE MACRO geography_code(code, rolled_up) AS (
+    CASE WHEN rolled_up = 1 THEN '' ELSE code END
 );

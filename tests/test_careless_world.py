@@ -28,7 +28,7 @@ import publish
 import publish.ingest.load as ingest
 from publish import db
 from publish.codes import SUBMISSION_COLUMNS
-from publish.render.publication import financial_year_of
+from publish.periods import financial_year_of
 from tests.conftest import (
     TEST_IMAGING_CODES,
     TEST_SITES,

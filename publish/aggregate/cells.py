@@ -92,6 +92,7 @@ def labelled(frame: pl.DataFrame, number: int, measure: str) -> pl.DataFrame:
 def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> pl.DataFrame:
     """Every cell of every table, unprotected, as a frame with CELL_COLUMNS."""
     year_to_date = create_period_tables(con, months)
+    run(con, query("macros"))  # the roll-up to geography levels
     run(con, query("aggregate/activity_cube"))
     parts: list[pl.DataFrame] = []
     count_grids: dict[int, pl.DataFrame] = {}

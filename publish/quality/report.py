@@ -41,17 +41,17 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from publish.aggregate.cells import CELL_COLUMNS
 from publish.codes import REGIONS
 from publish.db import frame
 from publish.disclosure.policy import Policy
 from publish.ingest.load import FILE_LEVEL_RULE, InputFile
+from publish.periods import month_name, months_of_year_to_date
 from publish.reference import published_provider_names
-from publish.render.publication import months_of_year_to_date
+from publish.render.templates import environment
 from publish.render.tidy import format_value, write_csv
-from publish.resources import query_block, resource_dir
+from publish.resources import query_block
 from publish.tables import (
     ALL_MONTHS,
     MANIFEST_TOTALS,
@@ -165,12 +165,7 @@ class QualityReport:
     def period_words(self) -> str:
         if not self.months:
             return "no month with a valid test date"
-        return f"{month_words(self.months[0])} to {month_words(self.months[-1])}"
-
-
-def month_words(month: str) -> str:
-    year, number = month.split("-")
-    return f"{date(int(year), int(number), 1):%B} {year}"
+        return f"{month_name(self.months[0])} to {month_name(self.months[-1])}"
 
 
 # --------------------------------------------------------------------------- cells
@@ -386,7 +381,7 @@ def find_provider_issues(
                         month,
                         "no_records",
                         (),
-                        f"No record with a test date in {month_words(month)} was received; the "
+                        f"No record with a test date in {month_name(month)} was received; the "
                         f"provider sent records for {others} other month{'s' if others != 1 else ''} "
                         "of the period.",
                     )
@@ -405,8 +400,8 @@ def find_provider_issues(
                         "low_activity",
                         tuple(previous),
                         f"Records counted fell below {LOW_ACTIVITY_SHARE:.0%} of the median of "
-                        f"the previous {len(previous)} months ({month_words(previous[0])} to "
-                        f"{month_words(previous[-1])}): possible under-reporting.",
+                        f"the previous {len(previous)} months ({month_name(previous[0])} to "
+                        f"{month_name(previous[-1])}): possible under-reporting.",
                     )
                 )
     return found
@@ -977,14 +972,6 @@ def render_html(
 ) -> str:
     """The report's web page: in the site's layout beside a publication (its `html/`
     folder is a sibling of `quality/`), else a page of its own."""
-    env = Environment(
-        loader=FileSystemLoader(str(resource_dir("templates"))),
-        autoescape=True,
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
     def shown(cell: object) -> str:
         if isinstance(cell, float):
@@ -1020,4 +1007,4 @@ def render_html(
         from publish.render.site import render_in_site_layout
 
         return render_in_site_layout(publication, "quality.html", "../html/", **context)
-    return env.get_template("quality.html").render(**context)
+    return environment().get_template("quality.html").render(**context)

@@ -10,31 +10,11 @@ from datetime import date
 import polars as pl
 
 from publish.disclosure.policy import Policy
+from publish.periods import financial_year_of, months_of_year_to_date
 from publish.series.facts import SeriesFacts
 
 # Said on every page, sheet and title of the demo publication, built from synthetic data.
 DEMO_STAMP = "Synthetic data: not official statistics"
-
-
-def financial_year_of(month: str) -> str:
-    """'2024-11' -> '2024-25'; April starts the financial year."""
-    year, mon = (int(part) for part in month.split("-"))
-    start = year if mon >= 4 else year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
-
-
-def months_of_year_to_date(latest_month: str) -> tuple[str, ...]:
-    """Every month from April of the financial year up to and including latest_month."""
-    start = int(financial_year_of(latest_month)[:4])
-    months = []
-    year, mon = start, 4
-    while True:
-        months.append(f"{year}-{mon:02d}")
-        if months[-1] == latest_month:
-            return tuple(months)
-        mon += 1
-        if mon == 13:
-            year, mon = year + 1, 1
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from publish.tables import MONTH_NAMES
+from publish.periods import add_months, month_name, months_list
 
 # Mail domains reserved for examples (RFC 2606, RFC 6761): a contact there is a
 # placeholder nobody reads.
@@ -32,19 +32,6 @@ class ReleaseDetails:
     published_on: date
     next_update: str
     contact_email: str
-
-
-def add_months(month: str, count: int) -> str:
-    """'2025-03' plus 2 -> '2025-05'."""
-    year, mon = (int(part) for part in month.split("-"))
-    index = year * 12 + (mon - 1) + count
-    return f"{index // 12}-{index % 12 + 1:02d}"
-
-
-def month_words(month: str) -> str:
-    """'2025-03' -> 'March 2025'."""
-    year, mon = month.split("-")
-    return f"{MONTH_NAMES[int(mon) - 1]} {year}"
 
 
 def second_thursday(month: str) -> date:
@@ -67,7 +54,7 @@ def default_publication_date(latest_month: str) -> date:
 def default_next_update(latest_month: str, published_on: date) -> str:
     """The month after the publication's, with one more month of data."""
     next_month = add_months(f"{published_on.year}-{published_on.month:02d}", 1)
-    return f"{month_words(next_month)}, with data up to {month_words(add_months(latest_month, 1))}."
+    return f"{month_name(next_month)}, with data up to {month_name(add_months(latest_month, 1))}."
 
 
 def release_details(
@@ -113,11 +100,3 @@ def release_warnings(
             "(named on the cover)"
         )
     return warnings
-
-
-def months_list(months: tuple[str, ...]) -> str:
-    """'May 2024', 'May 2024 and June 2024', 'April 2024, May 2024 and June 2024'."""
-    words = [month_words(month) for month in months]
-    if len(words) <= 1:
-        return "".join(words)
-    return f"{', '.join(words[:-1])} and {words[-1]}"

@@ -27,20 +27,25 @@ import textwrap
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import matplotlib
 import polars as pl
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
 from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
+from publish.periods import (
+    add_months,
+    month_name,
+    month_short,
+    months_of_year_to_date,
+)
 from publish.render.charts import grouped_bar_chart, trend_chart
-from publish.render.publication import Publication, months_of_year_to_date
-from publish.render.release import add_months, months_list
+from publish.render.publication import Publication
+from publish.render.templates import environment
+from publish.resources import resource_dir
 from publish.series.words import (
     final_supersedes_sentence,
     organisation_paragraphs,
@@ -52,15 +57,11 @@ from publish.tables import (
     ACTIVITY_TABLE,
     MARKERS,
     MEASURES,
-    MONTH_NAMES,
     REQUEST_TO_TEST_TABLE,
     TABLES,
     TEST_TO_REPORT_TABLE,
     TIDY_COLUMNS,
 )
-
-SERVICE_NAME = "Diagnostic Imaging Dataset statistics"
-
 
 # Column headings of measures (tables 9 and 10) and of the comparison pages.
 MEASURE_LABELS: dict[str, str] = {name: measure.label for name, measure in MEASURES.items()}
@@ -91,48 +92,8 @@ ENGLAND: GeoKey = ("england", "", "")
 # Templates
 
 
-def templates_dir() -> Path:
-    """The folder holding `site/`: `publish/templates` in an installed wheel, else the
-    source tree's top-level `templates/`."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "templates", package.parent / "templates"):
-        if (candidate / "site" / "base.html").is_file():
-            return candidate
-    raise FileNotFoundError(
-        f"site templates not found in {package / 'templates'} or {package.parent / 'templates'}"
-    )
-
-
-@functools.cache
-def _environment(directory: str) -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(directory),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.globals.update(
-        markers=MARKERS, service_name=SERVICE_NAME, long_date=long_date, months_list=months_list
-    )
-    return env
-
-
 # --------------------------------------------------------------------------------------
 # Formatting
-
-
-def month_label(month: str, short: bool = False) -> str:
-    """'2024-11' -> 'November 2024' (or 'Nov 2024'); English whatever the locale."""
-    year, mon = month.split("-")
-    name = MONTH_NAMES[int(mon) - 1]
-    return f"{name[:3] if short else name} {year}"
-
-
-def long_date(day: date) -> str:
-    """'8 May 2025', English whatever the locale."""
-    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
 
 
 def format_value(value: float | None) -> str | None:
@@ -318,7 +279,7 @@ def _period_columns(publication: Publication, periods: Iterable[str]) -> list[tu
         if period == publication.year_to_date:
             result.append((period, Column("Year to date")))
         elif re.fullmatch(r"\d{4}-\d{2}", period):
-            result.append((period, Column(month_label(period, short=True), datetime=period)))
+            result.append((period, Column(month_short(period), datetime=period)))
         else:
             result.append((period, Column(period)))
     return result
@@ -326,8 +287,8 @@ def _period_columns(publication: Publication, periods: Iterable[str]) -> list[tu
 
 def _ytd_phrase(publication: Publication) -> str:
     return (
-        f"year to date ({month_label(publication.months[0])} to "
-        f"{month_label(publication.latest_month)})"
+        f"year to date ({month_name(publication.months[0])} to "
+        f"{month_name(publication.latest_month)})"
     )
 
 
@@ -500,7 +461,7 @@ class _Site:
         }
         self.quality_page = quality_page  # the data-quality report, from out_dir
         self.figures = _Figures(publication)
-        self.env = _environment(str(templates_dir()))
+        self.env = environment()
         self.written: list[Path] = []
         # The page of each provider's rows in each table: (table, area key) -> href.
         self.table_pages: dict[tuple[int, GeoKey], str] = {}
@@ -558,7 +519,7 @@ class _Site:
             table_links=self._table_links(root),
             fy=self.publication.financial_year,
             status=self.publication.status,
-            latest=month_label(self.publication.latest_month),
+            latest=month_name(self.publication.latest_month),
             **context,
         )
         return page
@@ -594,7 +555,9 @@ class _Site:
 
     def write(self) -> list[Path]:
         for stylesheet in STYLESHEETS:
-            shutil.copyfile(templates_dir() / "site" / stylesheet, self.out_dir / stylesheet)
+            shutil.copyfile(
+                resource_dir("templates") / "site" / stylesheet, self.out_dir / stylesheet
+            )
             self.written.append(self.out_dir / stylesheet)
         self._index()
         self._revisions_page()
@@ -622,9 +585,9 @@ class _Site:
         )
         columns = []
         if has[1]:
-            columns.append(Column(f"Number of tests, {month_label(latest)}"))
+            columns.append(Column(f"Number of tests, {month_name(latest)}"))
             if has_last_year:
-                columns.append(Column(f"Change on {month_label(last_year)} (%)"))
+                columns.append(Column(f"Change on {month_name(last_year)} (%)"))
         if has[2]:
             columns.append(Column("Median days, request to test"))
         if has[3]:
@@ -663,7 +626,7 @@ class _Site:
             rows.append(Row((modality,), tuple(cells)))
         headline = HtmlTable(
             "headline",
-            f"Imaging tests and median waits by modality, England, {month_label(latest)}",
+            f"Imaging tests and median waits by modality, England, {month_name(latest)}",
             ("Modality",),
             tuple(columns),
             [rows],
@@ -675,7 +638,7 @@ class _Site:
             width, height = _svg_size(svg)
             known = [(v, m) for v, m in zip(chart_values, modalities, strict=True) if v is not None]
             alt = (
-                f"Bar chart of the number of imaging tests in England in {month_label(latest)} "
+                f"Bar chart of the number of imaging tests in England in {month_name(latest)} "
                 f"by modality."
             )
             if known:
@@ -700,7 +663,7 @@ class _Site:
             chart=chart,
             has_last_year=has_last_year,
             policy_note=pub.policy.reader_note,
-            last_year=month_label(last_year),
+            last_year=month_name(last_year),
             last_year_release=pub.series.last_year,
             provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
             modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
@@ -969,13 +932,13 @@ class _Site:
             return None
         return HtmlTable(
             "year-on-year",
-            f"Number of tests: {area.name}, {month_label(latest)} and {month_label(before)} "
+            f"Number of tests: {area.name}, {month_name(latest)} and {month_name(before)} "
             f"(last year's final release, {pub.series.last_year})",
             ("Modality",),
             (
-                Column(f"Number of tests, {month_label(latest)}"),
-                Column(f"Number of tests, {month_label(before)}"),
-                Column(f"Change on {month_label(before)} (%)"),
+                Column(f"Number of tests, {month_name(latest)}"),
+                Column(f"Number of tests, {month_name(before)}"),
+                Column(f"Change on {month_name(before)} (%)"),
             ),
             [rows],
         )
@@ -1049,7 +1012,7 @@ class _Site:
         year = months_of_year_to_date(add_months(pub.months[0], 11))
         if both:
             year = (*last_year, *year)
-        labels = [month_label(m, short=True)[:3] + (f" {m[2:4]}" if both else "") for m in year]
+        labels = [month_short(m)[:3] + (f" {m[2:4]}" if both else "") for m in year]
         later = [None] * (len(year) - len(values))
         chart = trend_chart(
             labels, values + later, shown + [""] * len(later), "Number of tests, England"
@@ -1058,9 +1021,9 @@ class _Site:
         most, least = max(known), min(known)
         description = (
             f"Line chart of the number of {modality} tests in England each month from "
-            f"{month_label(shown_months[0])} to {month_label(pub.latest_month)}. The most were "
-            f"in {month_label(most[1])} ({format_value(most[0])}), the fewest in "
-            f"{month_label(least[1])} ({format_value(least[0])}). The figures are in the "
+            f"{month_name(shown_months[0])} to {month_name(pub.latest_month)}. The most were "
+            f"in {month_name(most[1])} ({format_value(most[0])}), the fewest in "
+            f"{month_name(least[1])} ({format_value(least[0])}). The figures are in the "
             "table after the chart."
         )
         data = HtmlTable(
@@ -1068,12 +1031,7 @@ class _Site:
             f"Number of {modality} tests in England, by month",
             ("Month",),
             (Column("Number of tests"),),
-            [
-                [
-                    Row((month_label(m),), (cell,))
-                    for m, cell in zip(shown_months, cells, strict=True)
-                ]
-            ],
+            [[Row((month_name(m),), (cell,)) for m, cell in zip(shown_months, cells, strict=True)]],
         )
         return {
             "chart": chart,
@@ -1168,13 +1126,13 @@ class _Site:
 def render_in_site_layout(publication: Publication, template: str, root: str, **context) -> str:
     """A page of the publication outside `html/` (the data-quality report) in the
     site's layout: `root` is the way from the page to `html/` ("../html/")."""
-    env = _environment(str(templates_dir()))
+    env = environment()
     return env.get_template(f"site/{template}").render(
         publication=publication,
         root=root,
         fy=publication.financial_year,
         status=publication.status,
-        latest=month_label(publication.latest_month),
+        latest=month_name(publication.latest_month),
         breadcrumbs=[("Home", f"{root}index.html")],
         quality_href="index.html",
         **context,

@@ -33,9 +33,10 @@ import xlsxwriter
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
 from publish.disclosure.policy import POLICY_NAMES
+from publish.periods import long_date, month_range_words, month_short, months_list
 from publish.render.ods import write_ods
 from publish.render.publication import Publication
-from publish.render.release import default_next_update, default_publication_date, months_list
+from publish.render.release import default_next_update, default_publication_date
 from publish.resources import REFERENCE_DATA_DIR
 from publish.series.words import (
     final_supersedes_sentence,
@@ -48,7 +49,6 @@ from publish.tables import (
     GEOGRAPHY_LEVELS,
     MARKERS,
     MEASURES,
-    MONTH_NAMES,
     TABLES,
     TIDY_COLUMNS,
     TableSpec,
@@ -97,8 +97,6 @@ REQUIRED_NOTES = (
     "percentages",
 )
 STATUSES = ("provisional", "final")
-
-MONTH_ABBREVIATIONS = tuple(name[:3] for name in MONTH_NAMES)
 
 
 class WorkbookError(ValueError):
@@ -232,28 +230,9 @@ class TextSheet:
     entries: list[tuple[str, str, str | None]]
 
 
-def _month_header(month: str) -> str:
-    year, mon = month.split("-")
-    return f"{MONTH_ABBREVIATIONS[int(mon) - 1]} {year}"
-
-
-def _month_name(month: str) -> str:
-    year, mon = month.split("-")
-    return f"{MONTH_NAMES[int(mon) - 1]} {year}"
-
-
 def _period_words(publication: Publication) -> str:
     """'April to November 2024' or 'April 2024 to January 2025'."""
-    first, last = publication.months[0], publication.latest_month
-    if first == last:
-        return _month_name(first)
-    if first[:4] == last[:4]:
-        return f"{MONTH_NAMES[int(first[5:]) - 1]} to {_month_name(last)}"
-    return f"{_month_name(first)} to {_month_name(last)}"
-
-
-def _long_date(day: date) -> str:
-    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+    return month_range_words(publication.months[0], publication.latest_month)
 
 
 def _workbook_title(publication: Publication, cover: CoverText) -> str:
@@ -483,7 +462,7 @@ def _table_sheet(
         if set(frame["measure"].to_list()) - set(spec.measures):
             raise WorkbookError(f"{where}: measures other than {spec.measures} in the tidy")
         column_ids = [*publication.months, publication.year_to_date]
-        headers = [_month_header(m) for m in publication.months] + ["Year to date"]
+        headers = [month_short(m) for m in publication.months] + ["Year to date"]
         kinds = [_value_kind(spec.measures[0])] * len(column_ids)
         column_of = "period"
     elif spec.layout == "measures":
@@ -679,7 +658,7 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
             f"{'that month' if len(missing) == 1 else 'those months'} is shown as [x], "
             "not available.",
         )
-    section("Publication date", _long_date(_publication_date(publication, cover)))
+    section("Publication date", long_date(_publication_date(publication, cover)))
     section("Next update", _next_update(publication, cover))
     section("Source", cover.source)
     section(

@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from publish.tables import MONTH_NAMES
+from publish.periods import MONTH_NAMES
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import polars as pl
 
 from publish.codes import SOURCE_SETTINGS
 from publish.disclosure.policy import Policy
-from publish.tables import MONTH_NAMES
+from publish.periods import MONTH_NAMES
 
 # A setting's share of a provider-month's tests that moves by this much from its usual
 # share (the median of its shares in the provider's other months) is a sharp shift.

@@ -15,11 +15,8 @@ SELECT * FROM counted_waits WHERE test_month IN (SELECT test_month FROM publicat
 -- record at all in a month gets "x" (no data submitted) rather than 0.
 CREATE OR REPLACE TABLE submitted_periods AS
 WITH months AS (SELECT DISTINCT region_code, provider_code, test_month FROM activity_cube)
-SELECT DISTINCT 'provider' AS geography_level, m.region_code, m.provider_code, p.period
-FROM months AS m JOIN period_months AS p USING (test_month)
-UNION ALL
-SELECT DISTINCT 'region', m.region_code, '', p.period
-FROM months AS m JOIN period_months AS p USING (test_month)
-UNION ALL
-SELECT DISTINCT 'england', '', '', p.period
-FROM months AS m JOIN period_months AS p USING (test_month);
+SELECT geography_level(grouping(region_code), grouping(provider_code)) AS geography_level,
+       geography_code(region_code, grouping(region_code)) AS region_code,
+       geography_code(provider_code, grouping(provider_code)) AS provider_code, period
+FROM months JOIN period_months USING (test_month)
+GROUP BY period, ROLLUP (region_code, provider_code);

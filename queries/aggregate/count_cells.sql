@@ -13,16 +13,12 @@ WITH by_period AS (
     FROM table_counts AS t JOIN period_months AS p USING (test_month)
     GROUP BY ALL
 ),
-levels AS (
-    SELECT 'provider' AS geography_level, region_code, provider_code, row_label,
-           source_setting, period, n
-    FROM by_period
-    UNION ALL
-    SELECT 'region', region_code, '', row_label, source_setting, period, sum(n)
-    FROM by_period GROUP BY ALL
-    UNION ALL
-    SELECT 'england', '', '', row_label, source_setting, period, sum(n)
-    FROM by_period GROUP BY ALL
+levels AS (  -- provider, region and England in one roll-up (macros.sql)
+    SELECT geography_level(grouping(region_code), grouping(provider_code)) AS geography_level,
+           geography_code(region_code, grouping(region_code)) AS region_code,
+           geography_code(provider_code, grouping(provider_code)) AS provider_code,
+           row_label, source_setting, period, sum(n) AS n
+    FROM by_period GROUP BY row_label, source_setting, period, ROLLUP (region_code, provider_code)
 ),
 row_set AS (
     SELECT DISTINCT geography_level, region_code, provider_code, row_label

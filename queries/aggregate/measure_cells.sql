@@ -16,16 +16,12 @@ WITH by_period AS (
     JOIN table_periods USING (period)
     GROUP BY ALL
 ),
-all_levels AS (
-    SELECT 'provider' AS geography_level, region_code, provider_code, row_label,
-           source_setting, period, measure, n
-    FROM by_period
-    UNION ALL
-    SELECT 'region', region_code, '', row_label, source_setting, period, measure, sum(n)
-    FROM by_period GROUP BY ALL
-    UNION ALL
-    SELECT 'england', '', '', row_label, source_setting, period, measure, sum(n)
-    FROM by_period GROUP BY ALL
+all_levels AS (  -- provider, region and England in one roll-up (macros.sql)
+    SELECT geography_level(grouping(region_code), grouping(provider_code)) AS geography_level,
+           geography_code(region_code, grouping(region_code)) AS region_code,
+           geography_code(provider_code, grouping(provider_code)) AS provider_code,
+           row_label, source_setting, period, measure, sum(n) AS n
+    FROM by_period GROUP BY row_label, source_setting, period, measure, ROLLUP (region_code, provider_code)
 ),
 levels AS (
     SELECT * FROM all_levels WHERE geography_level IN (SELECT geography_level FROM table_levels)

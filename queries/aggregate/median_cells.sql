@@ -33,16 +33,12 @@ by_period AS (  -- a month is its own period; the year to date sums the months
     JOIN period_months AS p ON p.test_month = m.test_month AND p.period <> m.test_month
     GROUP BY ALL
 ),
-levels AS (
-    SELECT 'provider' AS geography_level, region_code, provider_code, row_label,
-           source_setting, period, days, n
-    FROM by_period
-    UNION ALL
-    SELECT 'region', region_code, '', row_label, source_setting, period, days, sum(n)
-    FROM by_period GROUP BY ALL
-    UNION ALL
-    SELECT 'england', '', '', row_label, source_setting, period, days, sum(n)
-    FROM by_period GROUP BY ALL
+levels AS (  -- provider, region and England in one roll-up (macros.sql)
+    SELECT geography_level(grouping(region_code), grouping(provider_code)) AS geography_level,
+           geography_code(region_code, grouping(region_code)) AS region_code,
+           geography_code(provider_code, grouping(provider_code)) AS provider_code,
+           row_label, source_setting, period, days, sum(n) AS n
+    FROM by_period GROUP BY row_label, source_setting, period, days, ROLLUP (region_code, provider_code)
 ),
 cells AS (  -- one row per cell, numbered: the ordered pass sorts on one integer
     SELECT *, row_number() OVER (ORDER BY geography_level, region_code, provider_code,
