@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from publish.periods import MONTH_NAMES
+from publish.periods import month_name
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class OrganisationChange:
 
 
 def _month(day: date) -> str:
-    return f"{MONTH_NAMES[day.month - 1]} {day.year}"
+    return month_name(f"{day.year}-{day.month:02d}")
 
 
 def _named(name: str, code: str) -> str:

@@ -24,7 +24,7 @@ import polars as pl
 
 from publish.codes import SOURCE_SETTINGS
 from publish.disclosure.policy import Policy
-from publish.periods import MONTH_NAMES
+from publish.periods import month_name as month_words
 
 # A setting's share of a provider-month's tests that moves by this much from its usual
 # share (the median of its shares in the provider's other months) is a sharp shift.
@@ -43,11 +43,6 @@ def two_significant_figures(value: float) -> int:
     digits = int(math.floor(math.log10(value))) - 1
     step = 10 ** max(digits, 0)
     return int(math.floor(value / step + 0.5) * step)
-
-
-def month_words(month: str) -> str:
-    year, mon = month.split("-")
-    return f"{MONTH_NAMES[int(mon) - 1]} {year}"
 
 
 def _runs(months: list[str], period: tuple[str, ...]) -> list[list[str]]:
