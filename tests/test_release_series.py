@@ -186,6 +186,9 @@ def test_final_supersedes_the_provisional_releases(three_releases):
         "(did-2024-25-provisional-2024-05, did-2024-25-provisional-2024-06)" in cover
     )
     assert "supersedes" in (final / "html" / "index.html").read_text(encoding="utf-8")
+    # under did the audit says what the union of the releases reveals
+    quality = (three_releases["second"] / "quality" / "index.html").read_text(encoding="utf-8")
+    assert "Across releases (this and did-2024-25-provisional-2024-05): of the " in quality
     # the first release is not superseded by the second, a provisional one
     assert "supersedes" not in cover_text(
         three_releases["second"] / "did-2024-25-provisional-2024-06.xlsx"
