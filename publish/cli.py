@@ -15,13 +15,17 @@ from dataclasses import replace
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from publish import __version__
 from publish.errors import InputError
+
+if TYPE_CHECKING:
+    from publish.config import BuildConfig
+    from publish.pipeline import BuildResult
 
 
 class OneLineErrors(TyperGroup):
@@ -348,9 +352,6 @@ def build(
     builds the demo publication from synthetic data, stamped "Synthetic data: not
     official statistics" on every output.
     """
-    from publish.config import load_config
-    from publish.pipeline import DisclosureAuditFailed, build_publication
-
     warnings = setup_logging(quiet, verbose)
     overrides = {
         "period": period,
@@ -367,6 +368,16 @@ def build(
         "spark_master": spark_master,
         "inputs": tuple(inputs) if inputs else None,
     }
+    result, build_config = run_build(config, overrides)
+    report_build(result, build_config, warnings.messages, as_json)
+
+
+def run_build(config: Path | None, overrides: dict) -> "tuple[BuildResult, BuildConfig]":
+    """The build of the config and options given (the demo's without inputs), every
+    failure said in one line: input errors exit 2, a failed strict audit exits 1."""
+    from publish.config import load_config
+    from publish.pipeline import DisclosureAuditFailed, build_publication
+
     try:
         build_config = load_config(config, overrides)
         with tempfile.TemporaryDirectory(prefix="did-demo-") as demo_dir:
@@ -379,7 +390,7 @@ def build(
                 if given:
                     fail(missing_inputs(given, config))
                 build_config = demo_config(build_config, Path(demo_dir))
-            result = build_publication(build_config)
+            return build_publication(build_config), build_config
     except InputError as error:
         fail(str(error))
     except DisclosureAuditFailed as error:
@@ -390,6 +401,13 @@ def build(
         interrupted()
     except data_errors() as error:
         unexpected_input_error(error)
+
+
+def report_build(
+    result: "BuildResult", build_config: "BuildConfig", warnings: list[str], as_json: bool
+) -> None:
+    """What a build says when done: records received, accepted and rejected, the
+    store's reuse, the audit's line; with --json, the summary for scripts."""
     totals = {
         key: sum(getattr(o, key) for o in result.outcomes.values())
         for key in ("received", "accepted", "rejected")
@@ -422,7 +440,7 @@ def build(
             err=True,
         )
     if as_json:
-        typer.echo(json.dumps(build_summary(result, totals, warnings.messages), indent=2))
+        typer.echo(json.dumps(build_summary(result, totals, warnings), indent=2))
 
 
 # Options that say the user means a real publication: without INPUT they are an error,

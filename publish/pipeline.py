@@ -40,20 +40,12 @@ from publish.ingest.load import (
 )
 from publish.periods import months_of_year_to_date
 from publish.progress import stage
-from publish.quality.report import (
-    AuditSummary,
-    QualityReport,
-    build_quality_report,
-    manifest_inputs,
-    quality_cells,
-    write_quality_csvs,
-    write_quality_pages,
-    write_quality_report,
-    write_restricted_files,
-)
+from publish.quality.figures import build_quality_report, manifest_inputs, quality_cells
+from publish.quality.report import AuditSummary, QualityReport
 from publish.reference import ReferenceFiles, load_reference_data, published_provider_names
 from publish.render.manifest import build_manifest, sha256_file, write_manifest
 from publish.render.publication import Publication
+from publish.render.quality import write_quality_csvs, write_quality_pages, write_quality_report
 from publish.render.release import release_details, release_warnings
 from publish.render.site import write_site
 from publish.render.tidy import (
@@ -77,7 +69,7 @@ from publish.series.release_series import series_facts
 from publish.series.releases import EarlierRelease, read_earlier_releases
 from publish.stage_tables import check_stage
 from publish.tables import QUALITY_TABLE
-from publish.validate.restricted_manifest import build_restricted_manifest
+from publish.validate.restricted_manifest import build_restricted_manifest, write_restricted_files
 from publish.validate.rules import (
     FileOutcome,
     file_outcomes,

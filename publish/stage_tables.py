@@ -1,7 +1,15 @@
 """The stage contracts: every DuckDB table a stage hands on, declared once.
 
 Stages pass data to each other as named tables on one connection. Each is declared
-here: its name, the stage that writes it and its columns, with what it holds.
+once: its name, the stage that writes it and its columns, with what it holds. A table
+a SQL file writes is declared in that file's header, where its query is (lines read
+by `sql_declarations`):
+
+    -- Stage aggregate writes (...):
+    --   activity_cube: the counted cube with labels, for every table
+    --     region_code provider_code modality ...
+
+the tables written from Python are declared below (`WRITTEN_IN_PYTHON`).
 `check_stage` compares the connection with these declarations at the end of a stage:
 a table no stage declared, a table of a later stage, or columns other than declared
 fail the build with `StageContractBroken`. The pipeline calls it at every stage's end;
@@ -16,9 +24,11 @@ at resolve) follow from them.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from publish.errors import StageContractBroken
+from publish.resources import resource_dir
 
 CHECK_ENV = "DID_PUBLISH_CHECK_STAGES"
 # The stages that hand on tables, in order. ingest covers reading, validation,
@@ -40,19 +50,14 @@ class StageTable:
         return None if self.columns_text == "*" else frozenset(self.columns_text.split())
 
 
-DECLARED: tuple[StageTable, ...] = (
+# The tables written from Python (the SQL files declare their own: `sql_declarations`).
+WRITTEN_IN_PYTHON: tuple[StageTable, ...] = (
     StageTable(
         "cube_records",
         "ingest",
         "*",
         "a view: the records cube.sql counts, re-pointed at each use (the files just "
         "derived; at resolve, the superseded records): any columns",
-    ),
-    StageTable(
-        "derived_records",
-        "ingest",
-        "file_id row_number site_code accession_number key_hash region_code provider_code modality body_region interventional cancer_test_group source_setting_code test_month days_request_to_test days_test_to_report days_request_to_report age_at_test",
-        "the accepted records, derived: provider, region, modality, waits (queries/derive/derive.sql)",
     ),
     StageTable(
         "file_cube",
@@ -67,12 +72,6 @@ DECLARED: tuple[StageTable, ...] = (
         "each file's records per day of wait (cube.sql), as the store keeps them",
     ),
     StageTable(
-        "flagged_records",
-        "ingest",
-        "rejection_codes warning_codes file_id row_number NHS_NUMBER NHS_NUMBER_STATUS_IND PERSON_BIRTH_DATE ETHNIC_CATEGORY PERSON_GENDER_CODE POSTCODE PRACTICE_CODE PATIENT_SOURCE_SETTING REFERRER REFERRING_ORG_CODE DIAGNOSTIC_TEST_REQUEST_DATE DIAG_TEST_REQUEST_REC_DATE DIAGNOSTIC_TEST_DATE IMAGING_CODE_NICIP IMAGING_CODE_SNOMED SERVICE_REPORT_DATE SITE_CODE_IMAGING RADIOLOGICAL_ACCESSION_NUM",
-        "every rule each record broke (queries/validate/validate.sql)",
-    ),
-    StageTable(
         "imaging_codes",
         "ingest",
         "code_system code description modality body_region interventional cancer_test_group valid_from valid_to",
@@ -85,40 +84,10 @@ DECLARED: tuple[StageTable, ...] = (
         "one row per input file of the build (publish.ingest.load)",
     ),
     StageTable(
-        "record_outcomes",
-        "ingest",
-        "file_id region_code provider_code month rejection_codes warning_codes n",
-        "each record's outcome: accepted, rejected, warned (queries/validate/validate.sql)",
-    ),
-    StageTable(
-        "records_cube",
-        "ingest",
-        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
-        "cube.sql's counts of cube_records, per file (queries/derive/cube.sql)",
-    ),
-    StageTable(
-        "records_waits",
-        "ingest",
-        "file_id wait region_code provider_code modality cancer_test_group gp_direct_access interventional test_month days n",
-        "cube.sql's records per day of wait of cube_records (queries/derive/cube.sql)",
-    ),
-    StageTable(
         "sites",
         "ingest",
         "site_code provider_code provider_name region_code region_name valid_from valid_to first_period",
         "reference sites (publish.reference)",
-    ),
-    StageTable(
-        "counted_cube",
-        "resolve",
-        "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
-        "what counts: the files' cubes less the superseded share (queries/validate/counted.sql)",
-    ),
-    StageTable(
-        "counted_waits",
-        "resolve",
-        "wait region_code provider_code modality cancer_test_group gp_direct_access interventional test_month days n",
-        "what counts, per day of wait (queries/validate/counted.sql)",
     ),
     StageTable(
         "stored_file_keys",
@@ -127,34 +96,16 @@ DECLARED: tuple[StageTable, ...] = (
         "each file's key in the record store (publish.store.record_store)",
     ),
     StageTable(
-        "repeated_hashes",
-        "resolve",
-        "key_hash",
-        "record key hashes submitted more than once (queries/validate/resolve.sql)",
-    ),
-    StageTable(
         "superseded_cube",
         "resolve",
         "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
         "the superseded records' share of the cube (queries/validate/counted.sql)",
     ),
     StageTable(
-        "superseded_records",
-        "resolve",
-        "file_id row_number site_code accession_number key_hash region_code provider_code modality body_region interventional cancer_test_group source_setting_code test_month days_request_to_test days_test_to_report days_request_to_report age_at_test recency",
-        "records replaced by a later submission (queries/validate/resolve.sql)",
-    ),
-    StageTable(
         "superseded_waits",
         "resolve",
         "file_id wait region_code provider_code modality cancer_test_group gp_direct_access interventional test_month days n",
         "the superseded records' share of the waits (queries/validate/counted.sql)",
-    ),
-    StageTable(
-        "activity_cube",
-        "aggregate",
-        "region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
-        "the counted cube with labels, for every table (queries/aggregate/activity_cube.sql)",
     ),
     StageTable(
         "period_months",
@@ -179,12 +130,6 @@ DECLARED: tuple[StageTable, ...] = (
         "aggregate",
         "code label",
         "source setting code -> label (publish.aggregate.cells)",
-    ),
-    StageTable(
-        "submitted_periods",
-        "aggregate",
-        "geography_level region_code provider_code period",
-        "where something was submitted, by geography and period (activity_cube.sql)",
     ),
     StageTable(
         "table_count_measures",
@@ -234,13 +179,61 @@ DECLARED: tuple[StageTable, ...] = (
         "row_label source_setting region_code provider_code test_month days n",
         "the current median table's source block (queries/aggregate/table_sources.sql)",
     ),
-    StageTable(
-        "wait_histogram",
-        "aggregate",
-        "wait region_code provider_code modality cancer_test_group gp_direct_access interventional test_month days n",
-        "the counted waits with labels (queries/aggregate/activity_cube.sql)",
-    ),
 )
+
+# A SQL file's declaration: a stage line, then each table (name: what it holds) with its
+# columns on the lines below it, indented further.
+SQL_STAGE_LINE = re.compile(r"^-- Stage (\w+) writes")
+SQL_TABLE_LINE = re.compile(r"^--   (\w+): (.+)$")
+SQL_COLUMNS_LINE = re.compile(r"^--     (\S.*)$")
+
+
+def parse_sql_declarations(text: str, file_name: str) -> tuple[StageTable, ...]:
+    """The tables one SQL file's header says it writes."""
+    found: list[list[str]] = []  # [name, stage, columns, holds]
+    stage = None
+    for line in text.splitlines():
+        if stage is None:
+            if match := SQL_STAGE_LINE.match(line):
+                stage = match[1]
+        elif match := SQL_TABLE_LINE.match(line):
+            found.append([match[1], stage, "", f"{match[2]} (queries/{file_name})"])
+        elif (match := SQL_COLUMNS_LINE.match(line)) and found:
+            found[-1][2] = f"{found[-1][2]} {match[1]}".strip()
+        else:
+            break
+    return tuple(StageTable(name, stage, columns, holds) for name, stage, columns, holds in found)
+
+
+SQL_CREATES = re.compile(
+    r"^CREATE (?:OR REPLACE )?(?:TEMP |TEMPORARY )?(?:TABLE|VIEW) (\w+)", re.I | re.M
+)
+
+
+def sql_writes_undeclared(text: str, file_name: str) -> list[str]:
+    """What a SQL file creates without declaring it in its header, or declares without
+    creating (a test runs it on every file of `queries/`)."""
+    created = set(SQL_CREATES.findall(text))
+    declared = {table.name for table in parse_sql_declarations(text, file_name)}
+    return [f"{file_name}: creates {name}, not declared" for name in sorted(created - declared)] + [
+        f"{file_name}: declares {name}, never creates it" for name in sorted(declared - created)
+    ]
+
+
+def sql_declarations() -> tuple[StageTable, ...]:
+    """The tables every file of `queries/` declares it writes, file by file."""
+    root = resource_dir("queries")
+    return tuple(
+        table
+        for path in sorted(root.rglob("*.sql"))
+        for table in parse_sql_declarations(
+            path.read_text(encoding="utf-8"), path.relative_to(root).as_posix()
+        )
+    )
+
+
+DECLARED: tuple[StageTable, ...] = WRITTEN_IN_PYTHON + sql_declarations()
+
 
 # The record store's kinds (publish.store.record_store.STORED_TABLES): each has its schema and its
 # batch keys beside it.

@@ -335,14 +335,14 @@ def tables_made_by(kind: type) -> tuple[TableSpec, ...]:
 
 # The data-quality report's counts by provider and month are cells of the publication
 # too, under this table number (never a table of the tidy CSV): they are protected with
-# the tables and take part in their relations (publish.quality.report, publish.disclosure.control).
+# the tables and take part in their relations (publish.quality.figures, publish.disclosure.control).
 QUALITY_TABLE = 101
 # Their period: a month of test (YYYY-MM), this for no valid test date, or all of them.
 MONTH_NOT_KNOWN = "not known"
 ALL_MONTHS = "all"
 # England over all months only, published in the manifest's totals (not a CSV column).
 SUPERSEDED_MEASURE = "count_records_superseded"
-# The manifest's England totals, by name -> the report's measure (publish.quality.report
+# The manifest's England totals, by name -> the report's measure (publish.quality.figures
 # writes them, publish.disclosure.audit reads them back as figures).
 MANIFEST_TOTALS: dict[str, str] = {
     "received": "count_records_received",

@@ -412,6 +412,51 @@ def test_interval_rule_lifted_lowest_value_is_narrow():
     assert status.tolist() == ["narrow", "narrow", "narrow"]
     width_only = interval_status(low[which], high[which], 9, protection_width=6)
     assert width_only.tolist()[0] == "ok"
+    # the lift uses S's upper bound: the structural LP does not give it either
+    from publish.disclosure.control import structural_lower_bounds
+
+    assert structural_lower_bounds(system, lower, upper, suppressed, trivial, which)[1] == 1.0
+
+
+def test_trivial_lower_bound_that_takes_two_relations():
+    # a provider's table 10 group G over two hidden settings a, b (the others zero) and
+    # table 1's year to date Y over the same settings, which sums three hidden months:
+    # G = a + b = Y >= 3. Propagation reads one relation at a time and gives G >= 2; the
+    # structural LP gives 3, so G's interval [3, ...] starts at its trivial lower bound
+    from publish.disclosure.control import (
+        LinearSystem,
+        interval_status,
+        structural_lower_bounds,
+        trivial_lower_bounds,
+    )
+
+    # figures: 0 G, 1 a, 2 b, 3 Y, 4-6 months, 7 a shown zero setting
+    system = LinearSystem(
+        np.array([0, 3, 7, 11]),
+        np.array([0, 1, 2, 3, 1, 2, 7, 3, 4, 5, 6]),
+        np.array([1.0, -1, -1, 1, -1, -1, -1, 1, -1, -1, -1]),
+        np.zeros(3),
+        np.zeros(3),
+    )
+    suppressed = np.array([True] * 7 + [False])
+    lower = np.where(suppressed, 1.0, 0.0)
+    upper = np.where(suppressed, np.inf, 0.0)
+    which = np.flatnonzero(suppressed)
+    found = feasible_intervals(system, lower, upper, which)
+    low, high = integer_interval(found.lower, found.upper)
+    propagated = trivial_lower_bounds(system, lower, upper, suppressed)
+    assert (low[0], propagated[0]) == (3.0, 2.0)
+    structural = structural_lower_bounds(system, lower, upper, suppressed, propagated, which)
+    assert structural.tolist() == [3.0, 1, 1, 3, 1, 1, 1, 0]
+    assert (structural <= np.nan_to_num(low, nan=0.0)).all()
+
+    def status(trivial):
+        return interval_status(
+            low[which], high[which], 9, may_be_small_below=10, trivial_lower=trivial[which]
+        ).tolist()
+
+    assert status(propagated)[0] == "narrow"
+    assert status(structural) == ["ok"] * 7
 
 
 def test_removal_pass_shows_an_unneeded_secondary_again():

@@ -8,7 +8,13 @@ import pytest
 
 from publish import stage_tables
 from publish.errors import StageContractBroken
-from publish.stage_tables import CHECK_ENV, contract_problems, declarations
+from publish.resources import resource_dir
+from publish.stage_tables import (
+    CHECK_ENV,
+    contract_problems,
+    declarations,
+    sql_writes_undeclared,
+)
 from tests.conftest import NHSE_FIXTURES, build
 
 OPTIONS = ("--period", "2025-07", "--submission-date", "2025-08-15")
@@ -60,3 +66,26 @@ def test_a_table_of_a_later_stage_is_a_broken_contract():
         "counted_cube: declared for stage resolve, there after ingest"
     ]
     assert contract_problems({"counted_cube": counted}, "aggregate") == []
+
+
+def test_every_sql_file_declares_the_tables_it_writes_in_its_header():
+    root = resource_dir("queries")
+    problems = [
+        problem
+        for path in sorted(root.rglob("*.sql"))
+        for problem in sql_writes_undeclared(path.read_text(), path.relative_to(root).as_posix())
+    ]
+    assert problems == []
+    declared = {t.name: t for t in stage_tables.sql_declarations()}
+    assert declared["activity_cube"].stage == "aggregate"
+    assert declared["counted_cube"].columns == declarations()["counted_cube"].columns
+    assert "test_month" in declared["counted_cube"].columns
+
+
+def test_a_sql_file_that_writes_an_undeclared_table_is_caught():
+    text = (resource_dir("queries") / "aggregate" / "activity_cube.sql").read_text()
+    broken = text.replace("--   submitted_periods:", "--   submitted_period:")
+    assert sql_writes_undeclared(broken, "aggregate/activity_cube.sql") == [
+        "aggregate/activity_cube.sql: creates submitted_periods, not declared",
+        "aggregate/activity_cube.sql: declares submitted_period, never creates it",
+    ]

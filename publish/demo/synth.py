@@ -686,6 +686,242 @@ def postcode_pool(region_code: str) -> pl.Series:
     ).to_series()
 
 
+@dataclass
+class RegionMonthDraw:
+    """One region's month of records as they are drawn, one array per field, indexed by
+    record (the file order comes last). The steps of `generate_region_month` fill and
+    then adjust these; each step draws from the generator in a fixed order, so the same
+    seed gives the same records."""
+
+    cell: np.ndarray  # the profile cell (provider, modality) of each record
+    provider: np.ndarray  # index into the region's providers
+    rule: np.ndarray  # index into INVALID_RULES; -1 is a valid record
+    site: np.ndarray = field(default_factory=lambda: np.empty(0))
+    setting: np.ndarray = field(default_factory=lambda: np.empty(0))
+    test: np.ndarray = field(default_factory=lambda: np.empty(0))
+    request: np.ndarray = field(default_factory=lambda: np.empty(0))
+    received: np.ndarray = field(default_factory=lambda: np.empty(0))
+    report: np.ndarray = field(default_factory=lambda: np.empty(0))
+    no_request: np.ndarray = field(default_factory=lambda: np.empty(0))
+    no_received: np.ndarray = field(default_factory=lambda: np.empty(0))
+    no_report: np.ndarray = field(default_factory=lambda: np.empty(0))
+    birth: np.ndarray = field(default_factory=lambda: np.empty(0))
+    nhs_number: np.ndarray = field(default_factory=lambda: np.empty(0))
+    status: np.ndarray = field(default_factory=lambda: np.empty(0))
+    ethnic: np.ndarray = field(default_factory=lambda: np.empty(0))
+    gender: np.ndarray = field(default_factory=lambda: np.empty(0))
+    nicip: np.ndarray = field(default_factory=lambda: np.empty(0))
+    snomed: np.ndarray = field(default_factory=lambda: np.empty(0))
+    referrer_setting: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    @property
+    def n(self) -> int:
+        return self.cell.size
+
+    def meant(self, code: str) -> np.ndarray:
+        """The records meant to break rule `code`."""
+        return self.rule == INVALID_RULES.index(code)
+
+
+def draw_records_per_cell(
+    rng: np.random.Generator,
+    cells: pl.DataFrame,
+    cell_provider: np.ndarray,
+    providers: int,
+    scale: str,
+) -> RegionMonthDraw:
+    """Records per provider: the cells' counts, plus about 0.5% to be made invalid, each
+    a copy of a random record of the same provider."""
+    cell_count = scaled_counts(cells["activity_count"].to_numpy(), scale)
+    cell = np.repeat(np.arange(cells.height), cell_count)
+    per_provider = np.bincount(cell_provider[cell], minlength=providers)
+    invalid_per_provider = rng.binomial(per_provider, INVALID_SHARE)
+    provider_start = np.concatenate([[0], np.cumsum(per_provider)[:-1]])
+    invalid_provider = np.repeat(np.arange(providers), invalid_per_provider)
+    template = provider_start[invalid_provider] + np.floor(
+        rng.random(invalid_provider.size) * per_provider[invalid_provider]
+    ).astype(np.int64)
+    cell = np.concatenate([cell, cell[template]])
+    n = cell.size
+    rule = np.full(n, -1)
+    rule[n - template.size :] = rng.integers(0, len(INVALID_RULES), template.size)
+    return RegionMonthDraw(cell=cell, provider=cell_provider[cell], rule=rule)
+
+
+def draw_sites(
+    rng: np.random.Generator,
+    draw: RegionMonthDraw,
+    sites: pl.DataFrame,
+    region_code: str,
+    providers: list[str],
+    known_sites: set[str],
+) -> tuple[list[str], int]:
+    """Each record's site: one of the provider's sites in this region, the first the
+    busiest. Returns the site codes the records index, and where the codes meant to be
+    unknown (DIDS068) start among them."""
+    site_strings: list[str] = []
+    site_shares = np.zeros((len(providers), len(SITE_WEIGHTS)))
+    site_slots = np.zeros((len(providers), len(SITE_WEIGHTS)), dtype=np.int64)
+    for i, code in enumerate(providers):
+        own = sites.filter(
+            (pl.col("region_code") == region_code) & (pl.col("provider_code") == code)
+        )["site_code"].to_list()[: len(SITE_WEIGHTS)]
+        site_shares[i, : len(own)] = SITE_WEIGHTS[: len(own)]
+        site_slots[i] = len(site_strings) + np.minimum(np.arange(len(SITE_WEIGHTS)), len(own) - 1)
+        site_strings.extend(own)
+    unknown_site_first = len(site_strings)
+    unknown_sites = [f"{code}ZZ9" for code in providers]  # DIDS068
+    if clash := set(unknown_sites) & known_sites:
+        raise ValueError(f"site codes meant to be unknown are in the site reference: {clash}")
+    site_strings.extend(unknown_sites)
+    draw.site = site_slots[
+        draw.provider, choose_within_groups(draw.provider, site_shares, rng.random(draw.n))
+    ]
+    return site_strings, unknown_site_first
+
+
+def draw_test_dates(rng: np.random.Generator, draw: RegionMonthDraw, month_start: date) -> None:
+    """Test date: a day of the month, fewer at weekends."""
+    days_in_month = (next_month(month_start) - month_start).days
+    day_weights = np.array(
+        [WEEKDAY_WEIGHTS[(month_start + timedelta(days=d)).weekday()] for d in range(days_in_month)]
+    )
+    draw.test = np.datetime64(month_start, "D") + rng.choice(
+        days_in_month, size=draw.n, p=day_weights / day_weights.sum()
+    )
+
+
+def draw_waits(
+    rng: np.random.Generator, draw: RegionMonthDraw, cells: pl.DataFrame, submitted: date
+) -> None:
+    """Request, received and report dates: waits with the cell's medians (A&E and
+    inpatients wait least), some dates missing, reports after the submission date not
+    yet made."""
+    n, cell, test = draw.n, draw.cell, draw.test
+    request_bias = np.array([REQUEST_WAIT_BIAS[code] for code in SETTING_CODES])[draw.setting]
+    report_bias = np.array([REPORT_WAIT_BIAS[code] for code in SETTING_CODES])[draw.setting]
+    u_request = rank_uniforms(rng, cell, request_bias + rng.standard_normal(n))
+    u_report = rank_uniforms(rng, cell, report_bias + rng.standard_normal(n))
+    request_wait = np.minimum(
+        log_logistic_days(
+            cells["median_days_request_to_test"].to_numpy()[cell], u_request, REQUEST_TO_TEST_SHAPE
+        ),
+        LONGEST_REQUEST_TO_TEST_DAYS,
+    )
+    report_wait = log_logistic_days(
+        cells["median_days_test_to_report"].to_numpy()[cell], u_report, TEST_TO_REPORT_SHAPE
+    )
+    draw.request = test - request_wait
+    received_gap = np.where(
+        rng.random(n) < 0.75, 0, np.floor(rng.random(n) * (request_wait + 1)).astype(np.int64)
+    )
+    draw.received = draw.request + np.minimum(received_gap, request_wait)
+    draw.report = test + report_wait
+    missing = rng.random(n)
+    draw.no_request = missing < MISSING_REQUEST_SHARE + MISSING_BOTH_REQUEST_DATES_SHARE
+    draw.no_received = (missing >= MISSING_REQUEST_SHARE) & (
+        missing < MISSING_REQUEST_SHARE + MISSING_BOTH_REQUEST_DATES_SHARE + MISSING_RECEIVED_SHARE
+    )
+    # Not reported by the submission date, or not recorded.
+    draw.no_report = (draw.report > np.datetime64(submitted, "D")) | (
+        rng.random(n) < MISSING_REPORT_SHARE
+    )
+
+
+def draw_patients(rng: np.random.Generator, draw: RegionMonthDraw) -> None:
+    """Patient: about 7% children, adults skewed to older ages; NHS number, its status,
+    ethnic category and gender."""
+    n, test = draw.n, draw.test
+    ages = np.where(rng.random(n) < 0.07, rng.random(n) * 16, 16 + 86 * rng.beta(1.7, 1.5, n))
+    birth = test - (np.floor(ages * 365.25).astype(np.int64) + rng.integers(0, 365, n))
+    draw.birth = np.minimum(birth, test)
+    draw.nhs_number = nhs_numbers(rng, n)
+    draw.status = choose(rng, NHS_NUMBER_STATUS_SHARES, n)
+    draw.ethnic = choose(rng, ETHNIC_SHARES, n)
+    draw.gender = choose(rng, GENDER_SHARES, n)
+
+
+def break_one_rule_each(
+    rng: np.random.Generator, draw: RegionMonthDraw, pool: CodePool, unknown_site_first: int
+) -> None:
+    """Break one rule in each record meant to be invalid (and no other rule)."""
+    meant, test = draw.meant, draw.test
+    shift = rng.integers(1, 8, draw.n)
+    draw.nhs_number = np.where(
+        meant("DIDS001"),
+        draw.nhs_number // 10 * 10 + (draw.nhs_number % 10 + shift % 9 + 1) % 10,
+        draw.nhs_number,
+    )
+    draw.birth = np.where(meant("DIDS006"), test + shift, draw.birth)
+    draw.ethnic = np.where(meant("DIDS012"), len(ETHNIC_SHARES), draw.ethnic)  # "X"
+    draw.setting = np.where(meant("DIDS021"), len(SETTING_CODES), draw.setting)  # "08"
+    # DIDS034: requested after the test, no received date, reported on the day of the
+    # request (so not DIDS027, DIDS043 or DIDS035). DIDS048: reported before the test
+    # and requested no later than that (not DIDS035).
+    report_before_test = test - np.minimum(shift, 3)
+    draw.request = np.where(meant("DIDS034"), test + shift, draw.request)
+    draw.request = np.where(
+        meant("DIDS048"), np.minimum(draw.request, report_before_test), draw.request
+    )
+    draw.report = np.where(meant("DIDS034"), draw.request, draw.report)
+    draw.report = np.where(meant("DIDS048"), report_before_test, draw.report)
+    draw.no_request &= ~meant("DIDS034")
+    draw.no_received |= meant("DIDS034")
+    draw.no_report &= ~(meant("DIDS034") | meant("DIDS048"))
+    draw.nicip = np.where(
+        meant("DIDS057"), pool.unknown_nicip, np.where(meant("DIDS059"), 0, draw.nicip)
+    )
+    draw.snomed = np.where(
+        meant("DIDS059"),
+        pool.unknown_snomed_first + rng.integers(0, pool.unknown_snomed_count, draw.n),
+        np.where(meant("DIDS057"), 0, draw.snomed),
+    )
+    draw.site = np.where(meant("DIDS068"), unknown_site_first + draw.provider, draw.site)
+
+
+def file_order(
+    rng: np.random.Generator, draw: RegionMonthDraw, providers: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """File order: provider, test date, site; accession numbers follow it, one sequence
+    per provider file; a DIDS071 record is sent twice, one after the other. Returns the
+    order (record indexes, repeats included) and each record's accession sequence."""
+    n, provider = draw.n, draw.provider
+    order = np.lexsort((rng.random(n), draw.site, draw.test, provider))
+    sorted_provider = provider[order]
+    first_of_provider = np.searchsorted(sorted_provider, sorted_provider, side="left")
+    offsets = rng.integers(0, 1_000_000, providers)
+    sequence = np.empty(n, dtype=np.int64)
+    sequence[order] = offsets[sorted_provider] + np.arange(n) - first_of_provider
+    order = np.repeat(order, np.where(draw.meant("DIDS071")[order], 2, 1))
+    return order, sequence
+
+
+def draw_referrals(
+    rng: np.random.Generator, draw: RegionMonthDraw, people: RegionPeople, providers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Practice, referrer, referring organisation and postcode of each record, as
+    indexes into the region's pools (made once per region or provider, not per record)."""
+    n, provider = draw.n, draw.provider
+    practice = provider * PRACTICES_PER_PROVIDER + rng.integers(0, PRACTICES_PER_PROVIDER, n)
+    by_gp = draw.referrer_setting == SETTING_CODES.index("04")
+    referrer = np.where(
+        by_gp,
+        1 + practice * GPS_PER_PRACTICE + rng.integers(0, GPS_PER_PRACTICE, n),
+        np.where(rng.random(n) < NURSE_REFERRER_SHARE, people.first_nurse, people.first_consultant)
+        + provider * PRACTICES_PER_PROVIDER
+        + rng.integers(0, PRACTICES_PER_PROVIDER, n),
+    )
+    referrer[rng.random(n) < MISSING_REFERRER_SHARE] = 0
+    referring_org = np.where(
+        by_gp,
+        1 + providers + practice,
+        np.where(draw.referrer_setting == SETTING_CODES.index("07"), 0, 1 + provider),
+    )
+    postcode = 1 + rng.integers(0, len(people.postcodes) - 1, n)
+    postcode[rng.random(n) < MISSING_POSTCODE_SHARE] = 0
+    return practice, referrer, referring_org, postcode
+
+
 def generate_region_month(
     rng: np.random.Generator,
     cells: pl.DataFrame,
@@ -704,132 +940,24 @@ def generate_region_month(
     provider_index = {code: i for i, code in enumerate(providers)}
     cell_provider = np.array([provider_index[p] for p in cells["provider_code"]])
     cell_modality = np.array([MODALITIES.index(m) for m in cells["modality"]])
-    cell_count = scaled_counts(cells["activity_count"].to_numpy(), scale)
 
-    # Records per provider: the cells' counts, plus about 0.5% to be made invalid, each
-    # a copy of a random record of the same provider.
-    cell = np.repeat(np.arange(cells.height), cell_count)
-    per_provider = np.bincount(cell_provider[cell], minlength=len(providers))
-    invalid_per_provider = rng.binomial(per_provider, INVALID_SHARE)
-    provider_start = np.concatenate([[0], np.cumsum(per_provider)[:-1]])
-    invalid_provider = np.repeat(np.arange(len(providers)), invalid_per_provider)
-    template = provider_start[invalid_provider] + np.floor(
-        rng.random(invalid_provider.size) * per_provider[invalid_provider]
-    ).astype(np.int64)
-    cell = np.concatenate([cell, cell[template]])
-    provider = cell_provider[cell]
-    n = cell.size
-    rule = np.full(n, -1)  # index into INVALID_RULES; -1 is a valid record
-    rule[n - template.size :] = rng.integers(0, len(INVALID_RULES), template.size)
-
-    # Site: one of the provider's sites in this region, the first the busiest.
-    site_strings: list[str] = []
-    site_shares = np.zeros((len(providers), len(SITE_WEIGHTS)))
-    site_slots = np.zeros((len(providers), len(SITE_WEIGHTS)), dtype=np.int64)
-    for i, code in enumerate(providers):
-        own = sites.filter(
-            (pl.col("region_code") == region_code) & (pl.col("provider_code") == code)
-        )["site_code"].to_list()[: len(SITE_WEIGHTS)]
-        site_shares[i, : len(own)] = SITE_WEIGHTS[: len(own)]
-        site_slots[i] = len(site_strings) + np.minimum(np.arange(len(SITE_WEIGHTS)), len(own) - 1)
-        site_strings.extend(own)
-    unknown_site_first = len(site_strings)
-    unknown_sites = [f"{code}ZZ9" for code in providers]  # DIDS068
-    if clash := set(unknown_sites) & known_sites:
-        raise ValueError(f"site codes meant to be unknown are in the site reference: {clash}")
-    site_strings.extend(unknown_sites)
-    site = site_slots[provider, choose_within_groups(provider, site_shares, rng.random(n))]
-
+    draw = draw_records_per_cell(rng, cells, cell_provider, len(providers), scale)
+    site_strings, unknown_site_first = draw_sites(
+        rng, draw, sites, region_code, providers, known_sites
+    )
     # Source setting from the provider's mix for the modality.
-    setting = choose_within_groups(cell, cells.select(SETTING_COLUMNS).to_numpy(), rng.random(n))
-
-    # Test date: a day of the month, fewer at weekends.
-    days_in_month = (next_month(month_start) - month_start).days
-    day_weights = np.array(
-        [WEEKDAY_WEIGHTS[(month_start + timedelta(days=d)).weekday()] for d in range(days_in_month)]
+    draw.setting = choose_within_groups(
+        draw.cell, cells.select(SETTING_COLUMNS).to_numpy(), rng.random(draw.n)
     )
-    test = np.datetime64(month_start, "D") + rng.choice(
-        days_in_month, size=n, p=day_weights / day_weights.sum()
-    )
-
-    # Waits with the cell's medians; A&E and inpatients wait least.
-    request_bias = np.array([REQUEST_WAIT_BIAS[code] for code in SETTING_CODES])[setting]
-    report_bias = np.array([REPORT_WAIT_BIAS[code] for code in SETTING_CODES])[setting]
-    u_request = rank_uniforms(rng, cell, request_bias + rng.standard_normal(n))
-    u_report = rank_uniforms(rng, cell, report_bias + rng.standard_normal(n))
-    request_wait = np.minimum(
-        log_logistic_days(
-            cells["median_days_request_to_test"].to_numpy()[cell], u_request, REQUEST_TO_TEST_SHAPE
-        ),
-        LONGEST_REQUEST_TO_TEST_DAYS,
-    )
-    report_wait = log_logistic_days(
-        cells["median_days_test_to_report"].to_numpy()[cell], u_report, TEST_TO_REPORT_SHAPE
-    )
-    request = test - request_wait
-    received_gap = np.where(
-        rng.random(n) < 0.75, 0, np.floor(rng.random(n) * (request_wait + 1)).astype(np.int64)
-    )
-    received = request + np.minimum(received_gap, request_wait)
-    report = test + report_wait
-    missing = rng.random(n)
-    no_request = missing < MISSING_REQUEST_SHARE + MISSING_BOTH_REQUEST_DATES_SHARE
-    no_received = (missing >= MISSING_REQUEST_SHARE) & (
-        missing < MISSING_REQUEST_SHARE + MISSING_BOTH_REQUEST_DATES_SHARE + MISSING_RECEIVED_SHARE
-    )
-    # Not reported by the submission date, or not recorded.
-    no_report = (report > np.datetime64(submitted, "D")) | (rng.random(n) < MISSING_REPORT_SHARE)
-
-    # Patient: about 7% children, adults skewed to older ages.
-    ages = np.where(rng.random(n) < 0.07, rng.random(n) * 16, 16 + 86 * rng.beta(1.7, 1.5, n))
-    birth = test - (np.floor(ages * 365.25).astype(np.int64) + rng.integers(0, 365, n))
-    birth = np.minimum(birth, test)
-    nhs_number = nhs_numbers(rng, n)
-    status = choose(rng, NHS_NUMBER_STATUS_SHARES, n)
-    ethnic = choose(rng, ETHNIC_SHARES, n)
-    gender = choose(rng, GENDER_SHARES, n)
-    nicip, snomed = pick_imaging_codes(rng, cell_modality[cell], pool)
-    referrer_setting = setting.copy()
-
-    # Break one rule in each record meant to be invalid (and no other rule).
-    def meant(code: str) -> np.ndarray:
-        return rule == INVALID_RULES.index(code)
-
-    shift = rng.integers(1, 8, n)
-    nhs_number = np.where(
-        meant("DIDS001"), nhs_number // 10 * 10 + (nhs_number % 10 + shift % 9 + 1) % 10, nhs_number
-    )
-    birth = np.where(meant("DIDS006"), test + shift, birth)
-    ethnic = np.where(meant("DIDS012"), len(ETHNIC_SHARES), ethnic)  # "X"
-    setting = np.where(meant("DIDS021"), len(SETTING_CODES), setting)  # "08"
-    # DIDS034: requested after the test, no received date, reported on the day of the
-    # request (so not DIDS027, DIDS043 or DIDS035). DIDS048: reported before the test
-    # and requested no later than that (not DIDS035).
-    report_before_test = test - np.minimum(shift, 3)
-    request = np.where(meant("DIDS034"), test + shift, request)
-    request = np.where(meant("DIDS048"), np.minimum(request, report_before_test), request)
-    report = np.where(meant("DIDS034"), request, report)
-    report = np.where(meant("DIDS048"), report_before_test, report)
-    no_request &= ~meant("DIDS034")
-    no_received |= meant("DIDS034")
-    no_report &= ~(meant("DIDS034") | meant("DIDS048"))
-    nicip = np.where(meant("DIDS057"), pool.unknown_nicip, np.where(meant("DIDS059"), 0, nicip))
-    snomed = np.where(
-        meant("DIDS059"),
-        pool.unknown_snomed_first + rng.integers(0, pool.unknown_snomed_count, n),
-        np.where(meant("DIDS057"), 0, snomed),
-    )
-    site = np.where(meant("DIDS068"), unknown_site_first + provider, site)
-
-    # File order: provider, test date, site; accession numbers follow it, one sequence
-    # per provider file; a DIDS071 record is sent twice, one after the other.
-    order = np.lexsort((rng.random(n), site, test, provider))
-    sorted_provider = provider[order]
-    first_of_provider = np.searchsorted(sorted_provider, sorted_provider, side="left")
-    offsets = rng.integers(0, 1_000_000, len(providers))
-    sequence = np.empty(n, dtype=np.int64)
-    sequence[order] = offsets[sorted_provider] + np.arange(n) - first_of_provider
-    order = np.repeat(order, np.where(meant("DIDS071")[order], 2, 1))
+    draw_test_dates(rng, draw, month_start)
+    draw_waits(rng, draw, cells, submitted)
+    draw_patients(rng, draw)
+    draw.nicip, draw.snomed = pick_imaging_codes(rng, cell_modality[draw.cell], pool)
+    draw.referrer_setting = draw.setting.copy()
+    break_one_rule_each(rng, draw, pool, unknown_site_first)
+    order, sequence = file_order(rng, draw, len(providers))
+    people = region_people(region_code, tuple(providers))
+    practice, referrer, referring_org, postcode = draw_referrals(rng, draw, people, len(providers))
 
     def dates(values: np.ndarray, absent: np.ndarray | None = None) -> pl.Series:
         if absent is not None:
@@ -839,50 +967,30 @@ def generate_region_month(
     def pick(strings: Sequence[str | None], index: np.ndarray) -> pl.Series:
         return pl.Series(list(strings), dtype=pl.String).gather(index[order])
 
-    # Addresses, practices and referrers come from pools (made once per region or
-    # provider, not per record).
-    people = region_people(region_code, tuple(providers))
-    practice = provider * PRACTICES_PER_PROVIDER + rng.integers(0, PRACTICES_PER_PROVIDER, n)
-    by_gp = referrer_setting == SETTING_CODES.index("04")
-    referrer = np.where(
-        by_gp,
-        1 + practice * GPS_PER_PRACTICE + rng.integers(0, GPS_PER_PRACTICE, n),
-        np.where(rng.random(n) < NURSE_REFERRER_SHARE, people.first_nurse, people.first_consultant)
-        + provider * PRACTICES_PER_PROVIDER
-        + rng.integers(0, PRACTICES_PER_PROVIDER, n),
-    )
-    referrer[rng.random(n) < MISSING_REFERRER_SHARE] = 0
-    referring_org = np.where(
-        by_gp,
-        1 + len(providers) + practice,
-        np.where(referrer_setting == SETTING_CODES.index("07"), 0, 1 + provider),
-    )
-    postcode = 1 + rng.integers(0, len(people.postcodes) - 1, n)
-    postcode[rng.random(n) < MISSING_POSTCODE_SHARE] = 0
-
     month_label = month_start.strftime("%Y-%m")
+    provider = draw.provider
     records = pl.DataFrame(
         {
             "file_name": pick(
                 [f"{p}-{region_code}-{month_label}.csv" for p in providers], provider
             ),
-            "NHS_NUMBER": nhs_number[order],
-            "NHS_NUMBER_STATUS_IND": pick(list(NHS_NUMBER_STATUS_SHARES), status),
-            "PERSON_BIRTH_DATE": dates(birth),
-            "ETHNIC_CATEGORY": pick([*ETHNIC_SHARES, "X"], ethnic),
-            "PERSON_GENDER_CODE": pick(list(GENDER_SHARES), gender),
+            "NHS_NUMBER": draw.nhs_number[order],
+            "NHS_NUMBER_STATUS_IND": pick(list(NHS_NUMBER_STATUS_SHARES), draw.status),
+            "PERSON_BIRTH_DATE": dates(draw.birth),
+            "ETHNIC_CATEGORY": pick([*ETHNIC_SHARES, "X"], draw.ethnic),
+            "PERSON_GENDER_CODE": pick(list(GENDER_SHARES), draw.gender),
             "POSTCODE": people.postcodes.gather(postcode[order]),
             "PRACTICE_CODE": people.referring_orgs.gather(1 + len(providers) + practice[order]),
-            "PATIENT_SOURCE_SETTING": pick([*SETTING_CODES, "08"], setting),
+            "PATIENT_SOURCE_SETTING": pick([*SETTING_CODES, "08"], draw.setting),
             "REFERRER": people.referrers.gather(referrer[order]),
             "REFERRING_ORG_CODE": people.referring_orgs.gather(referring_org[order]),
-            "DIAGNOSTIC_TEST_REQUEST_DATE": dates(request, no_request),
-            "DIAG_TEST_REQUEST_REC_DATE": dates(received, no_received),
-            "DIAGNOSTIC_TEST_DATE": dates(test),
-            "IMAGING_CODE_NICIP": pool.strings.gather(nicip[order]),
-            "IMAGING_CODE_SNOMED": pool.strings.gather(snomed[order]),
-            "SERVICE_REPORT_DATE": dates(report, no_report),
-            "SITE_CODE_IMAGING": pick(site_strings, site),
+            "DIAGNOSTIC_TEST_REQUEST_DATE": dates(draw.request, draw.no_request),
+            "DIAG_TEST_REQUEST_REC_DATE": dates(draw.received, draw.no_received),
+            "DIAGNOSTIC_TEST_DATE": dates(draw.test),
+            "IMAGING_CODE_NICIP": pool.strings.gather(draw.nicip[order]),
+            "IMAGING_CODE_SNOMED": pool.strings.gather(draw.snomed[order]),
+            "SERVICE_REPORT_DATE": dates(draw.report, draw.no_report),
+            "SITE_CODE_IMAGING": pick(site_strings, draw.site),
             "provider_code": pick(providers, provider),
             "sequence": sequence[order],
         }
@@ -894,7 +1002,7 @@ def generate_region_month(
             pl.col("sequence").cast(pl.String).str.zfill(7),
         ).alias("RADIOLOGICAL_ACCESSION_NUM"),
     )
-    broken = np.bincount(rule[rule >= 0], minlength=len(INVALID_RULES))
+    broken = np.bincount(draw.rule[draw.rule >= 0], minlength=len(INVALID_RULES))
     broken[INVALID_RULES.index("DIDS071")] *= 2
     return (
         records.select("file_name", *SUBMISSION_COLUMNS),

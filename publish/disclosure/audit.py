@@ -52,6 +52,7 @@ from publish.disclosure.control import (
     percentage_rows,
     ratio_threshold_rows,
     shown_percentages,
+    structural_lower_bounds,
     trivial_lower_bounds,
 )
 from publish.disclosure.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
@@ -215,6 +216,12 @@ def audit_publication(
     # under secondary suppression each cell's protection interval starts at its trivial
     # lower bound; under a cell-by-cell policy at 1
     from_trivial = policy.suppresses_across_tables
+    if from_trivial:
+        with np.errstate(invalid="ignore"):
+            lifted = is_suppressed_figure & (low > trivial + 0.5) & (low < small_below)
+        trivial = structural_lower_bounds(
+            system, lower, upper, is_suppressed_figure, trivial, np.flatnonzero(lifted)
+        )
     status = interval_status(
         low[suppressed_figure],
         high[suppressed_figure],

@@ -951,6 +951,88 @@ def trivial_lower_bounds(
     return t
 
 
+def structural_lower_bounds(
+    system: LinearSystem,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    suppressed: np.ndarray,
+    trivial: np.ndarray,
+    figures: np.ndarray,
+) -> np.ndarray:
+    """`trivial` with the t of `figures` raised to what the relations give over lowest
+    values alone.
+
+    Bound propagation reads one relation at a time, so it misses a lowest value that
+    needs two at once: a provider's table 10 year to date over two hidden settings
+    equals table 1's year to date over the same settings, which sums three hidden
+    months: at least 3, where each relation alone gives 2. The LP of the same relations,
+    with every figure bounded below only (a suppressed count by its t, a published
+    count by its lowest value, free upward; published zeros stay zero), finds it. It
+    uses no upper bound at all, so it is still what the published shape alone gives
+    away, and never more than the attacker's lowest value. Solved only for `figures`
+    (those whose feasible lowest value is above their propagated t).
+
+    >>> rows = LinearSystem(np.array([0, 3, 6, 10]), np.array([0, 1, 2, 3, 1, 2, 3, 4, 5, 6]),
+    ...     np.array([1.0, -1, -1, 1, -1, -1, 1, -1, -1, -1]), np.zeros(3), np.zeros(3))
+    >>> hidden = np.ones(7, dtype=bool)
+    >>> lo, hi = np.ones(7), np.full(7, np.inf)
+    >>> t = trivial_lower_bounds(rows, lo, hi, hidden)
+    >>> t.tolist()
+    [2.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0]
+    >>> structural_lower_bounds(rows, lo, hi, hidden, t, np.array([0])).tolist()
+    [3.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0]
+    """
+    out = trivial.astype(float).copy()
+    figures = np.asarray(figures, dtype=np.int64)
+    if figures.size == 0 or system.index.size == 0:
+        return out
+    shown = ~suppressed
+    relaxed = _fold_lowest(system, lower, shown, free=shown & (upper > 0))
+    box_lower = np.where(shown, lower, trivial).astype(float)
+    box_upper = np.where(shown, lower, np.inf).astype(float)
+    parts = _split(relaxed, box_lower, box_upper, figures)
+    box_lower, box_upper = propagate_bounds(parts.reduced, box_lower, box_upper)
+    box_lower = np.where(shown, lower, np.maximum(box_lower, trivial))
+    is_target = np.zeros(len(out), dtype=bool)
+    is_target[figures] = True
+    highs = _new_highs()
+    for cols, rows in zip(parts.groups, parts.rows, strict=True):
+        interest = is_target[cols]
+        if rows.size == 0 or not interest.any():
+            lowest = box_lower[cols]
+        else:
+            model = _ComponentLP(highs, parts.reduced, cols, rows, box_lower[cols], box_upper[cols])
+            found = _solve_component(
+                model, box_lower[cols], box_upper[cols], interest, want_upper=False
+            )
+            if found is None:  # contradicts itself: the audit says so; t stays
+                continue
+            lowest = found[0]
+        mine = cols[interest]
+        out[mine] = np.maximum(out[mine], np.ceil(lowest[interest] - _TOLERANCE))
+    return out
+
+
+def _fold_lowest(
+    system: LinearSystem, lower: np.ndarray, known: np.ndarray, free: np.ndarray
+) -> LinearSystem:
+    """Fold the `known` figures into the rows at their lowest values; a `free` one may
+    be anything above it, so the side of its row it could push is opened."""
+    if system.index.size == 0:
+        return system
+    rows, index, coef = system.entry_row, system.index, system.coef
+    folded = _fold_fixed(system, lower, known)
+    opens_lower = np.bincount(rows[free[index] & (coef > 0)], minlength=system.n_rows) > 0
+    opens_upper = np.bincount(rows[free[index] & (coef < 0)], minlength=system.n_rows) > 0
+    return LinearSystem(
+        folded.indptr,
+        folded.index,
+        folded.coef,
+        np.where(opens_lower, -np.inf, folded.row_lower),
+        np.where(opens_upper, np.inf, folded.row_upper),
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Feasible intervals by bound propagation and linear programming (HiGHS).
 
@@ -1142,11 +1224,48 @@ class _ComponentLP:
         highs.clearModel()
         highs.passModel(lp)
         self.highs, self.n, self.rows = highs, n, rows
+        self.box_lower = lp.col_lower_
         self.cost = np.zeros(n)
         self.all_cols = np.arange(n, dtype=np.int32)
+        self.cap_cols = np.zeros(0, dtype=np.int32)
+        self.cap_cost = np.zeros(0)
         self.solves = 0
 
-    def solve(self, cost: np.ndarray, maximize: bool) -> highspy.HighsModelStatus:
+    def add_caps(self, goal: np.ndarray) -> None:
+        """Columns y_j <= x_j, y_j <= goal_j: maximizing a sum of them raises many
+        columns to their goals at once without one unbounded column spoiling the sum."""
+        n = self.n
+        self.highs.addVars(n, self.box_lower, goal.astype(float))
+        index = np.empty(2 * n, dtype=np.int32)
+        index[0::2], index[1::2] = np.arange(n), np.arange(n, 2 * n)
+        self.highs.addRows(
+            n,
+            np.zeros(n),
+            np.full(n, np.inf),
+            2 * n,
+            np.arange(0, 2 * n, 2, dtype=np.int32),
+            index,
+            np.tile([1.0, -1.0], n),
+        )
+        self.cap_cols = np.arange(n, 2 * n, dtype=np.int32)
+        self.cap_cost = np.zeros(n)
+
+    def _set_cap_cost(self, cost: np.ndarray) -> None:
+        changed = np.flatnonzero(cost != self.cap_cost)
+        if changed.size:
+            self.highs.changeColsCost(changed.size, self.cap_cols[changed], cost[changed])
+        self.cap_cost = cost
+
+    def maximize_capped(self, which: np.ndarray) -> highspy.HighsModelStatus:
+        """Maximize the sum of min(x_j, goal_j) over the columns `which`."""
+        self._set_cap_cost(which.astype(float))
+        return self.solve(np.zeros(self.n), maximize=True, caps=True)
+
+    def solve(
+        self, cost: np.ndarray, maximize: bool, caps: bool = False
+    ) -> highspy.HighsModelStatus:
+        if not caps and self.cap_cost.any():
+            self._set_cap_cost(np.zeros(self.cap_cost.size))
         changed = np.flatnonzero(cost != self.cost)
         if changed.size:
             self.highs.changeColsCost(changed.size, self.all_cols[changed], cost[changed])
@@ -1167,11 +1286,11 @@ class _ComponentLP:
         return self.highs.getInfo().objective_function_value
 
     def values(self) -> np.ndarray:
-        return np.asarray(self.highs.getSolution().col_value)
+        return np.asarray(self.highs.getSolution().col_value)[: self.n]
 
     def binding_rows(self) -> np.ndarray:
         """The component's rows (system numbering) with a non-zero dual, strongest first."""
-        dual = np.abs(np.asarray(self.highs.getSolution().row_dual))
+        dual = np.abs(np.asarray(self.highs.getSolution().row_dual))[: self.rows.size]
         binding = np.flatnonzero(dual > _TOLERANCE)
         return self.rows[binding[np.argsort(-dual[binding], kind="stable")]]
 
@@ -1270,8 +1389,10 @@ def _solve_component(
     box_upper: np.ndarray,
     interest: np.ndarray,
     enough_width: float | None = None,
+    want_upper: bool = True,
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """Min and max of the columns of interest of one component (None if infeasible).
+    """Min and max of the columns of interest of one component (None if infeasible);
+    the min only (max left NaN) without `want_upper`.
 
     A solution that puts a column on its propagated bound settles that bound: the box
     is valid, so the LP can do no better. Solves for the sum settle most columns. With
@@ -1314,10 +1435,21 @@ def _solve_component(
             model.solve_one(col, maximize=False)
             lower[col] = model.objective()
             settle_from_solution()
+    if not want_upper:
+        return lower, upper
     if enough_width is not None:
         goal = np.minimum(box_upper, np.ceil(lower - _TOLERANCE) + enough_width)
         # a settled upper below the new goal was a maximum only if on the box
         upper[~(upper >= goal - _TOLERANCE)] = np.nan
+        # every goal is finite: one capped solve can take many columns to theirs
+        model.add_caps(goal)
+        for _ in range(_CAPPED_SWEEPS):
+            open_ = interest & np.isnan(upper)
+            if open_.sum() < 2 or model.maximize_capped(open_) != optimal:
+                break
+            settle_from_solution()
+            if not (open_ & ~np.isnan(upper)).any():
+                break
     sweep(upper, maximize=True)
     for col in np.flatnonzero(interest & np.isnan(upper)):
         if np.isnan(upper[col]):
@@ -1708,10 +1840,12 @@ def _protect(
         for figure in shown.tolist():
             secondary.withdraw(figure)
             secondary.eligible[figure] = False
-            wide[label == label[figure]] = False
         if shown.size:
-            # what is left of their components holds a neighbour of each
-            changed.extend(_neighbours(system, all_rows_of, shown).tolist())
+            # what is left of their components holds a neighbour of each; what showing
+            # them narrows further away the verifying pass before the end finds
+            near = _neighbours(system, all_rows_of, shown)
+            changed.extend(near.tolist())
+            wide[_neighbours(system, all_rows_of, np.unique(near))] = False
         if not changed:
             break
         changed.extend(secondary.close_singletons())
@@ -1725,6 +1859,8 @@ def _protect(
     return suppressed
 
 
+# Capped sweeps for the upper bounds of a component before solving column by column.
+_CAPPED_SWEEPS = 8
 # How many rounds an exact secondary count is given partners before it is shown again.
 _EXACT_SECONDARY_TRIES = 10
 # Rounds a figure may fail with single partners before all its relations are opened.
@@ -1772,10 +1908,27 @@ class _Check:
         lower[targets], upper[targets] = integer_interval(
             found.lower[targets], found.upper[targets]
         )
-        return trivial_lower_bounds(self.relations.system, box_lower, box_upper, suppressed)
+        return self.trivial(self.relations.system, suppressed, lower)
+
+    def trivial(
+        self, system: LinearSystem, suppressed: np.ndarray, lower: np.ndarray
+    ) -> np.ndarray:
+        """Every figure's trivial lower bound t over `system`: propagated, and by the
+        structural LP for the small suppressed figures whose `lower` is above that."""
+        box_lower, box_upper = self.box(suppressed)
+        t = trivial_lower_bounds(system, box_lower, box_upper, suppressed)
+        with np.errstate(invalid="ignore"):
+            lifted = suppressed & (lower > t + _TOLERANCE) & (lower < self.k)
+        return structural_lower_bounds(
+            system, box_lower, box_upper, suppressed, t, np.flatnonzero(lifted)
+        )
 
     def status(
-        self, which: np.ndarray, lower: np.ndarray, upper: np.ndarray, trivial: np.ndarray
+        self,
+        which: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        trivial_lower: np.ndarray | None,
     ) -> np.ndarray:
         return interval_status(
             lower[which],
@@ -1783,7 +1936,7 @@ class _Check:
             self.k - 1,
             self.protection_width,
             may_be_small_below=self.k,
-            trivial_lower=trivial[which],
+            trivial_lower=None if trivial_lower is None else trivial_lower[which],
         )
 
     def passes_locally(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
@@ -1795,12 +1948,17 @@ class _Check:
         rows = np.unique(rows_of[_ranges(rows_indptr[figures], rows_indptr[figures + 1])])
         local = system.select_rows(rows)
         box_lower, box_upper = self.box(suppressed)
-        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
         # Propagated bounds hold every solution: a figure they leave exact, or below k
-        # and too narrow, fails in the LP too, without solving it.
+        # and reaching too little above its t, fails in the LP too, without solving it
+        # (a lifted lowest value is left to the LP: the structural t may be higher).
+        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
         outer_lower, outer_upper = propagate_bounds(local, box_lower, box_upper)
-        outer = self.status(figures, outer_lower, outer_upper, trivial)
-        if ((outer == "exact") | ((outer != "ok") & (outer_upper[figures] < self.k))).any():
+        outer_width = self.status(figures, outer_lower, outer_upper, trivial_lower=None)
+        too_low = outer_upper[figures] < trivial[figures] + self.width
+        if (
+            (outer_width == "exact")
+            | (((outer_width != "ok") | too_low) & (outer_upper[figures] < self.k))
+        ).any():
             return False
         found = feasible_intervals(
             local, box_lower, box_upper, figures, enough_width=max(self.width, 1)
@@ -1809,6 +1967,7 @@ class _Check:
         lower[figures], upper[figures] = integer_interval(
             found.lower[figures], found.upper[figures]
         )
+        trivial = self.trivial(local, suppressed, lower)
         return bool((self.status(figures, lower, upper, trivial) == "ok").all())
 
     def passes(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
@@ -1843,10 +2002,26 @@ def _remove_unneeded(
     system = check.relations.system
     n = len(value)
     rows = _transpose(system, n)
+    equality = system.select_rows(np.flatnonzero(check.relations.is_equality))
+    eq_indptr, eq_rows_of = _transpose(equality, n)
     before = check.components(suppressed)
     candidates = np.flatnonzero(suppressed & ~primary)
     shown: list[int] = []
     for figure in candidates[np.lexsort((candidates, -value[candidates]))].tolist():
+        # showing it would leave one unknown in one of its equalities: that one is
+        # then exact, no LP needed to say so
+        its_rows = eq_rows_of[eq_indptr[figure] : eq_indptr[figure + 1]]
+        members = equality.index[_ranges(equality.indptr[its_rows], equality.indptr[its_rows + 1])]
+        hidden = (
+            np.add.reduceat(
+                suppressed[members].astype(np.int64),
+                np.r_[0, np.cumsum(np.diff(equality.indptr)[its_rows])[:-1]],
+            )
+            if its_rows.size
+            else np.zeros(0, dtype=np.int64)
+        )
+        if (hidden == 2).any():
+            continue
         suppressed[figure] = False
         near = _neighbours(system, rows, np.array([figure]))
         near = np.unique(near[suppressed[near]])
@@ -2054,4 +2229,6 @@ __all__ = [
     "propagate_bounds",
     "ratio_threshold_rows",
     "small_count_mask",
+    "structural_lower_bounds",
+    "trivial_lower_bounds",
 ]

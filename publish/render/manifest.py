@@ -31,9 +31,9 @@ def build_manifest(
     restricted_folder_sha256: str | None = None,
 ) -> dict:
     """The public manifest: input files by name and SHA-256 only (`inputs`, from
-    `publish.quality.report.manifest_inputs`: a file's size or record count would be a
+    `publish.quality.figures.manifest_inputs`: a file's size or record count would be a
     provider-month's count), and England's record totals as the policy protects them
-    (`publish.quality.report.manifest_totals`: None where suppressed)."""
+    (`publish.quality.figures.manifest_totals`: None where suppressed)."""
     outputs = [
         {"path": path.relative_to(publication_dir).as_posix(), "sha256": sha256_file(path)}
         for path in sorted(publication_dir.rglob("*"))

@@ -782,97 +782,148 @@ def _validate(sheets: list[TextSheet | TableSheet]) -> None:
     defined_notes: set[int] = set()
     used_notes: dict[int, str] = {}
     for sheet in sheets:
-        tab = sheet.tab
-        if not tab or len(tab) > MAX_TAB_NAME:
-            raise WorkbookError(
-                f"tab name '{tab}' must have 1 to {MAX_TAB_NAME} characters; shorten it"
-            )
-        if tab[0].isdigit() or tab != tab.strip() or set(tab) & TAB_NAME_FORBIDDEN:
-            raise WorkbookError(
-                f"tab name '{tab}' must not start with a digit or a space, nor hold any "
-                "of [ ] : * ? / \\ '; use e.g. 'Table_1'"
-            )
-        if tab.lower() in tabs:
-            raise WorkbookError(f"tab name '{tab}' is used twice; tab names must be unique")
-        tabs.add(tab.lower())
-        _check_text(sheet.title, f"sheet {tab}, title in A1")
+        _check_tab_name(sheet.tab, tabs)
+        _check_text(sheet.title, f"sheet {sheet.tab}, title in A1")
         texts: list[tuple[str, str]] = [(sheet.title, "A1")]
         if isinstance(sheet, TextSheet):
-            for index, (style, text, _link) in enumerate(sheet.entries, start=2):
-                _check_text(text, f"sheet {tab}, cell A{index}")
-                if style not in ("heading", "text", "link"):
-                    raise WorkbookError(f"sheet {tab}: unknown text style '{style}'")
-                texts.append((text, f"A{index}"))
+            texts += _text_entries(sheet)
         else:
-            for index, line in enumerate(sheet.lines, start=2):
-                _check_text(line, f"sheet {tab}, cell A{index}")
-                texts.append((line, f"A{index}"))
-            name = sheet.table_name
-            if not TABLE_NAME_PATTERN.match(name) or re.match(r"^table\d*$", name):
-                raise WorkbookError(
-                    f"sheet {tab}: table name '{name}' must be lower case letters, digits "
-                    "and underscores, start with a letter, and describe the table "
-                    "(e.g. table_1_activity_count)"
-                )
-            if re.match(r"^[a-z]{1,3}\d+$", name):
-                raise WorkbookError(f"sheet {tab}: table name '{name}' looks like a cell")
-            if name in table_names:
-                raise WorkbookError(f"table name '{name}' is used twice; make it unique")
-            table_names.add(name)
-            headers = [column.header for column in sheet.columns]
-            seen: set[str] = set()
-            for header in headers:
-                _check_text(header, f"sheet {tab}, column header")
-                if header.lower() in seen:
-                    raise WorkbookError(
-                        f"sheet {tab}: column header '{header}' is used twice; Excel "
-                        "tables need unique headers (ignoring case)"
-                    )
-                seen.add(header.lower())
-                texts.append((header, "header"))
-            if not sheet.rows:
-                raise WorkbookError(f"sheet {tab}: the table has no rows; drop the sheet")
-            for row_index, row in enumerate(sheet.rows):
-                if len(row) != len(sheet.columns):
-                    raise WorkbookError(
-                        f"sheet {tab}: table row {row_index + 1} has {len(row)} cells for "
-                        f"{len(sheet.columns)} columns"
-                    )
-                for column_index, (column, value) in enumerate(
-                    zip(sheet.columns, row, strict=True)
-                ):
-                    where = f"sheet {tab}, row {row_index + 1}, column '{column.header}'"
-                    if column.kind == "text":
-                        _check_text(value, where)
-                        if column_index != sheet.note_number_column:
-                            texts.append((value, where))  # type: ignore[arg-type]
-                        continue
-                    if column.kind not in ("count", "median", "decimal"):
-                        raise WorkbookError(f"{where}: unknown column kind '{column.kind}'")
-                    if isinstance(value, bool) or not isinstance(value, int | float | str):
-                        raise WorkbookError(f"{where}: {value!r} is not a number or marker")
-                    if isinstance(value, str) and BARE_SYMBOL.match(value):
-                        _check_text(value, where)
-                    if isinstance(value, str) and not (
-                        MARKER_CELL.match(value) or NUMBER_WITH_MARKER.match(value)
-                    ):
-                        raise WorkbookError(
-                            f"{where}: '{value}' is text in a number column; store the "
-                            "number as a number, or write a marker such as [c]"
-                        )
-            if sheet.note_number_column is not None:
-                for row in sheet.rows:
-                    match = re.fullmatch(r"\[note (\d+)\]", str(row[sheet.note_number_column]))
-                    if not match:
-                        raise WorkbookError(
-                            f"sheet {tab}: note number '{row[sheet.note_number_column]}' "
-                            "must look like [note 1]"
-                        )
-                    defined_notes.add(int(match.group(1)))
+            texts += _table_texts(sheet, table_names)
+            defined_notes |= _notes_defined(sheet)
         for text, where in texts:
             for match in NOTE_REFERENCE.finditer(text):
                 for number in match.group(1).split(","):
-                    used_notes.setdefault(int(number), f"sheet {tab}, {where}")
+                    used_notes.setdefault(int(number), f"sheet {sheet.tab}, {where}")
+    _check_notes_used(defined_notes, used_notes)
+
+
+def _check_tab_name(tab: str, tabs: set[str]) -> None:
+    """A tab name Excel accepts and a reader can type, unique in the workbook (`tabs`:
+    those seen so far, in lower case; this one is added)."""
+    if not tab or len(tab) > MAX_TAB_NAME:
+        raise WorkbookError(
+            f"tab name '{tab}' must have 1 to {MAX_TAB_NAME} characters; shorten it"
+        )
+    if tab[0].isdigit() or tab != tab.strip() or set(tab) & TAB_NAME_FORBIDDEN:
+        raise WorkbookError(
+            f"tab name '{tab}' must not start with a digit or a space, nor hold any "
+            "of [ ] : * ? / \\ '; use e.g. 'Table_1'"
+        )
+    if tab.lower() in tabs:
+        raise WorkbookError(f"tab name '{tab}' is used twice; tab names must be unique")
+    tabs.add(tab.lower())
+
+
+def _text_entries(sheet: TextSheet) -> list[tuple[str, str]]:
+    """A text sheet's lines, checked, with where each is (for its note references)."""
+    texts = []
+    for index, (style, text, _link) in enumerate(sheet.entries, start=2):
+        _check_text(text, f"sheet {sheet.tab}, cell A{index}")
+        if style not in ("heading", "text", "link"):
+            raise WorkbookError(f"sheet {sheet.tab}: unknown text style '{style}'")
+        texts.append((text, f"A{index}"))
+    return texts
+
+
+def _table_texts(sheet: TableSheet, table_names: set[str]) -> list[tuple[str, str]]:
+    """A table sheet checked: its description lines, table name, headers and cells; its
+    texts, with where each is (for their note references)."""
+    texts = []
+    for index, line in enumerate(sheet.lines, start=2):
+        _check_text(line, f"sheet {sheet.tab}, cell A{index}")
+        texts.append((line, f"A{index}"))
+    _check_table_name(sheet, table_names)
+    texts += _header_texts(sheet)
+    if not sheet.rows:
+        raise WorkbookError(f"sheet {sheet.tab}: the table has no rows; drop the sheet")
+    for row_index, row in enumerate(sheet.rows):
+        texts += _row_texts(sheet, row_index, row)
+    return texts
+
+
+def _check_table_name(sheet: TableSheet, table_names: set[str]) -> None:
+    """A table name that says what the table is, unique in the workbook (`table_names`:
+    those seen so far; this one is added)."""
+    tab, name = sheet.tab, sheet.table_name
+    if not TABLE_NAME_PATTERN.match(name) or re.match(r"^table\d*$", name):
+        raise WorkbookError(
+            f"sheet {tab}: table name '{name}' must be lower case letters, digits "
+            "and underscores, start with a letter, and describe the table "
+            "(e.g. table_1_activity_count)"
+        )
+    if re.match(r"^[a-z]{1,3}\d+$", name):
+        raise WorkbookError(f"sheet {tab}: table name '{name}' looks like a cell")
+    if name in table_names:
+        raise WorkbookError(f"table name '{name}' is used twice; make it unique")
+    table_names.add(name)
+
+
+def _header_texts(sheet: TableSheet) -> list[tuple[str, str]]:
+    """The column headers, checked and unique ignoring case (Excel's rule)."""
+    texts = []
+    seen: set[str] = set()
+    for header in (column.header for column in sheet.columns):
+        _check_text(header, f"sheet {sheet.tab}, column header")
+        if header.lower() in seen:
+            raise WorkbookError(
+                f"sheet {sheet.tab}: column header '{header}' is used twice; Excel "
+                "tables need unique headers (ignoring case)"
+            )
+        seen.add(header.lower())
+        texts.append((header, "header"))
+    return texts
+
+
+def _row_texts(sheet: TableSheet, row_index: int, row: Sequence[object]) -> list[tuple[str, str]]:
+    """One table row checked: a cell per column, text in text columns, and in number
+    columns a number or a marker (never a number stored as text); its texts."""
+    if len(row) != len(sheet.columns):
+        raise WorkbookError(
+            f"sheet {sheet.tab}: table row {row_index + 1} has {len(row)} cells for "
+            f"{len(sheet.columns)} columns"
+        )
+    texts = []
+    for column_index, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
+        where = f"sheet {sheet.tab}, row {row_index + 1}, column '{column.header}'"
+        if column.kind == "text":
+            _check_text(value, where)
+            if column_index != sheet.note_number_column:
+                texts.append((value, where))  # type: ignore[arg-type]
+            continue
+        if column.kind not in ("count", "median", "decimal"):
+            raise WorkbookError(f"{where}: unknown column kind '{column.kind}'")
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise WorkbookError(f"{where}: {value!r} is not a number or marker")
+        if isinstance(value, str) and BARE_SYMBOL.match(value):
+            _check_text(value, where)
+        if isinstance(value, str) and not (
+            MARKER_CELL.match(value) or NUMBER_WITH_MARKER.match(value)
+        ):
+            raise WorkbookError(
+                f"{where}: '{value}' is text in a number column; store the "
+                "number as a number, or write a marker such as [c]"
+            )
+    return texts
+
+
+def _notes_defined(sheet: TableSheet) -> set[int]:
+    """The note numbers a table defines (the Notes table's [note N] column)."""
+    if sheet.note_number_column is None:
+        return set()
+    defined = set()
+    for row in sheet.rows:
+        match = re.fullmatch(r"\[note (\d+)\]", str(row[sheet.note_number_column]))
+        if not match:
+            raise WorkbookError(
+                f"sheet {sheet.tab}: note number '{row[sheet.note_number_column]}' "
+                "must look like [note 1]"
+            )
+        defined.add(int(match.group(1)))
+    return defined
+
+
+def _check_notes_used(defined_notes: set[int], used_notes: dict[int, str]) -> None:
+    """Every note referred to is on the Notes sheet, and every note there is used."""
     for number, where in sorted(used_notes.items()):
         if number not in defined_notes:
             raise WorkbookError(f"{where} refers to [note {number}], which the Notes table lacks")

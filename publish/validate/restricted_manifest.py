@@ -1,11 +1,16 @@
 """The restricted folder's manifest: every file's size and record accounting.
 
 What only the producer may see (PUBLICATION.md section 5): received = accepted +
-rejected per file, and the unprotected totals. Kept apart from the public manifest
+rejected per file, and the unprotected totals; and its `files.csv`, the same per file. Kept apart from the public manifest
 (`publish.render.manifest`), which never sees a record outcome.
 """
 
+from pathlib import Path
+
+import polars as pl
+
 from publish import __version__
+from publish.csv_files import write_csv
 from publish.ingest.load import InputFile
 from publish.validate.rules import FileOutcome
 
@@ -54,3 +59,50 @@ def file_size(input_file: InputFile) -> int | None:
         return input_file.size
     except OSError:
         return None
+
+
+def restricted_files_report(
+    files: list[InputFile], outcomes: dict[int, FileOutcome]
+) -> pl.DataFrame:
+    """Per file, for the producer only: size and what became of every record."""
+    rows = [
+        {
+            "source_file": f.name,
+            "status": f.status,
+            "size_bytes": file_size(f),
+            "submission_date": f.submission_date.isoformat() if f.submission_date else "",
+            "records_received": outcomes[f.file_id].received,
+            "records_accepted": outcomes[f.file_id].accepted,
+            "records_rejected": outcomes[f.file_id].rejected,
+            "records_warned": outcomes[f.file_id].warned,
+            "records_superseded": outcomes[f.file_id].superseded,
+            "message": f.message or "",
+        }
+        for f in sorted(files, key=lambda f: f.file_order)
+    ]
+    counts = {
+        c: pl.Int64
+        for c in (
+            "size_bytes",
+            "records_received",
+            "records_accepted",
+            "records_rejected",
+            "records_warned",
+            "records_superseded",
+        )
+    }
+    schema = {
+        "source_file": pl.Utf8,
+        "status": pl.Utf8,
+        "size_bytes": pl.Int64,
+        "submission_date": pl.Utf8,
+    }
+    return pl.DataFrame(rows, schema=schema | counts | {"message": pl.Utf8})
+
+
+def write_restricted_files(
+    files: list[InputFile], outcomes: dict[int, FileOutcome], restricted_dir: Path
+) -> None:
+    """`<restricted>/files.csv`: every file's size and record accounting."""
+    restricted_dir.mkdir(parents=True, exist_ok=True)
+    write_csv(restricted_files_report(files, outcomes), restricted_dir / "files.csv")

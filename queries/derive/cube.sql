@@ -6,6 +6,16 @@
 -- less the share of the superseded records (resolve.sql), so a build adds up small
 -- per-file tables and never re-reads a stored record to count it. A median of whole
 -- days is exact from the count of records on each day, at any level and for any period.
+--
+-- Stage ingest writes (publish/stage_tables.py reads these lines; the build checks them):
+--   records_cube: the counts of cube_records, per file
+--     file_id region_code provider_code modality source_setting_code cancer_test_group
+--     interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31
+--     n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day
+--     n_reported_by_next_day
+--   records_waits: the records of cube_records per day of wait, per file
+--     file_id wait region_code provider_code modality cancer_test_group gp_direct_access
+--     interventional test_month days n
 
 CREATE OR REPLACE TABLE records_cube AS
 SELECT

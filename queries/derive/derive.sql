@@ -16,6 +16,22 @@
 -- at the test date (looked up in validate.sql); month of test; days request (else
 -- received) to test; days test to report; days request (else received) to report; age
 -- at test. (date_diff and year() rather than date - date: the same text runs on Spark.)
+--
+-- Stage ingest writes (publish/stage_tables.py reads these lines; the build checks them):
+--   derived_records: the accepted records, derived: provider, region, modality, waits
+--     file_id row_number site_code accession_number key_hash region_code provider_code
+--     modality body_region interventional cancer_test_group source_setting_code
+--     test_month days_request_to_test days_test_to_report days_request_to_report
+--     age_at_test
+--   record_outcomes: records per file, provider and month of test, by the rules they broke
+--     file_id region_code provider_code month rejection_codes warning_codes n
+--   flagged_records: the records that broke a rule, as received, with their rule codes
+--     rejection_codes warning_codes file_id row_number NHS_NUMBER NHS_NUMBER_STATUS_IND
+--     PERSON_BIRTH_DATE ETHNIC_CATEGORY PERSON_GENDER_CODE POSTCODE PRACTICE_CODE
+--     PATIENT_SOURCE_SETTING REFERRER REFERRING_ORG_CODE DIAGNOSTIC_TEST_REQUEST_DATE
+--     DIAG_TEST_REQUEST_REC_DATE DIAGNOSTIC_TEST_DATE IMAGING_CODE_NICIP
+--     IMAGING_CODE_SNOMED SERVICE_REPORT_DATE SITE_CODE_IMAGING
+--     RADIOLOGICAL_ACCESSION_NUM
 
 CREATE OR REPLACE TABLE derived_records AS
 SELECT

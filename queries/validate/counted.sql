@@ -2,6 +2,16 @@
 -- each file's derived records) less the share of the superseded records
 -- (superseded_cube, superseded_waits: cube.sql run on superseded_records). A cell or a
 -- day whose records were all superseded is left out, as if never submitted.
+--
+-- Stage resolve writes (publish/stage_tables.py reads these lines; the build checks them):
+--   counted_cube: what counts: the files' cubes less the superseded share
+--     region_code provider_code modality source_setting_code cancer_test_group
+--     interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31
+--     n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day
+--     n_reported_by_next_day
+--   counted_waits: what counts, per day of wait
+--     wait region_code provider_code modality cancer_test_group gp_direct_access
+--     interventional test_month days n
 
 CREATE OR REPLACE TABLE counted_cube AS
 SELECT

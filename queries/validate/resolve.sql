@@ -10,6 +10,15 @@
 -- the 64-bit hash of the key kept with each record (one column, the cheap part), then
 -- ranked by the key itself, so a hash collision costs a little work, never a wrong
 -- answer. Three blocks, run by publish/validate/rules.py and publish/store/record_store.py.
+--
+-- Stage resolve writes (publish/stage_tables.py reads these lines; the build checks them):
+--   repeated_hashes: record key hashes submitted more than once
+--     key_hash
+--   superseded_records: records replaced by a later submission
+--     file_id row_number site_code accession_number key_hash region_code provider_code
+--     modality body_region interventional cancer_test_group source_setting_code
+--     test_month days_request_to_test days_test_to_report days_request_to_report
+--     age_at_test recency
 
 -- name: repeated_hashes
 -- Every file at once.

@@ -7,6 +7,13 @@
 -- record the list of DIDS rejection codes and warning codes it broke (a record breaks
 -- every rule that applies to it). A rule comparing two dates is
 -- not applied when either date is missing or invalid: NULL comparisons are not true.
+--
+-- Stage ingest writes (publish/stage_tables.py reads these lines; the build checks them):
+--   checked_records: every record's trimmed, typed values and the rules it broke (dropped once derived)
+--     file_id row_number file_order site_code accession_number source_setting_code
+--     referrer_code nicip_code snomed_code birth_date request_date received_date
+--     test_date report_date region_code provider_code modality body_region
+--     interventional_flag cancer_test_group rejection_codes warning_codes
 
 CREATE OR REPLACE TABLE checked_records AS
 WITH trimmed AS (

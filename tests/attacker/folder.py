@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from tests.attacker.model import INF, Model
+from tests.attacker.model import INF, TOLERANCE, Bounds, Model
 
 SETTINGS = (
     "Inpatient",
@@ -156,6 +156,20 @@ def attack(
                 files_read.append(str(path.relative_to(folder)) + " (bounds)")
     reader.link_quality_to_tables()
     return reader.attack(folder, k, files_read, exactness)
+
+
+def _replace(found: Bounds, where: np.ndarray, redone: Bounds) -> Bounds:
+    """`found` with the targets at positions `where` decided again as `redone`."""
+    arrays = {}
+    for name in ("lower", "upper", "lower_is_min", "upper_is_max", "exact", "infeasible"):
+        values = getattr(found, name).copy()
+        values[where] = getattr(redone, name)
+        arrays[name] = values
+    return Bounds(
+        **arrays,
+        solves=found.solves + redone.solves,
+        contradicted_sources=found.contradicted_sources | redone.contradicted_sources,
+    )
 
 
 def _read_json(path: Path) -> dict | None:
@@ -675,6 +689,26 @@ class _Reader:
             optional_sources=OPTIONAL_SOURCES,
             exactness=exactness,
         )
+        if self.policy == "strict":
+            # a floor propagation missed (it takes two relations at once): raised by
+            # the structural LP, then those targets decided again against it
+            lifted = (found.lower > floors + TOLERANCE) & (found.lower < small_below)
+            if lifted.any():
+                full = np.zeros(len(model))
+                full[targets] = floors
+                raised = model.structural_lower(hidden, full, targets[lifted])[targets]
+                again = np.flatnonzero(raised > floors)
+                if again.size:
+                    floors, goals = raised, raised + k - 2
+                    redone = model.solve(
+                        targets[again],
+                        goals[again],
+                        floors[again],
+                        small_below=small_below,
+                        optional_sources=OPTIONAL_SOURCES,
+                        exactness=exactness,
+                    )
+                    found = _replace(found, again, redone)
         lower, upper = found.lower, found.upper
         outside = (lower > floors) | (upper < goals)
         # under strict a count certainly k or more is no small count: it must only not be

@@ -176,6 +176,81 @@ class Model:
         )
         return lower if found is None else found[0]
 
+    def structural_lower(
+        self, hidden: np.ndarray, floors: np.ndarray, figures: np.ndarray
+    ) -> np.ndarray:
+        """`floors` (per figure) with those of `figures` raised to the lowest value the
+        rows give over lowest values alone.
+
+        Propagation reads one row at a time and misses a floor that takes two: a total
+        over two hidden settings that equals a year to date over three hidden months is
+        at least 3, where each row alone gives 2. Here every hidden count is at least its
+        floor and free upward, and every other figure is its lowest reading, free upward
+        in each row it is in (a published zero stays zero): still no upper bound used,
+        so still only what the table's shape gives away.
+        """
+        out = np.asarray(floors, dtype=float).copy()
+        figures = np.unique(np.asarray(figures, dtype=np.int64))
+        if figures.size == 0 or not self.rows:
+            return out
+        lower, upper = self.lower, self.upper
+        n = len(self)
+        parent = np.arange(n)
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return int(i)
+
+        kept: list[tuple[np.ndarray, np.ndarray, float, float]] = []
+        for row in self.rows:
+            mask = hidden[row.cols]
+            if not mask.any():
+                continue
+            known_cols, known_coefs = row.cols[~mask], row.coefs[~mask]
+            constant = float(np.dot(known_coefs, lower[known_cols]))
+            free = upper[known_cols] > 0
+            lo = -INF if (free & (known_coefs > 0)).any() else row.lower - constant
+            hi = INF if (free & (known_coefs < 0)).any() else row.upper - constant
+            if lo == -INF and hi == INF:
+                continue
+            cols = row.cols[mask]
+            kept.append((cols, row.coefs[mask], lo, hi))
+            first = find(int(cols[0]))
+            for c in cols[1:]:
+                parent[find(int(c))] = first
+        by_component: dict[int, list[int]] = defaultdict(list)
+        for r, (cols, _, _, _) in enumerate(kept):
+            by_component[find(int(cols[0]))].append(r)
+        wanted: dict[int, list[int]] = defaultdict(list)
+        for f in figures.tolist():
+            wanted[find(f)].append(f)
+        highs = highspy.Highs()
+        highs.setOptionValue("output_flag", False)
+        for root, mine in wanted.items():
+            rows = by_component.get(root, [])
+            if not rows:
+                continue
+            cols = np.unique(np.concatenate([kept[r][0] for r in rows]))
+            position = {int(c): i for i, c in enumerate(cols)}
+            highs.clearModel()
+            highs.addVars(len(cols), out[cols], np.full(len(cols), INF))
+            for r in rows:
+                rc, rv, lo, hi = kept[r]
+                idx = np.array([position[int(c)] for c in rc], dtype=np.int32)
+                highs.addRow(lo, hi, len(idx), idx, rv)
+            for f in mine:
+                cost = np.zeros(len(cols))
+                cost[position[f]] = 1.0
+                highs.changeColsCost(len(cols), np.arange(len(cols), dtype=np.int32), cost)
+                highs.changeObjectiveSense(highspy.ObjSense.kMinimize)
+                highs.run()
+                if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                    value = highs.getInfo().objective_function_value
+                    out[f] = max(out[f], float(np.ceil(value - TOLERANCE)))
+        return out
+
     def solve(
         self,
         targets: np.ndarray,
