@@ -570,6 +570,8 @@ class _Site:
         return sorted(self.written)
 
     def _index(self) -> None:
+        """The home page: England's headline figures of the latest month by modality,
+        with the change on a year before where the publication holds it, and a chart."""
         pub, figures = self.publication, self.figures
         latest = pub.latest_month
         year, mon = latest.split("-")
@@ -583,10 +585,37 @@ class _Site:
             (1, ENGLAND, m, ALL_SETTINGS, last_year, "activity_count") in figures.cells
             for m in modalities
         )
+        headline, chart_values, chart_markers = self._headline_table(
+            modalities, has, latest, last_year if has_last_year else None
+        )
+        chart = None
+        if has[1] and modalities:
+            chart = self._index_chart(modalities, chart_values, chart_markers, latest)
+        self._render(
+            "index.html",
+            "index.html",
+            title=f"Diagnostic Imaging Dataset {pub.financial_year}",
+            headline=headline,
+            chart=chart,
+            has_last_year=has_last_year,
+            policy_note=pub.policy.reader_note,
+            last_year=month_name(last_year),
+            last_year_release=pub.series.last_year,
+            provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
+            modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
+            **self._series_context(),
+        )
+
+    def _headline_table(
+        self, modalities: list[str], has: dict[int, bool], latest: str, last_year: str | None
+    ) -> tuple[HtmlTable, list[float | None], list[str]]:
+        """The headline table (tests, change on a year before when `last_year` is given,
+        median waits), and the chart's values and markers of the tests column."""
+        figures = self.figures
         columns = []
         if has[1]:
             columns.append(Column(f"Number of tests, {month_name(latest)}"))
-            if has_last_year:
+            if last_year:
                 columns.append(Column(f"Change on {month_name(last_year)} (%)"))
         if has[2]:
             columns.append(Column("Median days, request to test"))
@@ -602,7 +631,7 @@ class _Site:
                 cells.append(cell)
                 chart_values.append(figures.value(*args))
                 chart_markers.append(cell.marker)
-                if has_last_year:
+                if last_year:
                     now = figures.value(*args)
                     before = figures.value(
                         1, ENGLAND, modality, ALL_SETTINGS, last_year, "activity_count"
@@ -631,44 +660,39 @@ class _Site:
             tuple(columns),
             [rows],
         )
-        chart = None
-        if has[1] and modalities:
-            svg = _activity_chart(modalities, chart_values, chart_markers)
-            self._write("charts/activity-by-modality.svg", svg)
-            width, height = _svg_size(svg)
-            known = [(v, m) for v, m in zip(chart_values, modalities, strict=True) if v is not None]
-            alt = (
-                f"Bar chart of the number of imaging tests in England in {month_name(latest)} "
-                f"by modality."
-            )
-            if known:
-                most = max(known, key=lambda vm: vm[0])
-                least = min(known, key=lambda vm: vm[0])
-                alt += (
-                    f" The most tests were of {most[1]} ({format_value(most[0])}), the fewest "
-                    f"of {least[1]} ({format_value(least[0])})."
-                )
-            alt += " The figures are in the table beside the chart."
-            chart = {
-                "src": "charts/activity-by-modality.svg",
-                "alt": alt,
-                "width": width,
-                "height": height,
-            }
-        self._render(
-            "index.html",
-            "index.html",
-            title=f"Diagnostic Imaging Dataset {pub.financial_year}",
-            headline=headline,
-            chart=chart,
-            has_last_year=has_last_year,
-            policy_note=pub.policy.reader_note,
-            last_year=month_name(last_year),
-            last_year_release=pub.series.last_year,
-            provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
-            modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
-            **self._series_context(),
+        return headline, chart_values, chart_markers
+
+    def _index_chart(
+        self,
+        modalities: list[str],
+        chart_values: list[float | None],
+        chart_markers: list[str],
+        latest: str,
+    ) -> dict:
+        """The home page's bar chart of tests by modality, written, with its text
+        alternative (the most and fewest tests named)."""
+        svg = _activity_chart(modalities, chart_values, chart_markers)
+        self._write("charts/activity-by-modality.svg", svg)
+        width, height = _svg_size(svg)
+        known = [(v, m) for v, m in zip(chart_values, modalities, strict=True) if v is not None]
+        alt = (
+            f"Bar chart of the number of imaging tests in England in {month_name(latest)} "
+            f"by modality."
         )
+        if known:
+            most = max(known, key=lambda vm: vm[0])
+            least = min(known, key=lambda vm: vm[0])
+            alt += (
+                f" The most tests were of {most[1]} ({format_value(most[0])}), the fewest "
+                f"of {least[1]} ({format_value(least[0])})."
+            )
+        alt += " The figures are in the table beside the chart."
+        return {
+            "src": "charts/activity-by-modality.svg",
+            "alt": alt,
+            "width": width,
+            "height": height,
+        }
 
     def _series_context(self) -> dict:
         """What the home page says of the release's place in its series (section 7)."""
