@@ -252,105 +252,43 @@ def release_cover(publication: Publication, config: BuildConfig) -> tuple[Public
     return replace(publication, published_on=details.published_on), cover
 
 
+@dataclass(frozen=True)
+class Computed:
+    """What a build has computed and dated before anything is written."""
+
+    publication: Publication
+    cover: CoverText
+    files: list[InputFile]
+    outcomes: dict[int, FileOutcome]
+    report: QualityReport
+    series: SeriesInputs
+
+
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
+    """The process: compute and date the publication, write the restricted folder and
+    the publication whole beside their targets (the publication audited as it is
+    written), then swap both into place, the restricted one first.
+
+    A publication is never visible without its restricted folder, and its manifest holds
+    the digest of the restricted folder it belongs to (`restricted_folder_sha256`, taken
+    once the audit's bounds are in it), so a pair from two builds is told apart. A build
+    that fails leaves the previous pair untouched.
+    """
     publication, files, outcomes, report, series = compute_publication(con, config, work_dir)
     publication, cover = release_cover(publication, config)
-    audits: list[AuditReport] = []
-    audit_summaries: list[str] = []  # as the console shows them
-    series_summaries: list[str] = []
-
-    def write_restricted_folder(folder: Path) -> None:
-        write_ledger(series.ledger, folder)
-        write_restricted(con, files, folder)
-        write_restricted_files(files, outcomes, folder)
-        write_manifest(
-            folder / "manifest.json",
-            build_restricted_manifest(publication.identifier, files, outcomes),
-        )
-
-    def write_publication_manifest(folder: Path, restricted_digest: str | None = None) -> None:
-        write_manifest(
-            folder / "manifest.json",
-            build_manifest(
-                publication.identifier,
-                config,
-                publication.policy,
-                manifest_inputs(files),
-                report.totals,
-                folder,
-                restricted_digest,
-            ),
-        )
-
-    def write_publication(folder: Path, restricted_staging: Path) -> None:
-        with stage("render", "CSV, data package, workbook, ODS and web pages"):
-            render(publication, folder, cover)
-        kill_point("render")
-        write_quality_csvs(report, folder)
-        # the manifest (England's totals among the figures the audit reads), written
-        # again once the pages and the audit's summary are in the folder
-        write_publication_manifest(folder)
-        # The build audits its own output (PUBLICATION.md section 4): every figure of the
-        # tables and of the quality report; under strict a failed audit stops the build
-        # and the previous publication stays in place. Its cell-by-cell bounds go to the
-        # restricted folder only.
-        with stage("audit", "disclosure audit of the published figures (linear programming)"):
-            audit = audit_publication(
-                folder,
-                csv_path=folder / f"{publication.identifier}.csv",
-                restricted_dir=restricted_staging,
-                policy=publication.policy,
-            )
-        make_private(restricted_staging / AUDIT_FILE)
-        audits.append(audit)
-        shown = audit.summary
-        if not publication.policy.secondary_suppression:
-            shown = f"{NOT_PROTECTED} {shown}"
-        audit_summaries.append(shown)
-        if publication.policy.audit_stops_build and not audit.passed:
-            raise DisclosureAuditFailed(audit.summary)
-        line = audit.summary
-        if series.earlier:
-            with stage("audit", "disclosure audit over the releases of the series"):
-                across = audit_across_releases(
-                    release_lp(
-                        folder,
-                        folder / f"{publication.identifier}.csv",
-                        publication.identifier,
-                        publication.policy,
-                        series.ledger,
-                    ),
-                    series.earlier,
-                )
-            series_summaries.append(across.summary)
-            if publication.policy.audit_stops_build and not across.passed:
-                raise DisclosureAuditFailed(across.summary)
-            line = f"{line} {across.summary}"
-        summary = AuditSummary(line, audit.meaning, audit.by_table)
-        with stage("quality", "the data-quality report"):
-            write_quality_pages(
-                replace(report, audit=summary),
-                folder,
-                publication.published_on,
-                cover=cover,
-                stamp=publication.stamp,
-                publication=publication,
-            )
-        write_publication_manifest(folder, folder_digest(restricted_staging))
-
+    built = Computed(publication, cover, files, outcomes, report, series)
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
-
-    # Both folders are written whole before either is swapped in, the restricted one
-    # first: a publication is never visible without its restricted folder, and its
-    # manifest holds the digest of the restricted folder it belongs to
-    # (`restricted_folder_sha256`, taken once the audit's bounds are in it), so a pair
-    # from two builds is told apart. A build that fails leaves the previous pair
-    # untouched.
+    audits: list[tuple[AuditReport, str]] = []  # the audit, and over the releases
     with (
-        staged(restricted_dir, write_restricted_folder, private=True) as restricted_staging,
         staged(
-            publication_dir, lambda folder: write_publication(folder, restricted_staging)
+            restricted_dir, lambda folder: write_restricted_folder(con, built, folder), private=True
+        ) as restricted_staging,
+        staged(
+            publication_dir,
+            lambda folder: audits.append(
+                write_publication(config, built, folder, restricted_staging)
+            ),
         ) as publication_staging,
     ):
         kill_point("before-swaps")
@@ -363,11 +301,117 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         restricted_dir,
         files,
         outcomes,
-        audit_summaries[-1],
-        audits[-1].passed,
+        console_summary(publication, audits[-1][0]),
+        audits[-1][0].passed,
         rejection_rule_counts(con, files),
-        series_summaries[-1] if series_summaries else "",
+        audits[-1][1],
     )
+
+
+def write_restricted_folder(con: duckdb.DuckDBPyConnection, built: Computed, folder: Path) -> None:
+    """The restricted folder: the ledger of unrounded values (for the next releases of
+    the series), quarantine and warnings, each file's accounting, its manifest."""
+    write_ledger(built.series.ledger, folder)
+    write_restricted(con, built.files, folder)
+    write_restricted_files(built.files, built.outcomes, folder)
+    write_manifest(
+        folder / "manifest.json",
+        build_restricted_manifest(built.publication.identifier, built.files, built.outcomes),
+    )
+
+
+def write_publication(
+    config: BuildConfig, built: Computed, folder: Path, restricted_staging: Path
+) -> tuple[AuditReport, str]:
+    """The publication's folder: every rendering, the quality report's figures, the
+    manifest, the audit of all of it, then the quality pages (they show the audit) and
+    the manifest again with the restricted folder's digest.
+
+    The build audits its own output (PUBLICATION.md section 4): every figure of the
+    tables and of the quality report; under strict a failed audit stops the build and
+    the previous publication stays in place. Its cell-by-cell bounds go to the
+    restricted folder only. With earlier releases (`--previous`) the audit runs over
+    their union too (PUBLICATION.md section 7): a failing union stops a strict build.
+    Returns the audit and the union audit's line ("" without earlier releases).
+    """
+    publication, report = built.publication, built.report
+    with stage("render", "CSV, data package, workbook, ODS and web pages"):
+        render(publication, folder, built.cover)
+    kill_point("render")
+    write_quality_csvs(report, folder)
+    # the manifest (England's totals among the figures the audit reads), written
+    # again once the pages and the audit's summary are in the folder
+    write_publication_manifest(config, built, folder)
+    with stage("audit", "disclosure audit of the published figures (linear programming)"):
+        audit = audit_publication(
+            folder,
+            csv_path=folder / f"{publication.identifier}.csv",
+            restricted_dir=restricted_staging,
+            policy=publication.policy,
+        )
+    make_private(restricted_staging / AUDIT_FILE)
+    if publication.policy.audit_stops_build and not audit.passed:
+        raise DisclosureAuditFailed(audit.summary)
+    across = audit_series(built, folder)
+    line = f"{audit.summary} {across}" if across else audit.summary
+    summary = AuditSummary(line, audit.meaning, audit.by_table)
+    with stage("quality", "the data-quality report"):
+        write_quality_pages(
+            replace(report, audit=summary),
+            folder,
+            publication.published_on,
+            cover=built.cover,
+            stamp=publication.stamp,
+            publication=publication,
+        )
+    write_publication_manifest(config, built, folder, folder_digest(restricted_staging))
+    return audit, across
+
+
+def audit_series(built: Computed, folder: Path) -> str:
+    """The audit over the union of this release and the earlier ones (its line; "" with
+    none); under strict a failing union stops the build."""
+    publication, series = built.publication, built.series
+    if not series.earlier:
+        return ""
+    with stage("audit", "disclosure audit over the releases of the series"):
+        across = audit_across_releases(
+            release_lp(
+                folder,
+                folder / f"{publication.identifier}.csv",
+                publication.identifier,
+                publication.policy,
+                series.ledger,
+            ),
+            series.earlier,
+        )
+    if publication.policy.audit_stops_build and not across.passed:
+        raise DisclosureAuditFailed(across.summary)
+    return across.summary
+
+
+def write_publication_manifest(
+    config: BuildConfig, built: Computed, folder: Path, restricted_digest: str | None = None
+) -> None:
+    write_manifest(
+        folder / "manifest.json",
+        build_manifest(
+            built.publication.identifier,
+            config,
+            built.publication.policy,
+            manifest_inputs(built.files),
+            built.report.totals,
+            folder,
+            restricted_digest,
+        ),
+    )
+
+
+def console_summary(publication: Publication, audit: AuditReport) -> str:
+    """The audit's line as the console shows it: loud when nothing protects the cells."""
+    if not publication.policy.secondary_suppression:
+        return f"{NOT_PROTECTED} {audit.summary}"
+    return audit.summary
 
 
 def render(publication: Publication, folder: Path, cover: CoverText) -> None:
