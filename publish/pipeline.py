@@ -65,7 +65,7 @@ from publish.series.release_series import series_facts
 from publish.series.releases import EarlierRelease, read_earlier_releases
 from publish.session import build_session
 from publish.stage_tables import check_stage
-from publish.tables import QUALITY_TABLE
+from publish.tables import QUALITY_TABLE, UNKNOWN_COMMISSIONER
 from publish.validate.restricted_manifest import build_restricted_manifest, write_restricted_files
 from publish.validate.rules import (
     FileOutcome,
@@ -145,6 +145,32 @@ def end_of_month(month: str) -> date:
     return date.fromordinal(following.toordinal() - 1)
 
 
+def provider_details(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each provider's ICB and imaging network in each region (empty where sites.csv
+    does not say: an independent provider has none)."""
+    return frame(
+        con,
+        """
+        SELECT region_code, provider_code, coalesce(max(icb_code), '') AS icb_code,
+               coalesce(max(network_name), '') AS network_name
+        FROM sites GROUP BY ALL
+        """,
+    )
+
+
+def commissioner_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each sub-ICB location's name (as at its latest row of the reference), by code."""
+    return frame(
+        con,
+        """
+        SELECT sub_icb_code AS provider_code, arg_max(sub_icb_name, valid_from) AS provider_name
+        FROM practices GROUP BY ALL
+        UNION ALL SELECT $unknown, $unknown
+        """,
+        {"unknown": UNKNOWN_COMMISSIONER},
+    )
+
+
 def build_publication(config: BuildConfig) -> BuildResult:
     """Build one publication from submission files, and publish it atomically."""
     with build_session(config) as (con, work_dir):
@@ -161,7 +187,7 @@ def compute_publication(
     With earlier releases (`--previous`), under `strict` the cells they suppressed that
     are unchanged are suppressed again, and the revised cells are marked.
     """
-    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes, config.practices))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
     if not any(outcome.accepted for outcome in outcomes.values()):
@@ -188,11 +214,12 @@ def compute_publication(
         published_on=config.published_on,
         demo=config.demo,
         months_without_records=months_without_records(con, month),
+        provider_details=provider_details(con),
     )
     earlier = read_earlier_releases(
         config.previous, publication.identifier, month, publication.status
     )
-    named = add_names(cells, provider_names(con, month))
+    named = add_names(cells, provider_names(con, month), commissioner_names(con))
     with stage("protect", f"disclosure control, {policy.name} policy"):
         ledger = ledger_frame(named)
         protected = protect_across_releases(named, policy, earlier, ledger, protect_cells)
@@ -458,7 +485,9 @@ class ValidationResult:
 def validate_only(config: BuildConfig) -> ValidationResult:
     """Validate submissions without publishing: quality report and restricted folder only."""
     with build_session(config) as (con, work_dir):
-        load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+        load_reference_data(
+            con, ReferenceFiles(config.sites, config.imaging_codes, config.practices)
+        )
         files = ingest_and_validate(con, config, work_dir)
         outcomes = file_outcomes(con, files)
         folder = config.out_dir / "validation"

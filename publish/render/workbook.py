@@ -49,8 +49,11 @@ from publish.tables import (
     GEOGRAPHY_LEVELS,
     MARKERS,
     MEASURES,
+    PROVIDER_DETAIL_COLUMNS,
+    TABLE_ORDER,
     TABLES,
     TIDY_COLUMNS,
+    MeasureSource,
     TableSpec,
 )
 
@@ -81,7 +84,12 @@ BARE_SYMBOL = re.compile(r"^(?:[^\w\s]+|[a-z])$")
 # Markers that stand for a missing value; "p" may accompany a value.
 MISSING_VALUE_MARKERS = ("c", "x", "z")
 
-GEOGRAPHY_LABELS = {"england": "England", "region": "Region", "provider": "Provider"}
+GEOGRAPHY_LABELS = {
+    "england": "England",
+    "region": "Region",
+    "provider": "Provider",
+    "commissioner": "Commissioner",
+}
 
 # Column headers of the "measures" layout (tables 9 and 10).
 MEASURE_HEADERS: dict[str, str] = {name: measure.heading for name, measure in MEASURES.items()}
@@ -95,6 +103,7 @@ REQUIRED_NOTES = (
     "cancer_test_groups",
     "source_settings",
     "percentages",
+    "commissioners",
 )
 STATUSES = ("provisional", "final")
 
@@ -302,6 +311,8 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("percentages")
     if "provider" in keys:
         notes.append("providers")
+    if "commissioner" in keys:
+        notes.append("commissioners")
     if spec.row_label == "Cancer test group":
         notes.append("cancer_test_groups")
     if "source_setting" in keys:
@@ -438,13 +449,14 @@ def _table_sheet(
 ) -> TableSheet:
     """One table's sheet: its key columns, its value columns by layout, one row per row
     key, and the lines above the table that say what it holds."""
-    where = f"table {spec.number}"
+    where = f"table {spec.published_number}"
     frame = frame.with_columns(
         pl.col(name).cast(pl.Utf8).fill_null("")
         for name in TIDY_COLUMNS
         if name not in ("table", "value")
     )
     levels = set(frame["geography_level"].to_list())
+    frame = _with_provider_details(spec, frame, publication, levels)
     keys = _key_columns(spec, frame, levels)
     key_names = [name for name, _ in keys]
     values = _value_columns(spec, frame, publication, where)
@@ -453,10 +465,10 @@ def _table_sheet(
         Column(header, kind) for header, kind in zip(values.headers, values.kinds, strict=True)
     ]
     return TableSheet(
-        tab=f"Table_{spec.number}",
-        title=f"Table {spec.number}: {spec.title}, England, {_period_words(publication)}",
+        tab=f"Table_{spec.published_number}",
+        title=f"Table {spec.published_number}: {spec.title}, England, {_period_words(publication)}",
         lines=_table_lines(spec, publication, cover, notes, key_names, levels, sheet_rows),
-        table_name=f"table_{spec.number}_{spec.workbook_name}",
+        table_name=f"table_{spec.published_number}_{spec.workbook_name}",
         columns=columns,
         rows=sheet_rows,
     )
@@ -472,10 +484,51 @@ def _key_columns(spec: TableSpec, frame: pl.DataFrame, levels: set[str]) -> list
         keys += [("region_code", "Region code"), ("region_name", "Region name")]
     if "provider" in levels:
         keys += [("provider_code", "Org code"), ("provider_name", "Provider name")]
+    if spec.shows_provider_details and "provider" in levels:  # table 13: ICB, network
+        keys += list(PROVIDER_DETAIL_COLUMNS.items())
+    if "commissioner" in levels:  # tables 7a, 7b and 8: sub-ICB locations
+        keys += [
+            ("region_code", "Region code"),
+            ("region_name", "Region name"),
+            ("provider_code", "Commissioner code"),
+            ("provider_name", "Commissioner name"),
+        ]
     keys.append(("modality", spec.row_label))
     if spec.layout != "settings" and settings != [ALL_SETTINGS]:
         keys.append(("source_setting", "Source setting"))
+    if _by_quarter(spec):  # table 13: a row per quarter
+        keys.append(("period", "Quarter"))
     return keys
+
+
+def _by_quarter(spec: TableSpec) -> bool:
+    return isinstance(spec.source, MeasureSource) and spec.source.by_quarter
+
+
+def _with_provider_details(
+    spec: TableSpec, frame: pl.DataFrame, publication: Publication, levels: set[str]
+) -> pl.DataFrame:
+    """The tidy rows with each provider's ICB and imaging network beside them, for a
+    table that shows them (13); "" where sites.csv does not say, and above providers."""
+    if not (spec.shows_provider_details and "provider" in levels):
+        return frame
+    details = publication.provider_details
+    if details is None:
+        details = pl.DataFrame(schema={"region_code": pl.Utf8, "provider_code": pl.Utf8})
+    for name in PROVIDER_DETAIL_COLUMNS:
+        if name not in details.columns:
+            details = details.with_columns(pl.lit("").alias(name))
+    return (
+        frame.with_row_index("_order")
+        .join(
+            details.select("region_code", "provider_code", *PROVIDER_DETAIL_COLUMNS),
+            on=["region_code", "provider_code"],
+            how="left",
+        )
+        .sort("_order")
+        .drop("_order")
+        .with_columns(pl.col(name).fill_null("") for name in PROVIDER_DETAIL_COLUMNS)
+    )
 
 
 @dataclass(frozen=True)
@@ -535,7 +588,7 @@ def _value_columns(
         )
     else:
         raise WorkbookError(f"{where}: unknown layout '{spec.layout}' in publish.tables")
-    if spec.layout != "months":
+    if spec.layout != "months" and not _by_quarter(spec):
         periods = set(frame["period"].to_list())
         if periods != {publication.year_to_date}:
             raise WorkbookError(
@@ -634,7 +687,9 @@ def _table_lines(
         row_words
         + {
             "months": "; each column is a month of test, then the year to date.",
-            "measures": "; the columns are the year-to-date measures.",
+            "measures": "; the columns are the measures, for each quarter."
+            if _by_quarter(spec)
+            else "; the columns are the year-to-date measures.",
             "settings": "; each column is a source setting, then the total of all settings. "
             "Figures are for the year to date.",
         }[spec.layout]
@@ -788,7 +843,7 @@ def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet 
     tidy = publication.tidy
     _check_tidy(tidy)
     notes = _Notes({**cover.notes, **series_notes(publication)})
-    present = sorted(set(tidy["table"].unique().to_list()))
+    present = sorted(set(tidy["table"].unique().to_list()), key=lambda n: TABLE_ORDER.get(n, n))
     tables = [
         _table_sheet(TABLES[number], publication.table(number), publication, cover, notes)
         for number in present
