@@ -226,6 +226,8 @@ class _Figures:
             return
         for row in last_year.select(TIDY_COLUMNS).iter_rows():
             table, level, rcode, _, pcode, _, modality, setting, period, measure = row[:10]
+            if not str(table).isdigit():
+                continue  # tables 7a, 7b: no year on year
             key: GeoKey = (
                 ENGLAND
                 if level == "england"
@@ -807,7 +809,7 @@ class _Site:
             rows.append(
                 Row(
                     (
-                        f"Table {r['table']}",
+                        f"Table {published(r['table'])}",
                         where,
                         r["modality"],
                         r["source_setting"],

@@ -156,7 +156,7 @@ def write_revisions_csv(revisions: pl.DataFrame, path: Path) -> None:
     release's figure, marker and identifier (PUBLICATION.md section 7)."""
     write_csv(
         revisions.with_columns(
-            pl.col("table").cast(pl.Utf8),
+            pl.col("table").replace_strict(PUBLISHED_NUMBERS, return_dtype=pl.Utf8),
             format_value(pl.col("value")).alias("value"),
             format_value(pl.col("previous_value")).alias("previous_value"),
         ),

@@ -350,7 +350,7 @@ def _revisions_sheet(publication: Publication) -> TableSheet | None:
         now = _cell(r["value"], r["marker"], kind, where)
         rows.append(
             [
-                f"Table {r['table']}",
+                f"Table {TABLES[r['table']].published_number}",
                 GEOGRAPHY_LABELS[r["geography_level"]],
                 r["region_code"] or _marker_text("z"),
                 r["provider_code"] or _marker_text("z"),

@@ -22,7 +22,7 @@ import polars as pl
 
 from publish.errors import InputError
 from publish.series.ledger import LEDGER_FILE, read_ledger
-from publish.tables import CELL_KEY_COLUMNS, TIDY_COLUMNS
+from publish.tables import CELL_KEY_COLUMNS, TABLES, TIDY_COLUMNS
 
 log = logging.getLogger("did_publish")
 
@@ -105,6 +105,9 @@ def read_release(folder: Path) -> EarlierRelease:
     missing = [c for c in TIDY_COLUMNS if c not in cells.columns]
     if missing:
         raise InputError(f"--previous {folder}: {csv_path.name}: missing column(s) {missing}")
+    # tables by the catalog's number, as this build keys them ("7a" is published)
+    internal = {spec.published_number: str(spec.number) for spec in TABLES.values()}
+    cells = cells.with_columns(pl.col("table").replace(internal))
     ledger_path = folder.parent / f"{identifier}.restricted" / LEDGER_FILE
     return EarlierRelease(
         identifier=identifier,

@@ -8,6 +8,7 @@ that the workbook and the HTML say the same (renderers import this and `facts` o
 from __future__ import annotations
 
 from publish.series.facts import WHY_REVISED, SeriesFacts
+from publish.tables import TABLES
 
 
 def _cells(n: int) -> str:
@@ -33,7 +34,10 @@ def revisions_paragraphs(series: SeriesFacts, where: str) -> list[str]:
             f"No published figure has changed since the previous release ({series.compared_with}).",
             WHY_REVISED,
         ]
-    tables = "; ".join(f"table {table}, {_cells(n)}" for table, n in by_table)
+    tables = "; ".join(
+        f"table {TABLES[table].published_number if table in TABLES else table}, {_cells(n)}"
+        for table, n in by_table
+    )
     return [
         f"Since the previous release ({series.compared_with}), "
         f"{_cells(series.revised_cells)} {'was' if series.revised_cells == 1 else 'were'} "
