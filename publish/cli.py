@@ -134,6 +134,10 @@ SitesOption = Annotated[Path | None, typer.Option("--sites", help="Site referenc
 CodesOption = Annotated[
     Path | None, typer.Option("--imaging-codes", help="Imaging-code reference CSV.")
 ]
+PracticesOption = Annotated[
+    Path | None,
+    typer.Option("--practices", help="GP practice reference CSV (commissioners, tables 7 and 8)."),
+]
 SubmissionsOption = Annotated[
     Path | None,
     typer.Option("--submissions", help="CSV of file,submission_date for the inputs."),
@@ -321,6 +325,7 @@ def build(
     ] = None,
     sites: SitesOption = None,
     imaging_codes: CodesOption = None,
+    practices: PracticesOption = None,
     submissions: SubmissionsOption = None,
     submission_date: SubmissionDateOption = None,
     out: OutOption = None,
@@ -350,6 +355,7 @@ def build(
         "policy": policy.value if policy else None,
         "sites": sites,
         "imaging_codes": imaging_codes,
+        "practices": practices,
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
@@ -433,6 +439,7 @@ PUBLICATION_OPTIONS = {
     "--policy": "policy",
     "--sites": "sites",
     "--imaging-codes": "imaging_codes",
+    "--practices": "practices",
     "--submissions": "submissions",
     "--submission-date": "submission_date",
     "--store": "store",
@@ -542,6 +549,7 @@ def validate(
     config: ConfigOption = None,
     sites: SitesOption = None,
     imaging_codes: CodesOption = None,
+    practices: PracticesOption = None,
     submissions: SubmissionsOption = None,
     submission_date: SubmissionDateOption = None,
     out: OutOption = None,
@@ -559,6 +567,7 @@ def validate(
     overrides = {
         "sites": sites,
         "imaging_codes": imaging_codes,
+        "practices": practices,
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
@@ -670,6 +679,7 @@ def store_prune(
     config: ConfigOption = None,
     sites: SitesOption = None,
     imaging_codes: CodesOption = None,
+    practices: PracticesOption = None,
     submissions: SubmissionsOption = None,
     submission_date: SubmissionDateOption = None,
 ) -> None:
@@ -689,6 +699,7 @@ def store_prune(
     overrides = {
         "sites": sites,
         "imaging_codes": imaging_codes,
+        "practices": practices,
         "submissions": submissions,
         "submission_date": parse_date(submission_date, "--submission-date"),
         "inputs": tuple(keep),
@@ -702,7 +713,10 @@ def store_prune(
         files = register_files(paths, dates, build_config.submission_date)
         with locked(store, "record store"):
             record_store = RecordStore(
-                store, reference_digest(build_config.sites, build_config.imaging_codes)
+                store,
+                reference_digest(
+                    build_config.sites, build_config.imaging_codes, build_config.practices
+                ),
             )
             result = prune_store(record_store, files)
     except InputError as error:

@@ -29,7 +29,7 @@ from publish.db import MEMORY_LIMIT
 from publish.disclosure.policy import POLICY_NAMES, Policy, UnknownPolicy, make_policy
 from publish.engines import check_engine
 from publish.errors import InputError
-from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_SITES
+from publish.reference import DEFAULT_IMAGING_CODES, DEFAULT_PRACTICES, DEFAULT_SITES
 
 STATUSES = ("provisional", "final")
 
@@ -46,6 +46,7 @@ class BuildConfig:
     secondary_suppression: bool = True
     sites: Path = DEFAULT_SITES
     imaging_codes: Path = DEFAULT_IMAGING_CODES
+    practices: Path = DEFAULT_PRACTICES  # GP practice -> commissioner (tables 7 and 8)
     submissions: Path | None = None
     submission_date: date | None = None
     out_dir: Path = Path("output")
@@ -102,7 +103,14 @@ class BuildConfig:
         """The config as plain JSON values; paths of reference data by name only."""
         values = asdict(self)
         values["inputs"] = [Path(p).name for p in self.inputs]
-        for key in ("sites", "imaging_codes", "submissions", "publication_text", "store"):
+        for key in (
+            "sites",
+            "imaging_codes",
+            "practices",
+            "submissions",
+            "publication_text",
+            "store",
+        ):
             values[key] = Path(values[key]).name if values[key] else None
         values.pop("out_dir")
         for key, value in values.items():
@@ -111,7 +119,15 @@ class BuildConfig:
         return values
 
 
-PATH_KEYS = {"sites", "imaging_codes", "submissions", "out_dir", "publication_text", "store"}
+PATH_KEYS = {
+    "sites",
+    "imaging_codes",
+    "practices",
+    "submissions",
+    "out_dir",
+    "publication_text",
+    "store",
+}
 DATE_KEYS = {"submission_date", "published_on"}
 
 # What each setting of the config file expects, in the words of its error message.
@@ -180,6 +196,7 @@ class ConfigFile(BaseModel):
     secondary_suppression: StrictBool | None = None
     sites: StrictStr | None = None
     imaging_codes: StrictStr | None = None
+    practices: StrictStr | None = None
     submissions: StrictStr | None = None
     submission_date: date | None = None
     out_dir: StrictStr | None = None

@@ -28,7 +28,7 @@ import shutil
 import signal
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -164,3 +164,34 @@ def swap_into_place(staging: Path, target: Path, point: str = "swap") -> None:
         kill_point(f"between-renames-{point}")
     staging.rename(target)
     shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextmanager
+def staged(target: Path, write: Callable[[Path], None], private: bool = False) -> Iterator[Path]:
+    """A complete new folder for `target`, written beside it under a hidden name.
+
+    The caller swaps it into place (`swap_into_place`); if anything fails first, it is
+    removed (after a hard kill, the next build removes it: it has a dot name and the
+    build's process id). `private`: 0700 / 0600, for record-level data.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f".{target.name}.building-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    if private:
+        private_folder(staging)
+    try:
+        write(staging)
+        if private:
+            make_private(staging)
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)  # swapped: it holds the old folder, if any
+
+
+def write_atomically(target: Path, write: Callable[[Path], None], private: bool = False) -> None:
+    """Write a folder beside `target`, then swap it into place only once complete."""
+    with staged(target, write, private) as staging:
+        swap_into_place(staging, target)

@@ -1,16 +1,18 @@
 """The monthly build, read top to bottom as the publication process.
 
-ingest -> validate -> derive -> aggregate -> protect -> render -> write manifest.
-Each stage is a module of its own; this file only puts them in order.
+    session (publish.session: connection, private work folder, folders locked)
+    ingest -> validate -> derive -> resolve      the engine's (publish.engines)
+    the period (publish.aggregate.period) -> aggregate -> protect (the Policy)
+    the quality report's figures (publish.quality.figures)
+    render (publish.render) -> audit (publish.disclosure.audit) -> manifests
+    both folders staged whole, then swapped into place (publish.folders)
+
+`compute_publication` is everything up to the protected figures, nothing written;
+`build_with` writes and audits them. Each stage is a module of its own; this file only
+puts them in order.
 """
 
-import hashlib
 import logging
-import os
-import shutil
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -19,23 +21,17 @@ import duckdb
 import polars as pl
 
 from publish.aggregate.cells import aggregate_tables
+from publish.aggregate.period import latest_month, months_without_records
 from publish.config import BuildConfig
-from publish.db import frame, rows, scalar
+from publish.db import frame
 from publish.disclosure.audit import AUDIT_FILE, AuditReport, audit_publication
 from publish.disclosure.protect import protect_cells
 from publish.engines.engine import engine_for
-from publish.folders import (
-    kill_point,
-    locked,
-    make_private,
-    private_folder,
-    remove_stale_folders,
-    swap_into_place,
-)
+from publish.folders import kill_point, make_private, staged, swap_into_place, write_atomically
+from publish.ingest.inputs import input_paths
 from publish.ingest.load import (
     InputError,
     InputFile,
-    discover_input_files,
     read_submissions_manifest,
 )
 from publish.periods import months_of_year_to_date
@@ -43,15 +39,16 @@ from publish.progress import stage
 from publish.quality.figures import build_quality_report, manifest_inputs, quality_cells
 from publish.quality.report import AuditSummary, QualityReport
 from publish.reference import ReferenceFiles, load_reference_data
-from publish.render.manifest import build_manifest, sha256_file, write_manifest
+from publish.render.manifest import build_manifest, folder_digest, write_manifest
 from publish.render.publication import Publication
 from publish.render.quality import write_quality_csvs, write_quality_pages, write_quality_report
 from publish.render.release import release_details, release_warnings
 from publish.render.site import write_site
 from publish.render.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
 from publish.render.workbook import CoverText, load_cover_text, write_workbook
+from publish.session import build_session
 from publish.stage_tables import check_stage
-from publish.tables import QUALITY_TABLE
+from publish.tables import QUALITY_TABLE, UNKNOWN_COMMISSIONER
 from publish.validate.restricted_manifest import build_restricted_manifest, write_restricted_files
 from publish.validate.rules import (
     FileOutcome,
@@ -86,39 +83,6 @@ class DisclosureAuditFailed(Exception):
     """The strict policy's audit found a cell that can be recovered or narrowed."""
 
 
-@contextmanager
-def build_session(config: BuildConfig) -> Iterator[tuple[duckdb.DuckDBPyConnection, Path]]:
-    """A connection and a private working folder beside the output, both gone after.
-
-    The folder holds DuckDB's spill files and, without `--store`, the build's own record
-    store: record-level data stays beside the restricted folder (0700, like it), never
-    in the current directory or a shared temporary one. The build holds the lock of its
-    `--out` and `--store` folders throughout, and first removes what builds that were
-    killed left there.
-    """
-    config.out_dir.mkdir(parents=True, exist_ok=True)
-    with locked(config.out_dir, "output folder"), store_lock(config):
-        remove_stale_folders(config.out_dir)
-        prefix = f".did-work-{os.getpid()}-"
-        with tempfile.TemporaryDirectory(prefix=prefix, dir=config.out_dir) as folder:
-            work_dir = private_folder(Path(folder))
-            con = engine_for(config).connect(config, work_dir)
-            try:
-                yield con, work_dir
-            finally:
-                con.close()
-
-
-@contextmanager
-def store_lock(config: BuildConfig) -> Iterator[None]:
-    if config.store is None:
-        yield
-        return
-    private_folder(config.store)
-    with locked(config.store, "record store"):
-        yield
-
-
 def ingest_and_validate(
     con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
 ) -> list[InputFile]:
@@ -132,91 +96,13 @@ def ingest_and_validate(
             "DIDS066 compare with the build date (%s)",
             date.today().isoformat(),
         )
-    paths = [] if config.spark_table else input_paths(config, work_dir, submission_dates)
-    return engine_for(config).ingest(con, config, work_dir, paths, submission_dates)
-
-
-def input_paths(config: BuildConfig, work_dir: Path, submission_dates: dict) -> list[Path]:
-    """The submission files of the inputs, the build's own folders left out."""
     own_folders = [config.out_dir, work_dir] + ([config.store] if config.store else [])
-    paths = discover_input_files(config.inputs, excluded=own_folders)
-    if not paths:
-        raise InputError("no submission files found in the inputs given")
-    if config.submissions is not None:
-        warn_unlisted(paths, submission_dates, config.submissions)
-    return paths
-
-
-def warn_unlisted(paths, submission_dates: dict, manifest: Path) -> None:
-    """Name on the console the files the submissions manifest does not list."""
-    unlisted = sorted(
-        {found.shown_as for found in paths if found.path.name not in submission_dates}
+    paths = (
+        []
+        if config.spark_table
+        else input_paths(config.inputs, own_folders, config.submissions, submission_dates)
     )
-    if unlisted:
-        listed = ", ".join(unlisted[:10]) + (
-            f" and {len(unlisted) - 10} more" if len(unlisted) > 10 else ""
-        )
-        log.warning(
-            "%d file(s) not in %s, so without a submission date (DIDS049, DIDS051, DIDS055 "
-            "and DIDS066 not applied to them): %s",
-            len(unlisted),
-            manifest.name,
-            listed,
-        )
-
-
-# The financial year of a later month ends after 9999, where dates end.
-LAST_PUBLISHABLE_MONTH = "9998-12"
-
-
-def latest_month(con: duckdb.DuckDBPyConnection, config: BuildConfig) -> str:
-    """--period, or the latest month of the accepted records; a period with no accepted
-    record in its financial year to date is refused (nothing of the data would show)."""
-    first, last = rows(con, "SELECT min(test_month), max(test_month) FROM counted_cube")[0]
-    if last is None:
-        raise InputError("no record was accepted: nothing to publish (see the quarantine)")
-    warn_future_records(con)
-    if not config.period:
-        if last > LAST_PUBLISHABLE_MONTH:  # only with submission dates in that future
-            raise InputError(
-                f"the latest accepted month, {last}, is past {LAST_PUBLISHABLE_MONTH}: check "
-                "the submission dates, or give --period"
-            )
-        return last
-    if config.period > LAST_PUBLISHABLE_MONTH:
-        raise InputError(
-            f"--period {config.period}: a period past {LAST_PUBLISHABLE_MONTH} cannot be published"
-        )
-    months = months_of_year_to_date(config.period)
-    shown = scalar(
-        con,
-        "SELECT count(*) FROM counted_cube WHERE test_month IN (SELECT unnest($months))",
-        {"months": list(months)},
-    )
-    if not shown:
-        raise InputError(
-            f"--period {config.period}: no accepted record in {months[0]} to {months[-1]}; "
-            f"the accepted records are from {first} to {last}"
-        )
-    if config.period > last:
-        log.warning("--period %s: later than the latest accepted record (%s)", config.period, last)
-    return config.period
-
-
-def warn_future_records(con: duckdb.DuckDBPyConnection) -> None:
-    """Accepted records with a test month after this month (their submission date is
-    later still): said on the console, as a date in the future is rarely right."""
-    this_month = date.today().strftime("%Y-%m")
-    future = scalar(
-        con, "SELECT sum(n) FROM counted_cube WHERE test_month > $month", {"month": this_month}
-    )
-    if future:
-        log.warning(
-            "%d accepted record(s) have a test date after this month (%s): check the "
-            "submission dates",
-            future,
-            this_month,
-        )
+    return engine_for(config).ingest(con, config, work_dir, paths, submission_dates)
 
 
 def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -227,6 +113,32 @@ def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
                min(provider_name) AS provider_name
         FROM sites GROUP BY ALL
         """,
+    )
+
+
+def provider_details(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each provider's ICB and imaging network in each region (empty where sites.csv
+    does not say: an independent provider has none)."""
+    return frame(
+        con,
+        """
+        SELECT region_code, provider_code, coalesce(max(icb_code), '') AS icb_code,
+               coalesce(max(network_name), '') AS network_name
+        FROM sites GROUP BY ALL
+        """,
+    )
+
+
+def commissioner_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Each sub-ICB location's name (as at its latest row of the reference), by code."""
+    return frame(
+        con,
+        """
+        SELECT sub_icb_code AS provider_code, arg_max(sub_icb_name, valid_from) AS provider_name
+        FROM practices GROUP BY ALL
+        UNION ALL SELECT $unknown, $unknown
+        """,
+        {"unknown": UNKNOWN_COMMISSIONER},
     )
 
 
@@ -244,7 +156,7 @@ def compute_publication(
     The report's counts are cells of the publication: one call of `protect_cells`
     protects them with the tables (under `strict`, jointly: they are linked to table 1).
     """
-    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+    load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes, config.practices))
     files = ingest_and_validate(con, config, work_dir)
     outcomes = file_outcomes(con, files)
     if not any(outcome.accepted for outcome in outcomes.values()):
@@ -264,7 +176,8 @@ def compute_publication(
         )
     check_stage(con, "aggregate")
     with stage("protect", f"disclosure control, {policy.name} policy"):
-        protected = protect_cells(add_names(cells, provider_names(con)), policy)
+        named = add_names(cells, provider_names(con), commissioner_names(con))
+        protected = protect_cells(named, policy)
     is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
@@ -274,17 +187,12 @@ def compute_publication(
         published_on=config.published_on,
         demo=config.demo,
         months_without_records=months_without_records(con, month),
+        provider_details=provider_details(con),
     )
     report = build_quality_report(
         con, files, protected.filter(is_quality), policy, publication.months
     )
     return publication, files, outcomes, report
-
-
-def months_without_records(con: duckdb.DuckDBPyConnection, latest: str) -> tuple[str, ...]:
-    """Months of the year to date without any accepted record (every figure [x])."""
-    found = {month for (month,) in rows(con, "SELECT DISTINCT test_month FROM counted_cube")}
-    return tuple(month for month in months_of_year_to_date(latest) if month not in found)
 
 
 def release_cover(publication: Publication, config: BuildConfig) -> tuple[Publication, CoverText]:
@@ -312,86 +220,42 @@ def release_cover(publication: Publication, config: BuildConfig) -> tuple[Public
     return replace(publication, published_on=details.published_on), cover
 
 
+@dataclass(frozen=True)
+class Computed:
+    """What a build has computed and dated before anything is written."""
+
+    publication: Publication
+    cover: CoverText
+    files: list[InputFile]
+    outcomes: dict[int, FileOutcome]
+    report: QualityReport
+
+
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
+    """The process: compute and date the publication, write the restricted folder and
+    the publication whole beside their targets (the publication audited as it is
+    written), then swap both into place, the restricted one first.
+
+    A publication is never visible without its restricted folder, and its manifest holds
+    the digest of the restricted folder it belongs to (`restricted_folder_sha256`, taken
+    once the audit's bounds are in it), so a pair from two builds is told apart. A build
+    that fails leaves the previous pair untouched.
+    """
     publication, files, outcomes, report = compute_publication(con, config, work_dir)
     publication, cover = release_cover(publication, config)
-    audits: list[AuditReport] = []
-    audit_summaries: list[str] = []  # as the console shows them
-
-    def write_restricted_folder(folder: Path) -> None:
-        write_restricted(con, files, folder)
-        write_restricted_files(files, outcomes, folder)
-        write_manifest(
-            folder / "manifest.json",
-            build_restricted_manifest(publication.identifier, files, outcomes),
-        )
-
-    def write_publication_manifest(folder: Path, restricted_digest: str | None = None) -> None:
-        write_manifest(
-            folder / "manifest.json",
-            build_manifest(
-                publication.identifier,
-                config,
-                publication.policy,
-                manifest_inputs(files),
-                report.totals,
-                folder,
-                restricted_digest,
-            ),
-        )
-
-    def write_publication(folder: Path, restricted_staging: Path) -> None:
-        with stage("render", "CSV, data package, workbook, ODS and web pages"):
-            render(publication, folder, cover)
-        kill_point("render")
-        write_quality_csvs(report, folder)
-        # the manifest (England's totals among the figures the audit reads), written
-        # again once the pages and the audit's summary are in the folder
-        write_publication_manifest(folder)
-        # The build audits its own output (PUBLICATION.md section 4): every figure of the
-        # tables and of the quality report; under strict a failed audit stops the build
-        # and the previous publication stays in place. Its cell-by-cell bounds go to the
-        # restricted folder only.
-        with stage("audit", "disclosure audit of the published figures (linear programming)"):
-            audit = audit_publication(
-                folder,
-                csv_path=folder / f"{publication.identifier}.csv",
-                restricted_dir=restricted_staging,
-                policy=publication.policy,
-            )
-        make_private(restricted_staging / AUDIT_FILE)
-        audits.append(audit)
-        shown = audit.summary
-        if not publication.policy.secondary_suppression:
-            shown = f"{NOT_PROTECTED} {shown}"
-        audit_summaries.append(shown)
-        if publication.policy.audit_stops_build and not audit.passed:
-            raise DisclosureAuditFailed(audit.summary)
-        summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
-        with stage("quality", "the data-quality report"):
-            write_quality_pages(
-                replace(report, audit=summary),
-                folder,
-                publication.published_on,
-                cover=cover,
-                stamp=publication.stamp,
-                publication=publication,
-            )
-        write_publication_manifest(folder, folder_digest(restricted_staging))
-
+    built = Computed(publication, cover, files, outcomes, report)
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
-
-    # Both folders are written whole before either is swapped in, the restricted one
-    # first: a publication is never visible without its restricted folder, and its
-    # manifest holds the digest of the restricted folder it belongs to
-    # (`restricted_folder_sha256`, taken once the audit's bounds are in it), so a pair
-    # from two builds is told apart. A build that fails leaves the previous pair
-    # untouched.
+    audits: list[AuditReport] = []
     with (
-        staged(restricted_dir, write_restricted_folder, private=True) as restricted_staging,
         staged(
-            publication_dir, lambda folder: write_publication(folder, restricted_staging)
+            restricted_dir, lambda folder: write_restricted_folder(con, built, folder), private=True
+        ) as restricted_staging,
+        staged(
+            publication_dir,
+            lambda folder: audits.append(
+                write_publication(config, built, folder, restricted_staging)
+            ),
         ) as publication_staging,
     ):
         kill_point("before-swaps")
@@ -404,10 +268,89 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         restricted_dir,
         files,
         outcomes,
-        audit_summaries[-1],
+        console_summary(publication, audits[-1]),
         audits[-1].passed,
         rejection_rule_counts(con, files),
     )
+
+
+def write_restricted_folder(con: duckdb.DuckDBPyConnection, built: Computed, folder: Path) -> None:
+    """The restricted folder: quarantine and warnings, each file's accounting, its
+    manifest."""
+    write_restricted(con, built.files, folder)
+    write_restricted_files(built.files, built.outcomes, folder)
+    write_manifest(
+        folder / "manifest.json",
+        build_restricted_manifest(built.publication.identifier, built.files, built.outcomes),
+    )
+
+
+def write_publication(
+    config: BuildConfig, built: Computed, folder: Path, restricted_staging: Path
+) -> AuditReport:
+    """The publication's folder: every rendering, the quality report's figures, the
+    manifest, the audit of all of it, then the quality pages (they show the audit) and
+    the manifest again with the restricted folder's digest.
+
+    The build audits its own output (PUBLICATION.md section 4): every figure of the
+    tables and of the quality report; under strict a failed audit stops the build and
+    the previous publication stays in place. Its cell-by-cell bounds go to the
+    restricted folder only.
+    """
+    publication, report = built.publication, built.report
+    with stage("render", "CSV, data package, workbook, ODS and web pages"):
+        render(publication, folder, built.cover)
+    kill_point("render")
+    write_quality_csvs(report, folder)
+    # the manifest (England's totals among the figures the audit reads), written
+    # again once the pages and the audit's summary are in the folder
+    write_publication_manifest(config, built, folder)
+    with stage("audit", "disclosure audit of the published figures (linear programming)"):
+        audit = audit_publication(
+            folder,
+            csv_path=folder / f"{publication.identifier}.csv",
+            restricted_dir=restricted_staging,
+            policy=publication.policy,
+        )
+    make_private(restricted_staging / AUDIT_FILE)
+    if publication.policy.audit_stops_build and not audit.passed:
+        raise DisclosureAuditFailed(audit.summary)
+    summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
+    with stage("quality", "the data-quality report"):
+        write_quality_pages(
+            replace(report, audit=summary),
+            folder,
+            publication.published_on,
+            cover=built.cover,
+            stamp=publication.stamp,
+            publication=publication,
+        )
+    write_publication_manifest(config, built, folder, folder_digest(restricted_staging))
+    return audit
+
+
+def write_publication_manifest(
+    config: BuildConfig, built: Computed, folder: Path, restricted_digest: str | None = None
+) -> None:
+    write_manifest(
+        folder / "manifest.json",
+        build_manifest(
+            built.publication.identifier,
+            config,
+            built.publication.policy,
+            manifest_inputs(built.files),
+            built.report.totals,
+            folder,
+            restricted_digest,
+        ),
+    )
+
+
+def console_summary(publication: Publication, audit: AuditReport) -> str:
+    """The audit's line as the console shows it: loud when nothing protects the cells."""
+    if not publication.policy.secondary_suppression:
+        return f"{NOT_PROTECTED} {audit.summary}"
+    return audit.summary
 
 
 def render(publication: Publication, folder: Path, cover: CoverText) -> None:
@@ -437,46 +380,6 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     )
 
 
-@contextmanager
-def staged(target: Path, write: Callable[[Path], None], private: bool = False) -> Iterator[Path]:
-    """A complete new folder for `target`, written beside it under a hidden name.
-
-    The caller swaps it into place (`swap_into_place`); if anything fails first, it is
-    removed (after a hard kill, the next build removes it: it has a dot name and the
-    build's process id). `private`: 0700 / 0600, for record-level data.
-    """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.building-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
-    if private:
-        private_folder(staging)
-    try:
-        write(staging)
-        if private:
-            make_private(staging)
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)  # swapped: it holds the old folder, if any
-
-
-def write_atomically(target: Path, write: Callable[[Path], None], private: bool = False) -> None:
-    """Write a folder beside `target`, then swap it into place only once complete."""
-    with staged(target, write, private) as staging:
-        swap_into_place(staging, target)
-
-
-def folder_digest(folder: Path) -> str:
-    """One SHA-256 for a folder: of each file's relative path and SHA-256, in order."""
-    digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            digest.update(f"{path.relative_to(folder).as_posix()} {sha256_file(path)}\n".encode())
-    return digest.hexdigest()
-
-
 @dataclass
 class ValidationResult:
     folder: Path
@@ -490,7 +393,9 @@ class ValidationResult:
 def validate_only(config: BuildConfig) -> ValidationResult:
     """Validate submissions without publishing: quality report and restricted folder only."""
     with build_session(config) as (con, work_dir):
-        load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes))
+        load_reference_data(
+            con, ReferenceFiles(config.sites, config.imaging_codes, config.practices)
+        )
         files = ingest_and_validate(con, config, work_dir)
         outcomes = file_outcomes(con, files)
         folder = config.out_dir / "validation"

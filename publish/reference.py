@@ -1,4 +1,4 @@
-"""Reference data: the site reference and the imaging-code reference (INPUT.md section 3).
+"""Reference data: sites, imaging codes and GP practices (INPUT.md section 3).
 
 Both are checked before any record is: a duplicate site, an unknown modality or two
 validity periods of one code that overlap would make a lookup ambiguous and the tables
@@ -18,6 +18,18 @@ from publish.errors import InputError
 from publish.resources import REFERENCE_DATA_DIR
 
 SITE_COLUMNS = ("site_code", "provider_code", "provider_name", "region_code", "region_name")
+# Optional columns of sites.csv (table 13: the provider's ICB and imaging network).
+SITE_OPTIONAL_COLUMNS = ("icb_code", "icb_name", "network_name")
+PRACTICE_COLUMNS = (
+    "practice_code",
+    "sub_icb_code",
+    "sub_icb_name",
+    "icb_code",
+    "icb_name",
+    "region_code",
+    "valid_from",
+    "valid_to",
+)
 IMAGING_CODE_COLUMNS = (
     "code_system",
     "code",
@@ -31,15 +43,19 @@ IMAGING_CODE_COLUMNS = (
 )
 DEFAULT_SITES = REFERENCE_DATA_DIR / "sites.csv"
 DEFAULT_IMAGING_CODES = REFERENCE_DATA_DIR / "imaging_codes.csv"
+DEFAULT_PRACTICES = REFERENCE_DATA_DIR / "practices.csv"
 
 
 @dataclass(frozen=True)
 class ReferenceFiles:
     sites: Path = DEFAULT_SITES
     imaging_codes: Path = DEFAULT_IMAGING_CODES
+    practices: Path = DEFAULT_PRACTICES
 
 
-def read_reference_csv(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
+def read_reference_csv(
+    path: Path, columns: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> pl.DataFrame:
     try:
         frame = pl.read_csv(path, infer_schema=False, encoding="utf8")
     except FileNotFoundError:
@@ -49,9 +65,15 @@ def read_reference_csv(path: Path, columns: tuple[str, ...]) -> pl.DataFrame:
     frame = frame.rename({name: name.strip().lower() for name in frame.columns})
     missing = [name for name in columns if name not in frame.columns]
     if missing:
-        raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise InputError(f"{path}: row 1 (the header), missing column(s) {', '.join(missing)}")
+    frame = frame.with_columns(
+        pl.lit(None, pl.Utf8).alias(name) for name in optional if name not in frame.columns
+    )
     return frame.select(
-        [pl.col(name).str.strip_chars().replace("", None).alias(name) for name in columns]
+        [
+            pl.col(name).str.strip_chars().replace("", None).alias(name)
+            for name in (*columns, *optional)
+        ]
     )
 
 
@@ -63,7 +85,7 @@ def fail_on_rows(path: Path, frame: pl.DataFrame, bad: pl.Series, field: str, wh
 
 
 def load_sites(path: Path) -> pl.DataFrame:
-    sites = read_reference_csv(path, SITE_COLUMNS).with_columns(
+    sites = read_reference_csv(path, SITE_COLUMNS, SITE_OPTIONAL_COLUMNS).with_columns(
         pl.col("site_code").str.to_uppercase()
     )
     for name in ("site_code", "provider_code", "provider_name", "region_code"):
@@ -131,24 +153,79 @@ def load_imaging_codes(path: Path) -> pl.DataFrame:
     return codes
 
 
-def overlapping_validity(codes: pl.DataFrame) -> pl.Series:
-    """True for each row whose validity period overlaps an earlier row of the same code."""
-    ordered = codes.with_row_index("position").sort("code_system", "code", "valid_from")
-    previous_end = pl.col("valid_to").shift(1).over("code_system", "code")
-    is_first = pl.col("position").cum_count().over("code_system", "code") == 1
+def overlapping_validity(
+    codes: pl.DataFrame, key: tuple[str, ...] = ("code_system", "code")
+) -> pl.Series:
+    """True for each row whose validity period overlaps an earlier row of the same key."""
+    ordered = codes.with_row_index("position").sort(*key, "valid_from")
+    previous_end = pl.col("valid_to").shift(1).over(*key)
+    is_first = pl.col("position").cum_count().over(*key) == 1
     flagged = ordered.with_columns(
         (~is_first & (previous_end.is_null() | (previous_end >= pl.col("valid_from")))).alias("bad")
     ).sort("position")
     return flagged["bad"]
 
 
+def parse_validity(path: Path, frame: pl.DataFrame) -> pl.DataFrame:
+    """valid_from (default 1900-01-01) and valid_to (open when empty) as dates; a value
+    that is not CCYY-MM-DD stops the build with its row."""
+    for name in ("valid_from", "valid_to"):
+        parsed = frame[name].str.to_date("%Y-%m-%d", strict=False)
+        fail_on_rows(
+            path, frame, parsed.is_null() & frame[name].is_not_null(), name, "not CCYY-MM-DD"
+        )
+    return frame.with_columns(
+        pl.col("valid_from").str.to_date("%Y-%m-%d").fill_null(date(1900, 1, 1)),
+        pl.col("valid_to").str.to_date("%Y-%m-%d"),
+    )
+
+
+def load_practices(path: Path) -> pl.DataFrame:
+    """GP practice -> sub-ICB location (the commissioner of tables 7 and 8), ICB and
+    region, dated. A practice in two sub-ICBs on one date would make the commissioner of
+    its records ambiguous: refused with the row."""
+    practices = read_reference_csv(path, PRACTICE_COLUMNS).with_columns(
+        pl.col("practice_code").str.to_uppercase(), pl.col("sub_icb_code").str.to_uppercase()
+    )
+    for name in ("practice_code", "sub_icb_code", "sub_icb_name", "region_code"):
+        fail_on_rows(path, practices, practices[name].is_null(), name, "missing")
+    fail_on_rows(
+        path,
+        practices,
+        ~practices["region_code"].is_in(list(REGIONS)),
+        "region_code",
+        "not one of the seven commissioning regions",
+    )
+    practices = parse_validity(path, practices)
+    fail_on_rows(
+        path,
+        practices,
+        overlapping_validity(practices, ("practice_code",)),
+        "valid_from",
+        "the practice is in another row on the same date (two sub-ICB locations at once)",
+    )
+    named = practices.group_by("sub_icb_code").agg(
+        pl.col("sub_icb_name").n_unique().alias("names"), pl.col("region_code").n_unique()
+    )
+    ambiguous = named.filter((pl.col("names") > 1) | (pl.col("region_code") > 1))
+    fail_on_rows(
+        path,
+        practices,
+        practices["sub_icb_code"].is_in(ambiguous["sub_icb_code"].to_list()),
+        "sub_icb_code",
+        "one sub-ICB location with two names or regions",
+    )
+    return practices
+
+
 def load_reference_data(con: duckdb.DuckDBPyConnection, files: ReferenceFiles) -> None:
-    """Create the `sites` and `imaging_codes` tables the queries join to."""
-    sites = load_sites(files.sites)
-    codes = load_imaging_codes(files.imaging_codes)
-    con.register("sites_frame", sites)
-    con.register("imaging_codes_frame", codes)
-    run(con, "CREATE OR REPLACE TABLE sites AS SELECT * FROM sites_frame")
-    run(con, "CREATE OR REPLACE TABLE imaging_codes AS SELECT * FROM imaging_codes_frame")
-    con.unregister("sites_frame")
-    con.unregister("imaging_codes_frame")
+    """Create the `sites`, `imaging_codes` and `practices` tables the queries join to."""
+    frames = {
+        "sites": load_sites(files.sites),
+        "imaging_codes": load_imaging_codes(files.imaging_codes),
+        "practices": load_practices(files.practices),
+    }
+    for name, loaded in frames.items():
+        con.register(f"{name}_frame", loaded)
+        run(con, f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM {name}_frame")
+        con.unregister(f"{name}_frame")

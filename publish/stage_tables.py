@@ -62,7 +62,7 @@ WRITTEN_IN_PYTHON: tuple[StageTable, ...] = (
     StageTable(
         "file_cube",
         "ingest",
-        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "each file's counts (cube.sql), as the record store keeps them",
     ),
     StageTable(
@@ -84,9 +84,21 @@ WRITTEN_IN_PYTHON: tuple[StageTable, ...] = (
         "one row per input file of the build (publish.ingest.load)",
     ),
     StageTable(
+        "practices",
+        "ingest",
+        "practice_code sub_icb_code sub_icb_name icb_code icb_name region_code valid_from valid_to",
+        "reference GP practices: sub-ICB location by date (publish.reference)",
+    ),
+    StageTable(
+        "file_commissioner_cube",
+        "ingest",
+        "file_id sub_icb_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "each file's records by commissioner in day bands (cube.sql), as the store keeps them",
+    ),
+    StageTable(
         "sites",
         "ingest",
-        "site_code provider_code provider_name region_code region_name",
+        "site_code provider_code provider_name region_code region_name icb_code icb_name network_name",
         "reference sites (publish.reference)",
     ),
     StageTable(
@@ -98,14 +110,38 @@ WRITTEN_IN_PYTHON: tuple[StageTable, ...] = (
     StageTable(
         "superseded_cube",
         "resolve",
-        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day",
+        "file_id region_code provider_code modality source_setting_code cancer_test_group interventional test_month n n_request_to_test_known n_days_0_to_7 n_days_8_to_31 n_days_32_to_62 n_days_over_62 n_report_time_known n_reported_same_day n_reported_by_next_day n_reported_by_7_days n_reported_by_14_days n_reported_over_28_days",
         "the superseded records' share of the cube (queries/validate/counted.sql)",
+    ),
+    StageTable(
+        "superseded_commissioner_cube",
+        "resolve",
+        "file_id sub_icb_code modality cancer_test_group gp_direct_access test_month wait measure n",
+        "the superseded records' share by commissioner (queries/validate/counted.sql)",
     ),
     StageTable(
         "superseded_waits",
         "resolve",
         "file_id wait region_code provider_code modality cancer_test_group gp_direct_access interventional test_month days n",
         "the superseded records' share of the waits (queries/validate/counted.sql)",
+    ),
+    StageTable(
+        "quarter_months",
+        "aggregate",
+        "test_month period",
+        "each month's quarter, as a period (publish.aggregate.cells: table 13)",
+    ),
+    StageTable(
+        "table_period_months",
+        "aggregate",
+        "*",
+        "a view: the current table's months of each period (publish.aggregate.cells)",
+    ),
+    StageTable(
+        "table_commissioner_counts",
+        "aggregate",
+        "row_label source_setting region_code commissioner_code measure n",
+        "the current commissioner table's source block (queries/aggregate/table_sources.sql)",
     ),
     StageTable(
         "period_months",
@@ -237,7 +273,14 @@ DECLARED: tuple[StageTable, ...] = WRITTEN_IN_PYTHON + sql_declarations()
 
 # The record store's kinds (publish.store.record_store.STORED_TABLES): each has its schema and its
 # batch keys beside it.
-STORED = ("derived_records", "file_cube", "file_waits", "record_outcomes", "flagged_records")
+STORED = (
+    "derived_records",
+    "file_cube",
+    "file_waits",
+    "file_commissioner_cube",
+    "record_outcomes",
+    "flagged_records",
+)
 FILE_KEYS_COLUMNS = "file_id cache_key batch_file"
 
 

@@ -14,6 +14,12 @@ from dataclasses import dataclass
 
 from publish.codes import ALL_SETTINGS, TABLE11_SOURCE_SETTINGS
 
+# Broad source settings of table 13 (NHS England's notes 4 and 5).
+TABLE13_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
+    "A&E / Admitted": ("05", "01", "02"),
+    "OP / GP direct access": ("03", "04", "06", "07"),
+}
+
 # Grouped source settings of table 10.
 TABLE10_SETTING_GROUPS: dict[str, tuple[str, ...]] = {
     "A&E, Inpatients & Day Cases": ("05", "01", "02"),
@@ -47,6 +53,22 @@ class MeasureSource:
     levels: tuple[str, ...]
     counts: tuple[str, ...]
     percents: tuple[tuple[str, str, str], ...]  # (measure, numerator, denominator)
+    year_to_date_only: bool = True
+    # one period per quarter of the year to date instead (table 13): "YYYY-MM/YYYY-MM",
+    # its first month to its last, or to the latest month published
+    by_quarter: bool = False
+
+
+@dataclass(frozen=True)
+class CommissionerSource:
+    """Counts by commissioner (the sub-ICB location of the patient's GP practice) in day
+    bands of one wait, year to date: `table_<n>_counts` of table_sources.sql, read by
+    `commissioner_cells.sql`. Rows: England, then each commissioner ("Unknown" where
+    the practice is missing or not in the reference); `activity_count` is the total of
+    the bands (every record falls in one band, "time not known" included)."""
+
+    bands: tuple[str, ...]
+    settings: tuple[str, ...] = (ALL_SETTINGS,)
     year_to_date_only: bool = True
 
 
@@ -104,8 +126,93 @@ MEASURES: dict[str, Measure] = {
             "Report time not known (number)",
             "Tests with report time not known",
         ),
+        # table 13: report turnaround, as shares of all the row's tests
+        Measure(
+            "percent_reported_by_7_days",
+            "Reported by 7 days (%)",
+            "Percentage reported within 7 days",
+        ),
+        Measure(
+            "percent_reported_by_14_days",
+            "Reported by 14 days (%)",
+            "Percentage reported within 14 days",
+        ),
+        Measure(
+            "percent_reported_over_28_days",
+            "Reported after more than 28 days (%)",
+            "Percentage reported after more than 28 days",
+        ),
+        Measure(
+            "percent_report_time_not_known",
+            "Report time not known (%)",
+            "Percentage with report time not known",
+        ),
+        # tables 7a, 7b and 8: day bands by commissioner
+        Measure("count_days_8_to_14", "8 to 14 days (number)", "Tests, 8 to 14 days"),
+        Measure("count_days_15_to_31", "15 to 31 days (number)", "Tests, 15 to 31 days"),
+        Measure("count_days_32_to_42", "32 to 42 days (number)", "Tests, 32 to 42 days"),
+        Measure("count_days_43_to_62", "43 to 62 days (number)", "Tests, 43 to 62 days"),
+        Measure("count_days_63_to_93", "63 to 93 days (number)", "Tests, 63 to 93 days"),
+        Measure("count_days_94_to_186", "94 to 186 days (number)", "Tests, 94 to 186 days"),
+        Measure("count_days_187_to_365", "187 to 365 days (number)", "Tests, 187 to 365 days"),
+        Measure(
+            "count_days_366_and_over", "366 days and over (number)", "Tests, 366 days and over"
+        ),
+        Measure("count_days_63_and_over", "63 days and over (number)", "Tests, 63 days and over"),
+        Measure("count_time_not_known", "Time not known (number)", "Tests, time not known"),
+        Measure("count_days_0", "0 days (number)", "Tests, 0 days"),
+        Measure("count_days_1", "1 day (number)", "Tests, 1 day"),
+        Measure("count_days_2", "2 days (number)", "Tests, 2 days"),
+        Measure("count_days_3", "3 days (number)", "Tests, 3 days"),
+        Measure("count_days_4", "4 days (number)", "Tests, 4 days"),
+        Measure("count_days_5", "5 days (number)", "Tests, 5 days"),
+        Measure("count_days_6", "6 days (number)", "Tests, 6 days"),
+        Measure("count_days_7", "7 days (number)", "Tests, 7 days"),
     )
 }
+
+
+# Day bands of tables 7a and 8 (request to test) and 7b (test to report), as NHS
+# England publishes them; queries/cube.sql puts each record in one of each.
+REQUEST_TO_TEST_BANDS: tuple[str, ...] = (
+    "count_days_0_to_7",
+    "count_days_8_to_14",
+    "count_days_15_to_31",
+    "count_days_32_to_42",
+    "count_days_43_to_62",
+    "count_days_63_to_93",
+    "count_days_94_to_186",
+    "count_days_187_to_365",
+    "count_days_366_and_over",
+    "count_time_not_known",
+)
+TEST_TO_REPORT_BANDS: tuple[str, ...] = (
+    "count_days_0",
+    "count_days_1",
+    "count_days_2",
+    "count_days_3",
+    "count_days_4",
+    "count_days_5",
+    "count_days_6",
+    "count_days_7",
+    "count_days_8_to_14",
+    "count_days_15_to_31",
+    "count_days_32_to_42",
+    "count_days_43_to_62",
+    "count_days_63_and_over",
+    "count_time_not_known",
+)
+
+
+# Table 13's shares of the row's tests (its total, `activity_count`, the denominator).
+TABLE13_PERCENTS: tuple[str, ...] = (
+    "percent_reported_same_day",
+    "percent_reported_by_next_day",
+    "percent_reported_by_7_days",
+    "percent_reported_by_14_days",
+    "percent_reported_over_28_days",
+    "percent_report_time_not_known",
+)
 
 
 @dataclass(frozen=True)
@@ -123,12 +230,22 @@ class TableSpec:
     workbook_name: str
     # What the "modality" column holds on this table: a modality or a cancer test group.
     row_label: str = "Modality"
+    # The table's number as NHS England publishes it, where it is not `number` ("7a"):
+    # `number` is then only the catalog's key, never shown.
+    label: str = ""
+    # Its provider rows show the provider's ICB and imaging network (table 13).
+    shows_provider_details: bool = False
+
+    @property
+    def published_number(self) -> str:
+        """The number readers see: in the tidy CSV, the workbook and the pages."""
+        return self.label or str(self.number)
 
     @property
     def query(self) -> str:
         """Its block of `queries/aggregate/table_sources.sql`: the records each cell counts."""
         kind = "waits" if isinstance(self.source, MedianSource) else "counts"
-        return f"table_{self.number}_{kind}"
+        return f"table_{self.published_number}_{kind}"
 
 
 TABLES: dict[int, TableSpec] = {
@@ -192,6 +309,45 @@ TABLES: dict[int, TableSpec] = {
             "months",
             MedianSource(count_table=4),
             "cancer_test_group_median_days_test_to_report",
+            "Cancer test group",
+        ),
+        TableSpec(
+            71,
+            "Days from request to test in bands, selected modalities, by commissioner",
+            "Number of tests by days from the test request (or, where not known, its "
+            "receipt) to the test, for four modalities, by commissioner: the sub-ICB "
+            "location of the patient's GP practice as at the test date, year to date.",
+            (*REQUEST_TO_TEST_BANDS, "activity_count"),
+            "measures",
+            CommissionerSource(bands=REQUEST_TO_TEST_BANDS),
+            "days_request_to_test_bands_by_commissioner",
+            label="7a",
+        ),
+        TableSpec(
+            72,
+            "Days from test to report in bands, selected modalities, by commissioner",
+            "Number of tests by days from the test to the issue of its report, for four "
+            "modalities, by commissioner (the sub-ICB location of the patient's GP "
+            "practice as at the test date), year to date.",
+            (*TEST_TO_REPORT_BANDS, "activity_count"),
+            "measures",
+            CommissionerSource(bands=TEST_TO_REPORT_BANDS),
+            "days_test_to_report_bands_by_commissioner",
+            label="7b",
+        ),
+        TableSpec(
+            8,
+            "Days from request to test in bands, three cancer tests, by commissioner",
+            "Number of chest X-rays, MRI scans of the brain and ultrasound scans of the "
+            "abdomen or pelvis by days from request to test, all source settings and GP "
+            "direct access, by commissioner (the sub-ICB location of the patient's GP "
+            "practice as at the test date), year to date.",
+            (*REQUEST_TO_TEST_BANDS, "activity_count"),
+            "measures",
+            CommissionerSource(
+                bands=REQUEST_TO_TEST_BANDS, settings=(ALL_SETTINGS, "GP Direct Access")
+            ),
+            "cancer_tests_days_request_to_test_bands_by_commissioner",
             "Cancer test group",
         ),
         TableSpec(
@@ -276,6 +432,29 @@ TABLES: dict[int, TableSpec] = {
             CountSource(),
             "interventional_radiology_activity_count",
         ),
+        TableSpec(
+            13,
+            "Report turnaround bands by modality and broad source setting, per quarter",
+            "Share of tests whose report was issued the same day, by the next day, within 7 "
+            "and 14 days, after more than 28 days, or at a time not known, and the number of "
+            "tests, by provider, modality and broad source setting (A&E and admitted "
+            "patients; outpatients, GP direct access and others), quarter by quarter.",
+            (*TABLE13_PERCENTS, "activity_count"),
+            "measures",
+            MeasureSource(
+                settings=tuple(TABLE13_SETTING_GROUPS),
+                levels=("england", "region", "provider"),
+                counts=("activity_count",),
+                percents=tuple(
+                    (percent, percent.replace("percent_", "count_", 1), "activity_count")
+                    for percent in TABLE13_PERCENTS
+                ),
+                year_to_date_only=False,
+                by_quarter=True,
+            ),
+            "report_turnaround_bands",
+            shows_provider_details=True,
+        ),
     )
 }
 
@@ -314,7 +493,15 @@ MARKERS: dict[str, str] = {
     "p": "provisional",
 }
 
-GEOGRAPHY_LEVELS = ("england", "region", "provider")
+# A provider's details beside its rows (sites.csv's optional columns): column -> heading.
+PROVIDER_DETAIL_COLUMNS: dict[str, str] = {
+    "icb_code": "ICB code",
+    "network_name": "Imaging network",
+}
+
+GEOGRAPHY_LEVELS = ("england", "region", "provider", "commissioner")
+# The commissioner of records whose GP practice is missing or not in the reference.
+UNKNOWN_COMMISSIONER = "Unknown"
 
 # Tables by the role they play: in the disclosure relations between tables
 # (publish.disclosure.control.build_relations: subsets, totals over settings, percentages) and
@@ -325,6 +512,29 @@ WAIT_BANDS_TABLE = 9  # day bands: their sum is at most table 11's cell
 REPORT_TIMES_TABLE = 10  # report times by setting group, beside table 11's counts
 SETTINGS_TABLE = 11  # counts by source setting, and their All
 INTERVENTIONAL_TABLE = 12  # a subset of table 1
+
+
+TURNAROUND_TABLE = 13  # quarters: their totals are table 1's months, table 11's settings
+COMMISSIONER_REQUEST_TABLE = 71  # 7a: its total is table 1's England year to date
+COMMISSIONER_REPORT_TABLE = 72  # 7b: the same records as 7a, in other bands
+COMMISSIONER_CANCER_TABLE = 8  # its totals are table 4's England year to date
+
+# The catalog's tables in publication order (7a, 7b and 8 between 6 and 9).
+TABLE_ORDER: dict[int, int] = {
+    number: position
+    for position, number in enumerate(
+        sorted(TABLES, key=lambda n: (int(TABLES[n].published_number.rstrip("ab")), n))
+    )
+}
+
+
+def table_number_of(published: str) -> int:
+    """The catalog's key of a table as published ("7a" -> its number); other text, as an
+    integer (the data-quality report's table)."""
+    for spec in TABLES.values():
+        if spec.published_number == published:
+            return spec.number
+    return int(published)
 
 
 def tables_made_by(kind: type) -> tuple[TableSpec, ...]:

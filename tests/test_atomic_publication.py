@@ -1,5 +1,5 @@
 """A build that fails or is interrupted half-way leaves the previous publication as it
-was, byte for byte, and no half-written folder behind (pipeline.write_atomically)."""
+was, byte for byte, and no half-written folder behind (folders.write_atomically)."""
 
 import hashlib
 import shutil

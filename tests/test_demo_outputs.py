@@ -27,18 +27,38 @@ def digest_tree(folder: Path) -> dict[str, str]:
 
 def test_demo_has_every_table(demo):
     tidy = pl.read_csv(demo / f"{DEMO_ID}.csv", infer_schema=False)
-    assert sorted(tidy["table"].unique().cast(pl.Int64).to_list()) == [
-        1,
-        2,
-        3,
-        4,
-        5,
-        6,
-        9,
-        10,
-        11,
-        12,
+    # in publication order: NHS England's 7a and 7b between 6 and 8
+    assert tidy["table"].unique(maintain_order=True).to_list() == [
+        "1",
+        "2",
+        "3",
+        "4",
+        "5",
+        "6",
+        "7a",
+        "7b",
+        "8",
+        "9",
+        "10",
+        "11",
+        "12",
+        "13",
     ]
+    # every commissioner of the demo's practices (and Unknown) has rows of table 7a
+    commissioners = tidy.filter(
+        (pl.col("table") == "7a") & (pl.col("geography_level") == "commissioner")
+    )["provider_code"].unique()
+    assert "Unknown" in commissioners.to_list() and commissioners.len() > 50
+    # synth's patients are registered with practices of the provider's own and
+    # neighbouring sub-ICBs (scripts/make_demo_practices.py), a small share unknown
+    totals = tidy.filter(
+        (pl.col("table") == "7a")
+        & (pl.col("measure") == "activity_count")
+        & (pl.col("marker").fill_null("") == "")
+    ).with_columns(pl.col("value").cast(pl.Int64))
+    england = totals.filter(pl.col("geography_level") == "england")["value"].sum()
+    unknown = totals.filter(pl.col("provider_code") == "Unknown")["value"].sum()
+    assert 0.01 < unknown / england < 0.15, (unknown, england)
     assert set(tidy["marker"].drop_nulls().unique()) <= {"c", "x", "z"}
     # Every provider-region of the published 2023-24 table 1 appears in the demo.
     providers = (
@@ -47,6 +67,16 @@ def test_demo_has_every_table(demo):
         .unique()
     )
     assert providers.height >= 200
+
+
+def test_the_demos_workbook_passes_the_checker(demo):
+    """Every table's sheet, 7a, 7b, 8 and 13 among them (tests/workbook_checker.py)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from workbook_checker import check_workbook
+
+    assert check_workbook(demo / f"{DEMO_ID}.xlsx") == []
 
 
 def test_demo_writes_every_output(demo):
@@ -115,6 +145,20 @@ def test_the_demo_is_stamped_synthetic_on_every_page_sheet_and_title(demo):
     assert "8 May 2025" in words  # derived from the period: the second Thursday of May
 
 
+# The sheets' key columns (geography, and table 13's provider details): "[z]" there is
+# not a figure.
+KEY_HEADERS = (
+    "Region code",
+    "Org code",
+    "Region name",
+    "Provider name",
+    "Commissioner code",
+    "Commissioner name",
+    "ICB code",
+    "Imaging network",
+)
+
+
 def test_the_ods_copy_reads_back_with_the_figures_of_the_tidy_csv(demo):
     """Every figure and marker of each table, as many times as in the tidy CSV."""
     from collections import Counter
@@ -136,6 +180,6 @@ def test_the_ods_copy_reads_back_with_the_figures_of_the_tidy_csv(demo):
             for row in body
             for header, cell in row.items()
             if isinstance(cell, float) or str(cell).startswith("[")
-            if header not in ("Region code", "Org code", "Region name", "Provider name")
+            if header not in KEY_HEADERS
         )
         assert found == expected, number

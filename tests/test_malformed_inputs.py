@@ -57,6 +57,12 @@ def replace_in_line(values: dict[str, str], old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
 def xlsx_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -228,6 +234,15 @@ def _cases() -> dict[str, tuple[bytes, dict]]:
         "damaged.parquet": (
             b"PAR1" + b"\x00garbage" * 10 + b"PAR1",
             dict(status="rejected", received=0, rejected=0, words=["Parquet"]),
+        ),
+        "17-columns.parquet": (
+            parquet_bytes(pl.DataFrame([record(), record()]).drop("POSTCODE")),
+            dict(
+                status="rejected",
+                received=2,
+                rejected=2,
+                words=["17 columns found, the 18 submission columns", "missing: POSTCODE"],
+            ),
         ),
     }
 

@@ -342,6 +342,13 @@ BUILT_PAGES = {
     "quality": "quality/index.html",
     "built-index": "html/index.html",
     "trend": "html/modalities/plain-radiography.html",
+    # tables 7a and 8 (by commissioner), a commissioner's page and the list of them: the
+    # records' practice B86001 is not in the shipped practices, so "Unknown"
+    "table-7a": "html/tables/table-7a.html",
+    "table-8": "html/tables/table-8.html",
+    "commissioners": "html/commissioners/index.html",
+    "commissioner": "html/commissioners/unnamed-unknown.html",
+    "table-13": "html/tables/table-13.html",
 }
 
 

@@ -16,6 +16,7 @@ from publish.resources import query, query_block
 from publish.tables import (
     CELL_KEY_COLUMNS,
     TABLE10_SETTING_GROUPS,
+    CommissionerSource,
     CountSource,
     MeasureSource,
     MedianSource,
@@ -30,6 +31,7 @@ CELL_COLUMNS = (*CELL_KEY_COLUMNS, "value", "records", "marker")
 COUNT_TABLES = tables_made_by(CountSource)
 MEDIAN_TABLES = tables_made_by(MedianSource)
 MEASURE_TABLES = tables_made_by(MeasureSource)
+COMMISSIONER_TABLES = tables_made_by(CommissionerSource)
 
 
 def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) -> str:
@@ -46,6 +48,8 @@ def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]
         """,
         {"ytd": year_to_date},
     )
+    run(con, "CREATE OR REPLACE TABLE quarter_months (test_month VARCHAR, period VARCHAR)")
+    con.executemany("INSERT INTO quarter_months VALUES (?, ?)", quarters_of(months))
     run(con, "CREATE OR REPLACE TABLE source_setting_labels (code VARCHAR, label VARCHAR)")
     con.executemany(
         "INSERT INTO source_setting_labels VALUES (?, ?)", list(SOURCE_SETTINGS.items())
@@ -56,6 +60,24 @@ def create_period_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]
         [(code, label) for label, codes in TABLE10_SETTING_GROUPS.items() for code in codes],
     )
     return year_to_date
+
+
+def quarters_of(months: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(month, its quarter's period) for the months of the year to date: a quarter is
+    "first month/last month", its last month the latest published when it is not over
+    (table 13).
+
+    >>> quarters_of(("2024-04", "2024-05", "2024-06", "2024-07"))[-2:]
+    [('2024-06', '2024-04/2024-06'), ('2024-07', '2024-07/2024-07')]
+    """
+    by_quarter: dict[int, list[str]] = {}
+    for position, month in enumerate(months):  # the year starts in April
+        by_quarter.setdefault(position // 3, []).append(month)
+    return [
+        (month, f"{members[0]}/{members[-1]}")
+        for members in by_quarter.values()
+        for month in members
+    ]
 
 
 def fill_table(
@@ -72,7 +94,19 @@ def set_table_columns(
 ) -> None:
     """The source settings and periods every row of the table has a cell for."""
     fill_table(con, "table_settings", "source_setting VARCHAR", [(s,) for s in source.settings])
-    if source.year_to_date_only:
+    quarterly = isinstance(source, MeasureSource) and source.by_quarter
+    run(
+        con,
+        "CREATE OR REPLACE TEMP VIEW table_period_months AS SELECT * FROM "
+        + ("quarter_months" if quarterly else "period_months"),
+    )
+    if quarterly:
+        run(
+            con,
+            "CREATE OR REPLACE TEMP TABLE table_periods AS "
+            "SELECT DISTINCT period FROM quarter_months",
+        )
+    elif source.year_to_date_only:
         run(
             con, "CREATE OR REPLACE TEMP TABLE table_periods AS SELECT $ytd AS period", {"ytd": ytd}
         )
@@ -133,6 +167,24 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
             f"{query_block('aggregate/table_sources', table.query)}",
         )
         cells = frame(con, query("aggregate/measure_cells"))
+        parts.append(
+            cells.rename({"row_label": "modality"}).with_columns(
+                pl.lit(table.number, pl.Int64).alias("table")
+            )
+        )
+    for table in COMMISSIONER_TABLES:
+        fill_table(
+            con, "table_settings", "source_setting VARCHAR", [(s,) for s in table.source.settings]
+        )
+        fill_table(
+            con, "table_count_measures", "measure VARCHAR", [(m,) for m in table.source.bands]
+        )
+        run(
+            con,
+            f"CREATE OR REPLACE TEMP VIEW table_commissioner_counts AS "
+            f"{query_block('aggregate/table_sources', table.query)}",
+        )
+        cells = frame(con, query("aggregate/commissioner_cells"), {"ytd": year_to_date})
         parts.append(
             cells.rename({"row_label": "modality"}).with_columns(
                 pl.lit(table.number, pl.Int64).alias("table")

@@ -56,7 +56,7 @@ from publish.disclosure.control import (
     trivial_lower_bounds,
 )
 from publish.disclosure.policy import DEFAULT_K, DEFAULT_POLICY, Policy, UnknownPolicy, make_policy
-from publish.tables import ALL_MONTHS, MANIFEST_TOTALS, QUALITY_TABLE
+from publish.tables import ALL_MONTHS, MANIFEST_TOTALS, QUALITY_TABLE, TABLES
 
 AUDIT_COLUMNS = ("cell", "lower", "upper", "status", "trivial_lower", "reason")
 SUMMARY_COLUMNS = ("table", "status", "cells")
@@ -298,10 +298,18 @@ def read_published_cells(publication_dir: Path, csv_path: Path) -> pl.DataFrame:
     missing = [c for c in (*KEY_COLUMNS, "value", "marker") if c not in tidy.columns]
     if missing:
         raise ValueError(f"{csv_path}: missing columns {missing}")
+    tidy = tidy.with_columns(table_keys(pl.col("table")))
     return pl.concat(
         [tidy.select(*KEY_COLUMNS, "value", "marker"), read_quality_figures(publication_dir)],
         how="vertical_relaxed",
     )
+
+
+def table_keys(published: pl.Expr) -> pl.Expr:
+    """A table as published ("7a") -> the catalog's key, as text (what the relations
+    read); a table the catalog does not know stays as it is."""
+    keys = {spec.published_number: str(spec.number) for spec in TABLES.values()}
+    return published.replace(keys)
 
 
 def caveats(summary: str, rounding_undone: int, unprotected: bool) -> str:
@@ -329,7 +337,13 @@ def counts_by_table(table: pl.Series, status: np.ndarray) -> pl.DataFrame:
         .with_columns(
             pl.when(pl.col("table") == QUALITY_TABLE)
             .then(pl.lit(QUALITY_LABEL))
-            .otherwise(pl.col("table").cast(pl.Utf8))
+            .otherwise(
+                pl.col("table").replace_strict(
+                    {spec.number: spec.published_number for spec in TABLES.values()},
+                    default=pl.col("table").cast(pl.Utf8),
+                    return_dtype=pl.Utf8,
+                )
+            )
             .alias("table")
         )
         .select(SUMMARY_COLUMNS)

@@ -39,6 +39,17 @@ import polars as pl
 from highspy._core import _Highs  # the core class, without the wrapper's banner
 
 from publish.codes import ALL_SETTINGS, SOURCE_SETTINGS, WARNING_RULE_CODES
+from publish.disclosure.commissioner_relations import (
+    COMMISSIONER_KINDS,
+    commissioner_equality_pairs,
+    commissioner_subset_pairs,
+)
+from publish.disclosure.turnaround_relations import (
+    TURNAROUND_KINDS,
+    shown_turnaround_percentages,
+    turnaround_ratio_links,
+    turnaround_system,
+)
 from publish.tables import (
     ACTIVITY_TABLE,
     ALL_MONTHS,
@@ -102,6 +113,8 @@ RELATION_KINDS: tuple[str, ...] = (
     "quality_accounts",
     "quality_table1",
     "quality_subset",
+    *COMMISSIONER_KINDS,
+    *TURNAROUND_KINDS,
 )
 _QUALITY_EQUALITY_KINDS = (
     "quality_geography",
@@ -109,7 +122,9 @@ _QUALITY_EQUALITY_KINDS = (
     "quality_accounts",
     "quality_table1",
 )
-_EQUALITY_KINDS = frozenset((*RELATION_KINDS[:5], *_QUALITY_EQUALITY_KINDS))
+_EQUALITY_KINDS = frozenset(
+    (*RELATION_KINDS[:5], *_QUALITY_EQUALITY_KINDS, *COMMISSIONER_KINDS, *TURNAROUND_KINDS)
+)
 
 # Bounds within this of a whole number count as that number (LP tolerances).
 _TOLERANCE = 1e-6
@@ -315,11 +330,16 @@ def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relation
             _settings_pairs(counts),
             *_table10_pairs(counts),
             quality_equality_pairs(counts, quality_link),
+            commissioner_equality_pairs(counts),
         ]
     ).unique()
-    subsets = pl.concat([_subset_pairs(counts), quality_subset_pairs(counts)]).unique()
+    subsets = pl.concat(
+        [_subset_pairs(counts), quality_subset_pairs(counts), commissioner_subset_pairs(counts)]
+    ).unique()
     at_most = pl.concat([_group_pairs(counts), _band_pairs(counts)]).unique()
     system, kind = _assemble(equalities, subsets, at_most)
+    turnaround, turnaround_kind = turnaround_system(counts, LinearSystem)
+    system, kind = system.stack(turnaround), np.concatenate([kind, turnaround_kind])
     ratio_cells, ratio_indptr, ratio_index, ratio_is_median = _ratio_links(keyed, counts)
     return Relations(
         figures=figures,
@@ -655,6 +675,7 @@ def _ratio_links(
             on=[*row, "source_setting"],
         ),
     ]
+    links.append(turnaround_ratio_links(others, counts))
     joined = (
         pl.concat([link.select("row", "table", "figure") for link in links])
         .unique()
@@ -782,9 +803,10 @@ def shown_percentages(frame: pl.DataFrame, relations: Relations) -> Percentages:
         .with_columns(pl.lit(None, pl.Int64).alias("numerator"))
     )
     columns = ["row", "text", "numerator", "denominator"]
-    joined = pl.concat([t9.select(columns), t10.select(columns)], how="vertical_relaxed").sort(
-        "row", "denominator"
-    )
+    t13 = shown_turnaround_percentages(percent, counts)
+    joined = pl.concat(
+        [t9.select(columns), t10.select(columns), t13.select(columns)], how="vertical_relaxed"
+    ).sort("row", "denominator")
     if joined.height == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Percentages(empty, np.zeros(1, dtype=np.int64), empty, np.zeros(0), np.zeros(0))

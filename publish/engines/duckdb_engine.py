@@ -50,7 +50,7 @@ class DuckDBEngine:
     ) -> list[InputFile]:
         store = RecordStore(
             config.store or work_dir / "store",
-            reference_digest(config.sites, config.imaging_codes),
+            reference_digest(config.sites, config.imaging_codes, config.practices),
         )
         files = register_files(paths, submission_dates, config.submission_date)
         stored, new = store.split(files)

@@ -65,6 +65,7 @@ from publish.ingest.load import (  # noqa: E402
     list_input_files,
     load_csv_record_by_record,
     order_files,
+    parquet_submission_columns,
     quarantine_unusable_records,
     reject_file,
     sniff_csv_layout,
@@ -612,15 +613,8 @@ class SparkIngest:
         except Exception:  # AnalysisException, or a damaged file when counting
             reject_file(input_file, "cannot be read as a Parquet file", FILE_LEVEL_RULE)
             return None
-        by_upper = {name.strip().upper(): name for name in frame.columns}
-        missing = [name for name in SUBMISSION_COLUMNS if name not in by_upper]
-        if missing or len(frame.columns) != len(SUBMISSION_COLUMNS):
-            reject_file(
-                input_file,
-                f"{len(frame.columns)} columns found, the 18 submission columns are needed"
-                + (f" (missing: {', '.join(missing)})" if missing else ""),
-                FILE_LEVEL_RULE,
-            )
+        by_upper = parquet_submission_columns(input_file, frame.columns)
+        if by_upper is None:
             return None
         return frame.select(
             F.lit(input_file.file_id).alias("file_id"),

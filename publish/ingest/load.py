@@ -550,6 +550,24 @@ def finish_message(input_file: InputFile) -> None:
 # --------------------------------------------------------------------------- Parquet
 
 
+def parquet_submission_columns(input_file: InputFile, names: list[str]) -> dict[str, str] | None:
+    """The file's column for each of the 18 submission columns (matched by name, case and
+    blanks aside), or None, the file rejected whole with what was found, when its columns
+    are not exactly those: one check for every Parquet reader (DuckDB's, a stream's,
+    Spark's)."""
+    by_upper = {name.strip().upper(): name for name in names}
+    missing = [name for name in SUBMISSION_COLUMNS if name not in by_upper]
+    if missing or len(names) != len(SUBMISSION_COLUMNS):
+        reject_file(
+            input_file,
+            f"{len(names)} columns found, the 18 submission columns are needed"
+            + (f" (missing: {', '.join(missing)})" if missing else ""),
+            FILE_LEVEL_RULE,
+        )
+        return None
+    return by_upper
+
+
 def load_parquet(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
     path = str(input_file.path)
     try:
@@ -558,15 +576,8 @@ def load_parquet(con: duckdb.DuckDBPyConnection, input_file: InputFile) -> None:
     except duckdb.Error:
         reject_file(input_file, "cannot be read as a Parquet file", FILE_LEVEL_RULE)
         return
-    by_upper = {name.strip().upper(): name for name, *_ in schema}
-    missing = [name for name in SUBMISSION_COLUMNS if name not in by_upper]
-    if missing or len(schema) != len(SUBMISSION_COLUMNS):
-        reject_file(
-            input_file,
-            f"{len(schema)} columns found, the 18 submission columns are needed"
-            + (f" (missing: {', '.join(missing)})" if missing else ""),
-            FILE_LEVEL_RULE,
-        )
+    by_upper = parquet_submission_columns(input_file, [name for name, *_ in schema])
+    if by_upper is None:
         return
     selected = ", ".join(
         f'CAST("{by_upper[name]}" AS VARCHAR) AS "{name}"' for name in SUBMISSION_COLUMNS
@@ -1050,15 +1061,8 @@ def parquet_from_stream(input_file: InputFile) -> pl.DataFrame | None:
         reject_file(input_file, "cannot be read as a Parquet file", FILE_LEVEL_RULE)
         return None
     input_file.records_received = table.num_rows
-    by_upper = {name.strip().upper(): name for name in table.column_names}
-    missing = [name for name in SUBMISSION_COLUMNS if name not in by_upper]
-    if missing or len(table.column_names) != len(SUBMISSION_COLUMNS):
-        reject_file(
-            input_file,
-            f"{len(table.column_names)} columns found, the 18 submission columns are needed"
-            + (f" (missing: {', '.join(missing)})" if missing else ""),
-            FILE_LEVEL_RULE,
-        )
+    by_upper = parquet_submission_columns(input_file, table.column_names)
+    if by_upper is None:
         return None
     frame = pl.from_arrow(table)
     return frame.select(

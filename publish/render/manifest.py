@@ -50,7 +50,7 @@ def build_manifest(
         "inputs": inputs,
         "outputs": outputs,
         "build_time": datetime.now(UTC).isoformat(timespec="seconds"),
-        # The restricted folder this publication belongs to (pipeline.folder_digest):
+        # The restricted folder this publication belongs to (folder_digest):
         # a publication and a restricted folder from two builds are told apart.
         "restricted_folder_sha256": restricted_folder_sha256,
     }
@@ -58,3 +58,12 @@ def build_manifest(
 
 def write_manifest(path: Path, manifest: dict) -> None:
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def folder_digest(folder: Path) -> str:
+    """One SHA-256 for a folder: of each file's relative path and SHA-256, in order."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(folder).as_posix()} {sha256_file(path)}\n".encode())
+    return digest.hexdigest()

@@ -35,6 +35,9 @@ class Publication:
     demo: bool = False
     # Months of the year to date without any accepted record: all [x], named on the cover.
     months_without_records: tuple[str, ...] = ()
+    # Each provider's ICB and imaging network (sites.csv's optional columns), shown beside
+    # the rows of the tables that name them (table 13): PROVIDER_DETAIL_COLUMNS.
+    provider_details: pl.DataFrame | None = None
 
     @property
     def stamp(self) -> str | None:

@@ -31,6 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import matplotlib
+import polars as pl
 from matplotlib import ticker
 from matplotlib.figure import Figure
 
@@ -38,6 +39,7 @@ from publish.codes import ALL_SETTINGS, MODALITIES, TABLE11_SOURCE_SETTINGS
 from publish.periods import (
     add_months,
     month_name,
+    month_range_words,
     month_short,
     months_of_year_to_date,
 )
@@ -53,6 +55,8 @@ from publish.tables import (
     TABLES,
     TEST_TO_REPORT_TABLE,
     TIDY_COLUMNS,
+    MeasureSource,
+    TableSpec,
 )
 
 # Column headings of measures (tables 9 and 10) and of the comparison pages.
@@ -189,6 +193,8 @@ class _Figures:
                 key: GeoKey = ENGLAND
             elif level == "region":
                 key = ("region", rcode, "")
+            elif level == "commissioner":  # tables 7a, 7b and 8: a sub-ICB location
+                key = ("commissioner", rcode, pcode)
             else:
                 key = ("provider", rcode, pcode)
             if key not in self.areas:
@@ -222,7 +228,7 @@ class _Figures:
 
     def ordered_areas(self, keys: Iterable[GeoKey]) -> list[Area]:
         """England, regions in code order, providers by region then name (PUBLICATION.md)."""
-        level_rank = {"england": 0, "region": 1, "provider": 2}
+        level_rank = {"england": 0, "region": 1, "provider": 2, "commissioner": 3}
         return sorted(
             (self.areas[k] for k in keys),
             key=lambda a: (level_rank.get(a.key[0], 3), a.region_code, a.name, a.provider_code),
@@ -254,6 +260,11 @@ def _period_columns(publication: Publication, periods: Iterable[str]) -> list[tu
     return result
 
 
+def quarter_label(period: str) -> str:
+    """A quarter's period in words: "2024-04/2024-06" -> "April to June 2024"."""
+    return month_range_words(*period.split("/"))
+
+
 def _ytd_phrase(publication: Publication) -> str:
     return (
         f"year to date ({month_name(publication.months[0])} to "
@@ -279,7 +290,8 @@ def _table_grid(
             columns.append(((period, setting, measures[0]), Column(label)))
         return (row_label,), columns
     if layout == "measures":
-        period = _ordered(periods, [publication.year_to_date])[0]
+        # a quarterly table (13) has a row per quarter: its columns name no period
+        period = "" if by_quarter(spec) else _ordered(periods, [publication.year_to_date])[0]
         for measure in measures:
             label = MEASURE_LABELS.get(measure, measure.replace("_", " ").capitalize())
             columns.append(((period, "", measure), Column(label)))
@@ -287,7 +299,44 @@ def _table_grid(
         for period, column in _period_columns(publication, periods):
             columns.append(((period, "", measures[0]), column))
     headers = (row_label,) if settings == [ALL_SETTINGS] else (row_label, "Source setting")
+    if by_quarter(spec):
+        headers = (*headers, "Quarter")
     return headers, columns
+
+
+def by_quarter(spec: TableSpec | None) -> bool:
+    """Table 13: a row per quarter of the year to date."""
+    return spec is not None and isinstance(spec.source, MeasureSource) and spec.source.by_quarter
+
+
+# The levels listed under a region on a table's pages: providers, or commissioners.
+MEMBER_LEVELS = ("provider", "commissioner")
+
+
+def published(number: int) -> str:
+    """The table's number as readers know it ("7a")."""
+    spec = TABLES.get(number)
+    return spec.published_number if spec else str(number)
+
+
+def provider_details_text(publication: Publication, area: Area) -> str:
+    """ ", ICB QMF, imaging network North East London" (table 13), as sites.csv gives them."""
+    details = publication.provider_details
+    if details is None or details.height == 0:
+        return ""
+    found = details.filter(
+        (pl.col("region_code") == area.region_code)
+        & (pl.col("provider_code") == area.provider_code)
+    )
+    if found.height == 0:
+        return ""
+    row = found.row(0, named=True)
+    words = []
+    if row.get("icb_code"):
+        words.append(f"ICB {row['icb_code']}")
+    if row.get("network_name"):
+        words.append(f"imaging network {row['network_name']}")
+    return "".join(f", {w}" for w in words)
 
 
 def _area_table(
@@ -297,21 +346,30 @@ def _area_table(
     spec = TABLES.get(number)
     title = spec.title if spec else f"Table {number}"
     layout = spec.layout if spec else "months"
-    place = area.name if area.key[0] != "provider" else f"{area.name} ({area.region_name})"
-    caption = f"Table {number}: {title}, {place}"
-    if layout != "months":
+    place = area.name
+    if area.key[0] in MEMBER_LEVELS and area.region_code:
+        place = f"{area.name} ({area.region_name})"
+    caption = f"Table {published(number)}: {title}, {place}"
+    if spec is not None and spec.shows_provider_details and area.key[0] == "provider":
+        caption += provider_details_text(publication, area)
+    if by_quarter(spec):
+        caption += f", by quarter of the {_ytd_phrase(publication)}"
+    elif layout != "months":
         caption += f", {_ytd_phrase(publication)}"
     rows = []
     seen_rows: dict[tuple[str, ...], None] = {}
-    for modality, setting in figures.row_keys[number]:
+    quarters = sorted(figures.periods[number]) if by_quarter(spec) else [""]
+    for (modality, setting), quarter in (
+        (row, quarter) for row in figures.row_keys[number] for quarter in quarters
+    ):
         if layout == "settings":
             row_id: tuple[str, ...] = (modality,)
         else:
-            row_id = (modality, setting)
+            row_id = (modality, setting, quarter) if quarter else (modality, setting)
         if row_id in seen_rows:
             continue
         keys = [
-            (number, area.key, modality, c_setting or setting, period, measure)
+            (number, area.key, modality, c_setting or setting, period or quarter, measure)
             for (period, c_setting, measure), _ in columns
         ]
         if not any(k in figures.cells for k in keys):
@@ -319,6 +377,8 @@ def _area_table(
         seen_rows[row_id] = None
         cells = tuple(figures.cell(*k) for k in keys)
         row_headers = row_id[: len(headers)] if len(headers) > 1 else (modality,)
+        if quarter:  # "2024-04/2024-06" -> "April to June 2024"
+            row_headers = (*row_headers[:-1], quarter_label(quarter))
         rows.append(Row(tuple(row_headers), cells))
     return HtmlTable(table_id, caption, headers, tuple(c for _, c in columns), [rows])
 
@@ -447,6 +507,13 @@ class _Site:
                 candidate, n = f"{name}-{n}", n + 1
             used.add(candidate)
             self.provider_pages[area.key] = f"providers/{candidate}.html"
+        self.commissioners = figures.ordered_areas(
+            {k for k in figures.areas if k[0] == "commissioner"}
+        )
+        self.commissioner_pages: dict[GeoKey, str] = {}
+        for area in self.commissioners:
+            name = f"{slug(area.region_code)}-{slug(area.provider_code)}"
+            self.commissioner_pages[area.key] = f"commissioners/{name}.html"
         self.modalities = self._modalities()
         self.modality_pages = {}
         used = set()
@@ -498,7 +565,12 @@ class _Site:
         for number in self.tables:
             spec = TABLES.get(number)
             title = spec.title if spec else f"Table {number}"
-            links.append((f"Table {number}: {title}", f"{root}tables/table-{number}.html"))
+            links.append(
+                (
+                    f"Table {published(number)}: {title}",
+                    f"{root}tables/table-{published(number)}.html",
+                )
+            )
         return links
 
     def _provider_groups(self, href_of) -> list[ProviderGroup]:
@@ -518,7 +590,16 @@ class _Site:
             return "england"
         if area.key[0] == "region":
             return f"region-{slug(area.region_code)}"
-        return f"provider-{slug(area.region_code)}-{slug(area.provider_code)}"
+        return f"{area.key[0]}-{slug(area.region_code)}-{slug(area.provider_code)}"
+
+    @staticmethod
+    def _members_in(members: list[Area], region_name: str) -> str:
+        """ "Providers in London ...", or "Commissioners in ..." (tables 7a, 7b, 8)."""
+        if members and members[0].key[0] == "commissioner":
+            if not region_name:
+                return "Commissioner not known (GP practice missing or not in the reference)"
+            return f"Commissioners in {region_name}"
+        return f"Providers in {region_name}"
 
     # -- pages --------------------------------------------------------------------------
 
@@ -533,11 +614,15 @@ class _Site:
             self._table_page(number)
         for area in self.providers:
             self._provider_page(area)
+        if self.commissioners:
+            self._commissioner_pages()
         for modality in self.modalities:
             self._modality_page(modality)
         return sorted(self.written)
 
     def _index(self) -> None:
+        """The home page: England's headline figures of the latest month by modality,
+        with the change on a year before where the publication holds it, and a chart."""
         pub, figures = self.publication, self.figures
         latest = pub.latest_month
         year, mon = latest.split("-")
@@ -551,10 +636,36 @@ class _Site:
             (1, ENGLAND, m, ALL_SETTINGS, last_year, "activity_count") in figures.cells
             for m in modalities
         )
+        headline, chart_values, chart_markers = self._headline_table(
+            modalities, has, latest, last_year if has_last_year else None
+        )
+        chart = None
+        if has[1] and modalities:
+            chart = self._index_chart(modalities, chart_values, chart_markers, latest)
+        self._render(
+            "index.html",
+            "index.html",
+            title=f"Diagnostic Imaging Dataset {pub.financial_year}",
+            headline=headline,
+            chart=chart,
+            has_last_year=has_last_year,
+            policy_note=pub.policy.reader_note,
+            last_year=month_name(last_year),
+            provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
+            commissioners_page="commissioners/index.html" if self.commissioners else None,
+            modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
+        )
+
+    def _headline_table(
+        self, modalities: list[str], has: dict[int, bool], latest: str, last_year: str | None
+    ) -> tuple[HtmlTable, list[float | None], list[str]]:
+        """The headline table (tests, change on a year before when `last_year` is given,
+        median waits), and the chart's values and markers of the tests column."""
+        figures = self.figures
         columns = []
         if has[1]:
             columns.append(Column(f"Number of tests, {month_name(latest)}"))
-            if has_last_year:
+            if last_year:
                 columns.append(Column(f"Change on {month_name(last_year)} (%)"))
         if has[2]:
             columns.append(Column("Median days, request to test"))
@@ -570,7 +681,7 @@ class _Site:
                 cells.append(cell)
                 chart_values.append(figures.value(*args))
                 chart_markers.append(cell.marker)
-                if has_last_year:
+                if last_year:
                     now = figures.value(*args)
                     before = figures.value(
                         1, ENGLAND, modality, ALL_SETTINGS, last_year, "activity_count"
@@ -599,42 +710,39 @@ class _Site:
             tuple(columns),
             [rows],
         )
-        chart = None
-        if has[1] and modalities:
-            svg = _activity_chart(modalities, chart_values, chart_markers)
-            self._write("charts/activity-by-modality.svg", svg)
-            width, height = _svg_size(svg)
-            known = [(v, m) for v, m in zip(chart_values, modalities, strict=True) if v is not None]
-            alt = (
-                f"Bar chart of the number of imaging tests in England in {month_name(latest)} "
-                f"by modality."
-            )
-            if known:
-                most = max(known, key=lambda vm: vm[0])
-                least = min(known, key=lambda vm: vm[0])
-                alt += (
-                    f" The most tests were of {most[1]} ({format_value(most[0])}), the fewest "
-                    f"of {least[1]} ({format_value(least[0])})."
-                )
-            alt += " The figures are in the table beside the chart."
-            chart = {
-                "src": "charts/activity-by-modality.svg",
-                "alt": alt,
-                "width": width,
-                "height": height,
-            }
-        self._render(
-            "index.html",
-            "index.html",
-            title=f"Diagnostic Imaging Dataset {pub.financial_year}",
-            headline=headline,
-            chart=chart,
-            has_last_year=has_last_year,
-            policy_note=pub.policy.reader_note,
-            last_year=month_name(last_year),
-            provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
-            modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
+        return headline, chart_values, chart_markers
+
+    def _index_chart(
+        self,
+        modalities: list[str],
+        chart_values: list[float | None],
+        chart_markers: list[str],
+        latest: str,
+    ) -> dict:
+        """The home page's bar chart of tests by modality, written, with its text
+        alternative (the most and fewest tests named)."""
+        svg = _activity_chart(modalities, chart_values, chart_markers)
+        self._write("charts/activity-by-modality.svg", svg)
+        width, height = _svg_size(svg)
+        known = [(v, m) for v, m in zip(chart_values, modalities, strict=True) if v is not None]
+        alt = (
+            f"Bar chart of the number of imaging tests in England in {month_name(latest)} "
+            f"by modality."
         )
+        if known:
+            most = max(known, key=lambda vm: vm[0])
+            least = min(known, key=lambda vm: vm[0])
+            alt += (
+                f" The most tests were of {most[1]} ({format_value(most[0])}), the fewest "
+                f"of {least[1]} ({format_value(least[0])})."
+            )
+        alt += " The figures are in the table beside the chart."
+        return {
+            "src": "charts/activity-by-modality.svg",
+            "alt": alt,
+            "width": width,
+            "height": height,
+        }
 
     def _table_page(self, number: int) -> None:
         """A table's page holds England and the regions; its providers are on pages of
@@ -642,12 +750,12 @@ class _Site:
         would pass MAX_PAGE_BYTES), linked from it without JavaScript."""
         figures = self.figures
         spec = TABLES.get(number)
-        title = f"Table {number}: {spec.title if spec else f'Table {number}'}"
+        title = f"Table {published(number)}: {spec.title if spec else f'Table {number}'}"
         areas = figures.ordered_areas(figures.areas_of_table[number])
         sections: list[dict] = []
         england = [a for a in areas if a.key[0] == "england"]
         regions = [a for a in areas if a.key[0] == "region"]
-        providers = [a for a in areas if a.key[0] == "provider"]
+        providers = [a for a in areas if a.key[0] in MEMBER_LEVELS]
         for area in england:
             sections.append(
                 {
@@ -673,7 +781,7 @@ class _Site:
         region_pages = []
         for (region_code, region_name), members in by_region.items():
             first = self._region_pages(number, title, region_code, region_name, members)
-            region_pages.append((f"Providers in {region_name}", first, len(members)))
+            region_pages.append((f"{self._members_in(members, region_name)}", first, len(members)))
         groups = self._provider_groups(
             lambda a: (
                 self.table_pages[(number, a.key)].removeprefix("tables/") + f"#{self._anchor(a)}"
@@ -682,7 +790,7 @@ class _Site:
             )
         )
         self._render(
-            f"tables/table-{number}.html",
+            f"tables/table-{published(number)}.html",
             "table.html",
             title=title,
             description=spec.description if spec else "",
@@ -698,7 +806,7 @@ class _Site:
     ) -> str:
         """Render the pages of one region's providers in a table; the first page's href
         (relative to tables/). Each provider's page is kept in `table_pages`."""
-        name = f"table-{number}-{slug(region_code)}"
+        name = f"table-{published(number)}-{slug(region_code)}"
         tables = {
             a.key: _area_table(self.figures, self.publication, number, a, self._anchor(a))
             for a in members
@@ -710,17 +818,17 @@ class _Site:
             hrefs = [f"{name}.html"] + [f"{name}-{n}.html" for n in range(2, len(chunks) + 1)]
             pages = []
             for index, chunk in enumerate(chunks):
-                heading = f"Providers in {region_name}"
+                heading = self._members_in(members, region_name)
                 if len(chunks) > 1:
                     heading += f", page {index + 1} of {len(chunks)}"
                 pages.append(
                     self._page_text(
                         f"tables/{hrefs[index]}",
                         "table.html",
-                        title=f"{title}, providers in {region_name}"
+                        title=f"{title}, {self._members_in(members, region_name).lower()}"
                         + (f" (page {index + 1} of {len(chunks)})" if len(chunks) > 1 else ""),
-                        description=f"The providers in {region_name}, each in a table of its "
-                        f"own. England and the regions are on the table's main page.",
+                        description=f"{self._members_in(members, region_name)}, each in a "
+                        "table of its own. England and the regions are on the table's main page.",
                         sections=[
                             {
                                 "heading": heading,
@@ -735,7 +843,7 @@ class _Site:
                         provider_groups=[],
                         breadcrumbs=[
                             ("Home", "../index.html"),
-                            (f"Table {number}", f"table-{number}.html"),
+                            (f"Table {published(number)}", f"table-{published(number)}.html"),
                         ],
                     )
                 )
@@ -784,7 +892,7 @@ class _Site:
             tables.append(
                 HtmlTable(
                     f"table-{number}",
-                    f"Table {number}: {spec.title}: {area.name}, its region and England",
+                    f"Table {published(number)}: {spec.title}: {area.name}, its region and England",
                     ("Modality", "Area"),
                     tuple(c for _, c in columns),
                     bodies,
@@ -792,7 +900,10 @@ class _Site:
             )
         comparison = self._comparison_chart(area, [k for k in compare if k in figures.areas])
         table_links = [
-            (f"Table {n}", f"../{self.table_pages[(n, area.key)]}#{self._anchor(area)}")
+            (
+                f"Table {published(n)}",
+                f"../{self.table_pages[(n, area.key)]}#{self._anchor(area)}",
+            )
             for n in self.tables
             if (n, area.key) in self.table_pages
         ]
@@ -804,6 +915,65 @@ class _Site:
             tables=tables,
             comparison=comparison,
             provider_table_links=table_links,
+            breadcrumbs=[("Home", "../index.html")],
+        )
+
+    def _commissioner_pages(self) -> None:
+        """A page per commissioner (its rows of tables 7a, 7b and 8, beside England's),
+        and the list of commissioners by region that links them (from the home page)."""
+        figures, pub = self.figures, self.publication
+        numbers = [
+            n for n in self.tables if any(k[0] == "commissioner" for k in figures.areas_of_table[n])
+        ]
+        for area in self.commissioners:
+            sections = []
+            for number in numbers:
+                if area.key not in figures.areas_of_table[number]:
+                    continue
+                spec = TABLES[number]
+                sections.append(
+                    {
+                        "heading": f"Table {published(number)}: {spec.title}",
+                        "level": 2,
+                        "tables": [
+                            _area_table(figures, pub, number, area, f"table-{published(number)}"),
+                            _area_table(
+                                figures,
+                                pub,
+                                number,
+                                figures.areas[ENGLAND],
+                                f"table-{published(number)}-england",
+                            ),
+                        ],
+                    }
+                )
+            self._render(
+                self.commissioner_pages[area.key],
+                "table.html",
+                title=area.name + (f" ({area.region_name})" if area.region_code else ""),
+                description="Tests of the patients of this commissioner's GP practices (the "
+                "sub-ICB location of each patient's practice on the day of the test), in day "
+                "bands, beside England.",
+                sections=sections,
+                region_pages=[],
+                pages=[],
+                provider_groups=[],
+                breadcrumbs=[("Home", "../index.html"), ("Commissioners", "index.html")],
+            )
+        groups: dict[str, list[ProviderLink]] = {}
+        for area in self.commissioners:
+            groups.setdefault(self._members_in([area], area.region_name), []).append(
+                ProviderLink(
+                    area.name,
+                    area.provider_code,
+                    self.commissioner_pages[area.key].removeprefix("commissioners/"),
+                )
+            )
+        self._render(
+            "commissioners/index.html",
+            "commissioners.html",
+            title="Commissioners",
+            groups=[ProviderGroup(region, tuple(links)) for region, links in groups.items()],
             breadcrumbs=[("Home", "../index.html")],
         )
 

@@ -42,8 +42,11 @@ from publish.tables import (
     GEOGRAPHY_LEVELS,
     MARKERS,
     MEASURES,
+    PROVIDER_DETAIL_COLUMNS,
+    TABLE_ORDER,
     TABLES,
     TIDY_COLUMNS,
+    MeasureSource,
     TableSpec,
 )
 
@@ -74,7 +77,12 @@ BARE_SYMBOL = re.compile(r"^(?:[^\w\s]+|[a-z])$")
 # Markers that stand for a missing value; "p" may accompany a value.
 MISSING_VALUE_MARKERS = ("c", "x", "z")
 
-GEOGRAPHY_LABELS = {"england": "England", "region": "Region", "provider": "Provider"}
+GEOGRAPHY_LABELS = {
+    "england": "England",
+    "region": "Region",
+    "provider": "Provider",
+    "commissioner": "Commissioner",
+}
 
 # Column headers of the "measures" layout (tables 9 and 10).
 MEASURE_HEADERS: dict[str, str] = {name: measure.heading for name, measure in MEASURES.items()}
@@ -88,6 +96,7 @@ REQUIRED_NOTES = (
     "cancer_test_groups",
     "source_settings",
     "percentages",
+    "commissioners",
 )
 STATUSES = ("provisional", "final")
 
@@ -295,6 +304,8 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("percentages")
     if "provider" in keys:
         notes.append("providers")
+    if "commissioner" in keys:
+        notes.append("commissioners")
     if spec.row_label == "Cancer test group":
         notes.append("cancer_test_groups")
     if "source_setting" in keys:
@@ -356,35 +367,117 @@ def _table_sheet(
     cover: CoverText,
     notes: _Notes,
 ) -> TableSheet:
-    where = f"table {spec.number}"
+    """One table's sheet: its key columns, its value columns by layout, one row per row
+    key, and the lines above the table that say what it holds."""
+    where = f"table {spec.published_number}"
     frame = frame.with_columns(
         pl.col(name).cast(pl.Utf8).fill_null("")
         for name in TIDY_COLUMNS
         if name not in ("table", "value")
     )
     levels = set(frame["geography_level"].to_list())
-    settings = frame["source_setting"].unique(maintain_order=True).to_list()
+    frame = _with_provider_details(spec, frame, publication, levels)
+    keys = _key_columns(spec, frame, levels)
+    key_names = [name for name, _ in keys]
+    values = _value_columns(spec, frame, publication, where)
+    sheet_rows = _sheet_rows(frame, key_names, values, where)
+    columns = [Column(header) for _, header in keys] + [
+        Column(header, kind) for header, kind in zip(values.headers, values.kinds, strict=True)
+    ]
+    return TableSheet(
+        tab=f"Table_{spec.published_number}",
+        title=f"Table {spec.published_number}: {spec.title}, England, {_period_words(publication)}",
+        lines=_table_lines(spec, publication, cover, notes, key_names, levels, sheet_rows),
+        table_name=f"table_{spec.published_number}_{spec.workbook_name}",
+        columns=columns,
+        rows=sheet_rows,
+    )
 
-    # Key columns: the geography columns that apply to some row, the row label, and the
-    # source setting where it varies (table 11 has the settings as its columns).
+
+def _key_columns(spec: TableSpec, frame: pl.DataFrame, levels: set[str]) -> list[tuple[str, str]]:
+    """Key columns (tidy column, header): the geography columns that apply to some row,
+    the row label, and the source setting where it varies (table 11 has the settings as
+    its columns)."""
+    settings = frame["source_setting"].unique(maintain_order=True).to_list()
     keys: list[tuple[str, str]] = [("geography_level", "Geography level")]
     if levels & {"region", "provider"}:
         keys += [("region_code", "Region code"), ("region_name", "Region name")]
     if "provider" in levels:
         keys += [("provider_code", "Org code"), ("provider_name", "Provider name")]
+    if spec.shows_provider_details and "provider" in levels:  # table 13: ICB, network
+        keys += list(PROVIDER_DETAIL_COLUMNS.items())
+    if "commissioner" in levels:  # tables 7a, 7b and 8: sub-ICB locations
+        keys += [
+            ("region_code", "Region code"),
+            ("region_name", "Region name"),
+            ("provider_code", "Commissioner code"),
+            ("provider_name", "Commissioner name"),
+        ]
     keys.append(("modality", spec.row_label))
     if spec.layout != "settings" and settings != [ALL_SETTINGS]:
         keys.append(("source_setting", "Source setting"))
-    key_names = [name for name, _ in keys]
+    if _by_quarter(spec):  # table 13: a row per quarter
+        keys.append(("period", "Quarter"))
+    return keys
 
-    # Value columns: what identifies a column in the tidy rows, and its header.
+
+def _by_quarter(spec: TableSpec) -> bool:
+    return isinstance(spec.source, MeasureSource) and spec.source.by_quarter
+
+
+def _with_provider_details(
+    spec: TableSpec, frame: pl.DataFrame, publication: Publication, levels: set[str]
+) -> pl.DataFrame:
+    """The tidy rows with each provider's ICB and imaging network beside them, for a
+    table that shows them (13); "" where sites.csv does not say, and above providers."""
+    if not (spec.shows_provider_details and "provider" in levels):
+        return frame
+    details = publication.provider_details
+    if details is None:
+        details = pl.DataFrame(schema={"region_code": pl.Utf8, "provider_code": pl.Utf8})
+    for name in PROVIDER_DETAIL_COLUMNS:
+        if name not in details.columns:
+            details = details.with_columns(pl.lit("").alias(name))
+    return (
+        frame.with_row_index("_order")
+        .join(
+            details.select("region_code", "provider_code", *PROVIDER_DETAIL_COLUMNS),
+            on=["region_code", "provider_code"],
+            how="left",
+        )
+        .sort("_order")
+        .drop("_order")
+        .with_columns(pl.col(name).fill_null("") for name in PROVIDER_DETAIL_COLUMNS)
+    )
+
+
+@dataclass(frozen=True)
+class _ValueColumns:
+    """A table's value columns: what identifies each in the tidy rows (`ids`, values of
+    the tidy column `column_of`), its header and its kind."""
+
+    ids: list[str]
+    headers: list[str]
+    kinds: list[str]
+    column_of: str
+
+
+def _value_columns(
+    spec: TableSpec, frame: pl.DataFrame, publication: Publication, where: str
+) -> _ValueColumns:
+    """The value columns of the table's layout: months then the year to date, the
+    measures, or the source settings then their total; checked against the tidy."""
+    settings = frame["source_setting"].unique(maintain_order=True).to_list()
     if spec.layout == "months":
         if set(frame["measure"].to_list()) - set(spec.measures):
             raise WorkbookError(f"{where}: measures other than {spec.measures} in the tidy")
-        column_ids = [*publication.months, publication.year_to_date]
-        headers = [month_short(m) for m in publication.months] + ["Year to date"]
-        kinds = [_value_kind(spec.measures[0])] * len(column_ids)
-        column_of = "period"
+        ids = [*publication.months, publication.year_to_date]
+        values = _ValueColumns(
+            ids,
+            [month_short(m) for m in publication.months] + ["Year to date"],
+            [_value_kind(spec.measures[0])] * len(ids),
+            "period",
+        )
     elif spec.layout == "measures":
         present = set(frame["measure"].to_list())
         if present - set(spec.measures):
@@ -392,10 +485,13 @@ def _table_sheet(
                 f"{where}: unknown measures {sorted(present - set(spec.measures))}; "
                 f"expected {list(spec.measures)}"
             )
-        column_ids = [m for m in spec.measures if m in present]
-        headers = [MEASURE_HEADERS.get(m, m.replace("_", " ").capitalize()) for m in column_ids]
-        kinds = [_value_kind(m) for m in column_ids]
-        column_of = "measure"
+        ids = [m for m in spec.measures if m in present]
+        values = _ValueColumns(
+            ids,
+            [MEASURE_HEADERS.get(m, m.replace("_", " ").capitalize()) for m in ids],
+            [_value_kind(m) for m in ids],
+            "measure",
+        )
     elif spec.layout == "settings":
         unknown = set(settings) - set(TABLE11_SOURCE_SETTINGS)
         if unknown:
@@ -403,22 +499,32 @@ def _table_sheet(
                 f"{where}: unknown source settings {sorted(unknown)}; expected "
                 f"{list(TABLE11_SOURCE_SETTINGS)}"
             )
-        column_ids = [s for s in TABLE11_SOURCE_SETTINGS if s in settings]
-        headers = ["Total" if s == ALL_SETTINGS else s for s in column_ids]
-        kinds = [_value_kind(spec.measures[0])] * len(column_ids)
-        column_of = "source_setting"
+        ids = [s for s in TABLE11_SOURCE_SETTINGS if s in settings]
+        values = _ValueColumns(
+            ids,
+            ["Total" if s == ALL_SETTINGS else s for s in ids],
+            [_value_kind(spec.measures[0])] * len(ids),
+            "source_setting",
+        )
     else:
         raise WorkbookError(f"{where}: unknown layout '{spec.layout}' in publish.tables")
-    if spec.layout != "months":
+    if spec.layout != "months" and not _by_quarter(spec):
         periods = set(frame["period"].to_list())
         if periods != {publication.year_to_date}:
             raise WorkbookError(
                 f"{where}: this table is year to date only, but the tidy has periods "
                 f"{sorted(periods - {publication.year_to_date})}"
             )
-    position = {column_id: index for index, column_id in enumerate(column_ids)}
+    return values
 
-    # One sheet row per row key, in the tidy's (publication) order.
+
+def _sheet_rows(
+    frame: pl.DataFrame, key_names: list[str], values: _ValueColumns, where: str
+) -> list[list[object]]:
+    """One sheet row per row key, in the tidy's (publication) order: its labels, then a
+    value or a marker in every column (a missing or doubled tidy row is an error)."""
+    column_ids, column_of = values.ids, values.column_of
+    position = {column_id: index for index, column_id in enumerate(column_ids)}
     rows: dict[tuple[str, ...], list[object | None]] = {}
     for record in frame.iter_rows(named=True):
         key = tuple(record[name] for name in key_names)
@@ -437,7 +543,7 @@ def _table_sheet(
         cells[column] = _cell(
             record["value"],
             record["marker"],
-            kinds[column],
+            values.kinds[column],
             f"{where}, {dict(zip(key_names, key, strict=True))}, {record[column_of]}",
         )
 
@@ -456,7 +562,11 @@ def _table_sheet(
                 value = GEOGRAPHY_LABELS[value]
             labels.append(value if value.strip() else _marker_text("z"))
         sheet_rows.append(labels + cells)
+    return sheet_rows
 
+
+def _shorthand_line(sheet_rows: list[list[object]], key_count: int) -> str:
+    """The line saying which shorthand markers the table uses, and what each means."""
     used_markers = sorted(
         {
             match.group(1)
@@ -466,16 +576,27 @@ def _table_sheet(
             and (match := MARKER_CELL.match(cell) or NUMBER_WITH_MARKER.match(cell))
         }
     )
-    if used_markers:
-        shorthand = "Shorthand used in this table: " + "; ".join(
-            f"{_marker_text(code)} means {MARKERS[code]}" for code in used_markers
-        )
-        if "z" in used_markers and len(keys) > 2:
-            shorthand += " (for example no provider on a region row)"
-        shorthand += "."
-    else:
-        shorthand = "No shorthand is used in this table."
+    if not used_markers:
+        return "No shorthand is used in this table."
+    shorthand = "Shorthand used in this table: " + "; ".join(
+        f"{_marker_text(code)} means {MARKERS[code]}" for code in used_markers
+    )
+    if "z" in used_markers and key_count > 2:
+        shorthand += " (for example no provider on a region row)"
+    return shorthand + "."
 
+
+def _table_lines(
+    spec: TableSpec,
+    publication: Publication,
+    cover: CoverText,
+    notes: _Notes,
+    key_names: list[str],
+    levels: set[str],
+    sheet_rows: list[list[object]],
+) -> list[str]:
+    """The lines above the table: what the sheet holds, what a row and a column are,
+    its notes, its shorthand and its source."""
     label = spec.row_label.lower()
     row_words = (
         f"Each row is a geography, a {label} and a source setting"
@@ -486,7 +607,9 @@ def _table_sheet(
         row_words
         + {
             "months": "; each column is a month of test, then the year to date.",
-            "measures": "; the columns are the year-to-date measures.",
+            "measures": "; the columns are the measures, for each quarter."
+            if _by_quarter(spec)
+            else "; the columns are the year-to-date measures.",
             "settings": "; each column is a source setting, then the total of all settings. "
             "Figures are for the year to date.",
         }[spec.layout]
@@ -497,25 +620,14 @@ def _table_sheet(
             key=lambda ref: int(ref[6:-1]),
         )
     )
-    lines = [
+    return [
         "This worksheet contains one table. Some cells refer to notes which can be found "
         "on the Notes worksheet.",
         f"{spec.description} {rows_words}",
         f"Notes that apply to this table: {note_refs}",
-        shorthand,
+        _shorthand_line(sheet_rows, len(key_names)),
         f"Source: {cover.source}",
     ]
-    columns = [Column(header) for _, header in keys] + [
-        Column(header, kind) for header, kind in zip(headers, kinds, strict=True)
-    ]
-    return TableSheet(
-        tab=f"Table_{spec.number}",
-        title=f"Table {spec.number}: {spec.title}, England, {_period_words(publication)}",
-        lines=lines,
-        table_name=f"table_{spec.number}_{spec.workbook_name}",
-        columns=columns,
-        rows=sheet_rows,
-    )
 
 
 def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableSheet]) -> TextSheet:
@@ -631,7 +743,7 @@ def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet 
     tidy = publication.tidy
     _check_tidy(tidy)
     notes = _Notes(cover.notes)
-    present = sorted(set(tidy["table"].unique().to_list()))
+    present = sorted(set(tidy["table"].unique().to_list()), key=lambda n: TABLE_ORDER.get(n, n))
     tables = [
         _table_sheet(TABLES[number], publication.table(number), publication, cover, notes)
         for number in present

@@ -53,11 +53,12 @@ STORED_TABLES = {
     "derived": "derived_records",
     "cube": "file_cube",
     "waits": "file_waits",
+    "commissioners": "file_commissioner_cube",
     "outcomes": "record_outcomes",
     "flagged": "flagged_records",
 }
 # What counts for a resolved set of files (counted.sql), kept with its resolution.
-COUNTED_TABLES = ("counted_cube", "counted_waits")
+COUNTED_TABLES = ("counted_cube", "counted_waits", "counted_commissioner_cube")
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ def sum_shares(con: duckdb.DuckDBPyConnection, records: str, prefix: str) -> Non
     run(
         con,
         f"CREATE OR REPLACE TABLE {prefix}_cube AS SELECT * FROM records_cube; "
-        f"CREATE OR REPLACE TABLE {prefix}_waits AS SELECT * FROM records_waits",
+        f"CREATE OR REPLACE TABLE {prefix}_waits AS SELECT * FROM records_waits; "
+        f"CREATE OR REPLACE TABLE {prefix}_commissioner_cube AS "
+        "SELECT * FROM records_commissioner_cube",
     )
 
 

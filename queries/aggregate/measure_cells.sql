@@ -1,7 +1,9 @@
 -- Stage 4d: the cells of a table whose columns are measures (tables 9 and 10).
 --
 -- Reads the view table_counts_long(row_label, source_setting, region_code,
--- provider_code, test_month, measure, n), and table_settings, table_periods,
+-- provider_code, test_month, measure, n), table_period_months(test_month, period) (the
+-- months of each of the table's periods: year to date, or quarters), and
+-- table_settings, table_periods,
 -- table_levels(geography_level), table_count_measures(measure) (the counts published)
 -- and table_percents(measure, numerator, denominator). A percentage is
 -- 100 * numerator / denominator to one decimal place, with the denominator as the
@@ -12,7 +14,7 @@ WITH by_period AS (
     SELECT t.row_label, t.source_setting, t.region_code, t.provider_code, p.period,
            t.measure, sum(t.n) AS n
     FROM table_counts_long AS t
-    JOIN period_months AS p USING (test_month)
+    JOIN table_period_months AS p USING (test_month)
     JOIN table_periods USING (period)
     GROUP BY ALL
 ),

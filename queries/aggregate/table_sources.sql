@@ -87,3 +87,55 @@ CROSS JOIN LATERAL (VALUES
     ('count_report_time_not_known', activity_cube.n - n_report_time_known),
     ('activity_count', activity_cube.n)
 ) AS m(measure, measure_n);
+
+-- Tables 7a, 7b and 8, by commissioner (commissioner_cells.sql): the year to date's
+-- records in the day bands of one wait, for four modalities or three cancer tests.
+
+-- name: table_7a_counts
+SELECT modality AS row_label, 'All' AS source_setting, region_code, commissioner_code,
+       measure, n
+FROM commissioner_cube
+WHERE wait = 'request_to_test'
+  AND modality IN ('Computerized Axial Tomography', 'Diagnostic Ultrasonography',
+                   'Magnetic Resonance Imaging', 'Plain Radiography');
+
+-- name: table_7b_counts
+SELECT modality AS row_label, 'All' AS source_setting, region_code, commissioner_code,
+       measure, n
+FROM commissioner_cube
+WHERE wait = 'test_to_report'
+  AND modality IN ('Computerized Axial Tomography', 'Diagnostic Ultrasonography',
+                   'Magnetic Resonance Imaging', 'Plain Radiography');
+
+-- name: table_8_counts
+SELECT cancer_test_group AS row_label, 'All' AS source_setting, region_code,
+       commissioner_code, measure, n
+FROM commissioner_cube
+WHERE wait = 'request_to_test'
+  AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
+                            'Abdomen and/or pelvis (Ultrasound)')
+UNION ALL
+SELECT cancer_test_group, 'GP Direct Access', region_code, commissioner_code, measure, n
+FROM commissioner_cube
+WHERE wait = 'request_to_test' AND gp_direct_access
+  AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
+                            'Abdomen and/or pelvis (Ultrasound)');
+
+-- Table 13's broad settings (publish.tables.TABLE13_SETTING_GROUPS): A&E, inpatient and
+-- day case; outpatient, GP direct access, other health care provider and other.
+
+-- name: table_13_counts
+SELECT modality AS row_label,
+       CASE WHEN source_setting_code IN ('05', '01', '02') THEN 'A&E / Admitted'
+            ELSE 'OP / GP direct access' END AS source_setting,
+       region_code, provider_code, test_month, measure, measure_n AS n
+FROM activity_cube
+CROSS JOIN LATERAL (VALUES
+    ('count_reported_same_day', n_reported_same_day),
+    ('count_reported_by_next_day', n_reported_by_next_day),
+    ('count_reported_by_7_days', n_reported_by_7_days),
+    ('count_reported_by_14_days', n_reported_by_14_days),
+    ('count_reported_over_28_days', n_reported_over_28_days),
+    ('count_report_time_not_known', activity_cube.n - n_report_time_known),
+    ('activity_count', activity_cube.n)
+) AS m(measure, measure_n);

@@ -11,7 +11,9 @@
 --   flagged_records  the records that broke a rule, as received, for the restricted
 --                    quarantine and warnings files.
 --
--- Derivations: provider and region from the site; modality, body region, interventional
+-- Derivations: provider and region from the site; the commissioner (sub-ICB location)
+-- from the GP practice as at the test date, NULL where the practice is missing or not
+-- in the reference (published as commissioner "Unknown"); modality, body region, interventional
 -- flag and cancer test group from the SNOMED code when given, else the NICIP code, as
 -- at the test date (looked up in validate.sql); month of test; days request (else
 -- received) to test; days test to report; days request (else received) to report; age
@@ -20,9 +22,9 @@
 -- Stage ingest writes (publish/stage_tables.py reads these lines; the build checks them):
 --   derived_records: the accepted records, derived: provider, region, modality, waits
 --     file_id row_number site_code accession_number key_hash region_code provider_code
---     modality body_region interventional cancer_test_group source_setting_code
---     test_month days_request_to_test days_test_to_report days_request_to_report
---     age_at_test
+--     sub_icb_code modality body_region interventional cancer_test_group
+--     source_setting_code test_month days_request_to_test days_test_to_report
+--     days_request_to_report age_at_test
 --   record_outcomes: records per file, provider and month of test, by the rules they broke
 --     file_id region_code provider_code month rejection_codes warning_codes n
 --   flagged_records: the records that broke a rule, as received, with their rule codes
@@ -42,6 +44,7 @@ SELECT
     hash(site_code, accession_number) AS key_hash,
     region_code,
     provider_code,
+    sub_icb_code,
     modality,
     body_region,
     interventional_flag = 'Y' AS interventional,

@@ -16,9 +16,9 @@
 --     key_hash
 --   superseded_records: records replaced by a later submission
 --     file_id row_number site_code accession_number key_hash region_code provider_code
---     modality body_region interventional cancer_test_group source_setting_code
---     test_month days_request_to_test days_test_to_report days_request_to_report
---     age_at_test recency
+--     sub_icb_code modality body_region interventional cancer_test_group
+--     source_setting_code test_month days_request_to_test days_test_to_report
+--     days_request_to_report age_at_test recency
 
 -- name: repeated_hashes
 -- Every file at once.

@@ -1,8 +1,8 @@
 -- Stage 2, validate: every record rule of INPUT.md section 1, set-based.
 --
 -- Reads submission_records (as received), input_files (submission dates; the build date
--- stands in for a missing one in DIDS051 and DIDS066), sites and
--- imaging_codes. Writes checked_records: the trimmed and typed values each later stage
+-- stands in for a missing one in DIDS051 and DIDS066), sites,
+-- imaging_codes and practices. Writes checked_records: the trimmed and typed values each later stage
 -- needs, what the site and imaging code look up to (INPUT.md section 2), and for every
 -- record the list of DIDS rejection codes and warning codes it broke (a record breaks
 -- every rule that applies to it). A rule comparing two dates is
@@ -12,7 +12,7 @@
 --   checked_records: every record's trimmed, typed values and the rules it broke (dropped once derived)
 --     file_id row_number file_order site_code accession_number source_setting_code
 --     referrer_code nicip_code snomed_code birth_date request_date received_date
---     test_date report_date region_code provider_code modality body_region
+--     test_date report_date region_code provider_code sub_icb_code modality body_region
 --     interventional_flag cancer_test_group rejection_codes warning_codes
 
 CREATE OR REPLACE TABLE checked_records AS
@@ -80,6 +80,8 @@ looked_up AS (
         k.file_id IS NOT NULL AS key_repeated_in_file,
         s.region_code,
         s.provider_code,
+        -- the commissioner (tables 7 and 8): the practice's sub-ICB as at the test date
+        gp.sub_icb_code,
         -- INPUT.md section 2: the SNOMED code when given, else the NICIP code.
         CASE WHEN t.snomed_code IS NOT NULL THEN m.modality ELSE n.modality END AS modality,
         CASE WHEN t.snomed_code IS NOT NULL THEN m.body_region ELSE n.body_region END
@@ -90,6 +92,9 @@ looked_up AS (
              ELSE n.cancer_test_group END AS cancer_test_group
     FROM typed AS t
     LEFT JOIN sites AS s ON s.site_code = t.site_code
+    LEFT JOIN practices AS gp
+      ON gp.practice_code = upper(t.practice_code)
+     AND t.test_date >= gp.valid_from AND (gp.valid_to IS NULL OR t.test_date <= gp.valid_to)
     LEFT JOIN code_periods AS n
       ON n.code_system = 'NICIP' AND n.code = t.nicip_code
      AND CASE WHEN t.test_date IS NULL THEN n.first_period
@@ -176,6 +181,6 @@ flagged AS (
 SELECT
     file_id, row_number, file_order, site_code, accession_number, source_setting_code,
     referrer_code, nicip_code, snomed_code, birth_date, request_date, received_date,
-    test_date, report_date, region_code, provider_code, modality, body_region,
+    test_date, report_date, region_code, provider_code, sub_icb_code, modality, body_region,
     interventional_flag, cancer_test_group, rejection_codes, warning_codes
 FROM flagged;
