@@ -83,7 +83,7 @@ result["cells"] = con.sql(
     "tables": """
 from publish.pipeline import build_session, compute_publication
 with build_session(config) as (con, work_dir):
-    publication, files, outcomes = compute_publication(con, config, work_dir)
+    publication, files, outcomes, _report, _series = compute_publication(con, config, work_dir)
 result["tidy_rows"] = publication.tidy.height
 """,
     "build": """

@@ -166,6 +166,14 @@ SparkMasterOption = Annotated[
     str | None,
     typer.Option("--spark-master", help="Spark master URL (default: local[*])."),
 ]
+PreviousOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--previous",
+        help="An earlier release of the series (its publication folder, or a folder of "
+        "publications); repeatable.",
+    ),
+]
 OutOption = Annotated[Path | None, typer.Option("--out", help="Output folder (default output/).")]
 
 
@@ -336,6 +344,7 @@ def build(
             help="Record store folder: files validated before are read back, not re-parsed.",
         ),
     ] = None,
+    previous: PreviousOption = None,
     engine: EngineOption = None,
     spark_master: SparkMasterOption = None,
     quiet: QuietOption = False,
@@ -360,6 +369,7 @@ def build(
         "submission_date": parse_date(submission_date, "--submission-date"),
         "out_dir": out,
         "store": store,
+        "previous": tuple(previous) if previous else None,
         "engine": engine.value if engine else None,
         "spark_master": spark_master,
         "inputs": tuple(inputs) if inputs else None,
@@ -413,6 +423,14 @@ def report_build(
         reused = sum(f.from_store for f in result.files)
         say(f"Record store: {reused} file(s) reused, {len(result.files) - reused} new.", as_json)
     say(f"{result.audit_summary} {result.publication.policy.audit_allows}", as_json)
+    if result.series_audit_summary:
+        say(result.series_audit_summary, as_json)
+    revised = result.publication.series.revised_cells
+    if result.publication.series.compared_with:
+        say(
+            f"Revisions: {revised} cell(s) revised since {result.publication.series.compared_with}.",
+            as_json,
+        )
     stamp = f" ({result.publication.stamp})" if result.publication.stamp else ""
     say(
         f"Published {result.publication_dir}{stamp} ({result.publication.policy.name} policy): "
@@ -443,6 +461,7 @@ PUBLICATION_OPTIONS = {
     "--submissions": "submissions",
     "--submission-date": "submission_date",
     "--store": "store",
+    "--previous": "previous",
     "--engine": "engine",
     "--spark-master": "spark_master",
 }
@@ -487,6 +506,16 @@ def build_summary(result, totals: dict[str, int], warnings: list[str]) -> dict[s
             "policy_allows": publication.policy.audit_allows,
         },
         "months_without_records": list(publication.months_without_records),
+        "series": {
+            "earlier_releases": list(publication.series.earlier),
+            "revisions_against": publication.series.compared_with,
+            "revised_cells": publication.series.revised_cells,
+            "revised_by_table": {
+                str(table): cells for table, cells in publication.series.revisions_by_table()
+            },
+            "supersedes": list(publication.series.supersedes),
+            "audit_across_releases": result.series_audit_summary or None,
+        },
         "warnings": warnings,
     }
 
@@ -617,15 +646,24 @@ def audit(
             "when it exists); never inside the publication.",
         ),
     ] = None,
+    previous: PreviousOption = None,
 ) -> None:
-    """Audit a publication's disclosure control by linear programming."""
+    """Audit a publication's disclosure control by linear programming; with --previous,
+    also over the union of it and the earlier releases of its series."""
     from publish.disclosure.audit import main_audit
+    from publish.series.across_releases import main_audit_across_releases
 
     if not directory.is_dir():
         fail(f"{directory}: no such publication folder")
     if restricted is not None and restricted.resolve().is_relative_to(directory.resolve()):
         fail(f"--restricted {restricted}: must not be inside the publication folder")
-    raise typer.Exit(main_audit(directory, restricted))
+    code = main_audit(directory, restricted)
+    if previous and code != 2:
+        try:
+            code = max(code, main_audit_across_releases(directory, tuple(previous)))
+        except InputError as error:
+            fail(str(error))
+    raise typer.Exit(code)
 
 
 @app.command()

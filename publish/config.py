@@ -57,6 +57,8 @@ class BuildConfig:
     demo: bool = False  # the synthetic demo: stamped, identifier did-demo-...
     memory_limit: str = "3GB"  # DuckDB's limit; the process peaks about 1 GB above it
     store: Path | None = None  # record store folder (record-level data: keep it restricted)
+    # earlier releases of the series (publication folders, or folders of them): section 7
+    previous: tuple[Path, ...] = ()
     engine: str = "duckdb"  # where the SQL runs: duckdb, or spark (docs/spark.md)
     spark_master: str | None = None  # default: the active SparkSession, else local[*]
     spark_table: str | None = None  # Spark table of submission records, instead of files
@@ -103,6 +105,7 @@ class BuildConfig:
         """The config as plain JSON values; paths of reference data by name only."""
         values = asdict(self)
         values["inputs"] = [Path(p).name for p in self.inputs]
+        values["previous"] = [Path(p).name for p in self.previous]
         for key in (
             "sites",
             "imaging_codes",
@@ -133,6 +136,7 @@ DATE_KEYS = {"submission_date", "published_on"}
 # What each setting of the config file expects, in the words of its error message.
 EXPECTED = {
     "inputs": "a list of file or folder paths (or one path as text)",
+    "previous": "a list of folder paths (or one path as text): earlier releases",
     "period": 'a month as text, YYYY-MM (e.g. "2024-11")',
     "status": '"provisional" or "final"',
     "policy": f"one of {', '.join(repr(name) for name in POLICY_NAMES)}".replace("'", '"'),
@@ -207,6 +211,7 @@ class ConfigFile(BaseModel):
     demo: bool = False  # the synthetic demo: stamped, identifier did-demo-...
     memory_limit: MemoryLimit | None = None
     store: StrictStr | None = None
+    previous: list[StrictStr] | StrictStr | None = None
     engine: Literal["duckdb", "spark"] | None = None
     spark_master: StrictStr | None = None
     spark_table: StrictStr | None = None
@@ -289,7 +294,7 @@ def read_config_file(path: Path) -> dict:
             continue
         if key in PATH_KEYS:
             value = (path.parent / value).resolve()
-        elif key == "inputs":
+        elif key in ("inputs", "previous"):
             listed = [value] if isinstance(value, str) else value
             value = tuple((path.parent / v).resolve() for v in listed)
         values[key] = value

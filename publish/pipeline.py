@@ -38,14 +38,31 @@ from publish.periods import months_of_year_to_date
 from publish.progress import stage
 from publish.quality.figures import build_quality_report, manifest_inputs, quality_cells
 from publish.quality.report import AuditSummary, QualityReport
-from publish.reference import ReferenceFiles, load_reference_data
+from publish.reference import ReferenceFiles, load_reference_data, published_provider_names
 from publish.render.manifest import build_manifest, folder_digest, write_manifest
 from publish.render.publication import Publication
 from publish.render.quality import write_quality_csvs, write_quality_pages, write_quality_report
 from publish.render.release import release_details, release_warnings
 from publish.render.site import write_site
-from publish.render.tidy import add_names, to_tidy, write_datapackage, write_tidy_csv
+from publish.render.tidy import (
+    add_names,
+    to_tidy,
+    write_datapackage,
+    write_revisions_csv,
+    write_tidy_csv,
+)
 from publish.render.workbook import CoverText, load_cover_text, write_workbook
+from publish.resources import query_block
+from publish.series.across_releases import (
+    audit_across_releases,
+    protect_across_releases,
+    release_lp,
+)
+from publish.series.ledger import ledger_frame, write_ledger
+from publish.series.organisations import organisation_changes
+from publish.series.provider_issues import issue_sentences, setting_shift_sentences
+from publish.series.release_series import series_facts
+from publish.series.releases import EarlierRelease, read_earlier_releases
 from publish.session import build_session
 from publish.stage_tables import check_stage
 from publish.tables import QUALITY_TABLE, UNKNOWN_COMMISSIONER
@@ -71,6 +88,17 @@ class BuildResult:
     audit_passed: bool = True
     # (rule code, records) of the rules that rejected most records, most first.
     rejection_rules: list[tuple[str, int]] = field(default_factory=list)
+    # The audit over the union of this release and the earlier ones, if any.
+    series_audit_summary: str = ""
+
+
+@dataclass(frozen=True)
+class SeriesInputs:
+    """What the series needs beyond the publication: the earlier releases read back, and
+    this release's ledger of unrounded values (restricted: never rendered)."""
+
+    earlier: list[EarlierRelease]
+    ledger: pl.DataFrame
 
 
 NOT_PROTECTED = (
@@ -105,15 +133,16 @@ def ingest_and_validate(
     return engine_for(config).ingest(con, config, work_dir, paths, submission_dates)
 
 
-def provider_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return frame(
-        con,
-        """
-        SELECT region_code, provider_code, min(region_name) AS region_name,
-               min(provider_name) AS provider_name
-        FROM sites GROUP BY ALL
-        """,
-    )
+def provider_names(con: duckdb.DuckDBPyConnection, latest: str | None = None) -> pl.DataFrame:
+    """The published name of every provider: a renamed one's name at the end of the
+    period (`latest`, YYYY-MM), the sites' reference says which (INPUT.md section 3)."""
+    return published_provider_names(con, end_of_month(latest) if latest else None)
+
+
+def end_of_month(month: str) -> date:
+    year, mon = (int(part) for part in month.split("-"))
+    following = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
+    return date.fromordinal(following.toordinal() - 1)
 
 
 def provider_details(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
@@ -150,11 +179,13 @@ def build_publication(config: BuildConfig) -> BuildResult:
 
 def compute_publication(
     con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path
-) -> tuple[Publication, list[InputFile], dict[int, FileOutcome], QualityReport]:
+) -> tuple[Publication, list[InputFile], dict[int, FileOutcome], QualityReport, SeriesInputs]:
     """Everything up to the protected tables and data-quality report, nothing written.
 
     The report's counts are cells of the publication: one call of `protect_cells`
     protects them with the tables (under `strict`, jointly: they are linked to table 1).
+    With earlier releases (`--previous`), under `strict` the cells they suppressed that
+    are unchanged are suppressed again, and the revised cells are marked.
     """
     load_reference_data(con, ReferenceFiles(config.sites, config.imaging_codes, config.practices))
     files = ingest_and_validate(con, config, work_dir)
@@ -175,24 +206,52 @@ def compute_publication(
             ]
         )
     check_stage(con, "aggregate")
-    with stage("protect", f"disclosure control, {policy.name} policy"):
-        named = add_names(cells, provider_names(con), commissioner_names(con))
-        protected = protect_cells(named, policy)
-    is_quality = pl.col("table") == QUALITY_TABLE
     publication = Publication(
         latest_month=month,
         status=config.status,
         policy=policy,
-        tidy=to_tidy(protected.filter(~is_quality)),
+        tidy=pl.DataFrame(),
         published_on=config.published_on,
         demo=config.demo,
         months_without_records=months_without_records(con, month),
         provider_details=provider_details(con),
     )
+    earlier = read_earlier_releases(
+        config.previous, publication.identifier, month, publication.status
+    )
+    named = add_names(cells, provider_names(con, month), commissioner_names(con))
+    with stage("protect", f"disclosure control, {policy.name} policy"):
+        ledger = ledger_frame(named)
+        protected = protect_across_releases(named, policy, earlier, ledger, protect_cells)
+    is_quality = pl.col("table") == QUALITY_TABLE
+    tidy, series = series_facts(
+        to_tidy(protected.filter(~is_quality)), publication.financial_year, config.status, earlier
+    )
+    changes = organisation_changes(
+        frame(
+            con, "SELECT site_code, provider_code, provider_name, valid_from, valid_to FROM sites"
+        ),
+        date(int(publication.financial_year[:4]), 4, 1),
+        end_of_month(month),
+    )
+    series = replace(series, organisation_changes=tuple(c.sentence for c in changes))
+    publication = replace(publication, tidy=tidy, series=series)
     report = build_quality_report(
         con, files, protected.filter(is_quality), policy, publication.months
     )
-    return publication, files, outcomes, report
+    names = {
+        (r["region_code"], r["provider_code"]): r["provider_name"]
+        for r in provider_names(con, month).iter_rows(named=True)
+    }
+    setting_months = frame(con, query_block("series/series", "provider_setting_months")).filter(
+        pl.col("month").is_in(list(publication.months))
+    )
+    issues = issue_sentences(report.issues, report.by_provider, publication.months)
+    shifts = setting_shift_sentences(setting_months, names, policy)
+    publication = replace(
+        publication, series=replace(series, provider_issues=tuple(issues + shifts))
+    )
+    return publication, files, outcomes, report, SeriesInputs(earlier, ledger)
 
 
 def release_cover(publication: Publication, config: BuildConfig) -> tuple[Publication, CoverText]:
@@ -229,6 +288,7 @@ class Computed:
     files: list[InputFile]
     outcomes: dict[int, FileOutcome]
     report: QualityReport
+    series: SeriesInputs
 
 
 def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Path) -> BuildResult:
@@ -241,12 +301,12 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
     once the audit's bounds are in it), so a pair from two builds is told apart. A build
     that fails leaves the previous pair untouched.
     """
-    publication, files, outcomes, report = compute_publication(con, config, work_dir)
+    publication, files, outcomes, report, series = compute_publication(con, config, work_dir)
     publication, cover = release_cover(publication, config)
-    built = Computed(publication, cover, files, outcomes, report)
+    built = Computed(publication, cover, files, outcomes, report, series)
     publication_dir = config.out_dir / publication.identifier
     restricted_dir = config.out_dir / f"{publication.identifier}.restricted"
-    audits: list[AuditReport] = []
+    audits: list[tuple[AuditReport, str]] = []  # the audit, and over the releases
     with (
         staged(
             restricted_dir, lambda folder: write_restricted_folder(con, built, folder), private=True
@@ -268,15 +328,17 @@ def build_with(con: duckdb.DuckDBPyConnection, config: BuildConfig, work_dir: Pa
         restricted_dir,
         files,
         outcomes,
-        console_summary(publication, audits[-1]),
-        audits[-1].passed,
+        console_summary(publication, audits[-1][0]),
+        audits[-1][0].passed,
         rejection_rule_counts(con, files),
+        audits[-1][1],
     )
 
 
 def write_restricted_folder(con: duckdb.DuckDBPyConnection, built: Computed, folder: Path) -> None:
-    """The restricted folder: quarantine and warnings, each file's accounting, its
-    manifest."""
+    """The restricted folder: the ledger of unrounded values (for the next releases of
+    the series), quarantine and warnings, each file's accounting, its manifest."""
+    write_ledger(built.series.ledger, folder)
     write_restricted(con, built.files, folder)
     write_restricted_files(built.files, built.outcomes, folder)
     write_manifest(
@@ -287,7 +349,7 @@ def write_restricted_folder(con: duckdb.DuckDBPyConnection, built: Computed, fol
 
 def write_publication(
     config: BuildConfig, built: Computed, folder: Path, restricted_staging: Path
-) -> AuditReport:
+) -> tuple[AuditReport, str]:
     """The publication's folder: every rendering, the quality report's figures, the
     manifest, the audit of all of it, then the quality pages (they show the audit) and
     the manifest again with the restricted folder's digest.
@@ -295,7 +357,9 @@ def write_publication(
     The build audits its own output (PUBLICATION.md section 4): every figure of the
     tables and of the quality report; under strict a failed audit stops the build and
     the previous publication stays in place. Its cell-by-cell bounds go to the
-    restricted folder only.
+    restricted folder only. With earlier releases (`--previous`) the audit runs over
+    their union too (PUBLICATION.md section 7): a failing union stops a strict build.
+    Returns the audit and the union audit's line ("" without earlier releases).
     """
     publication, report = built.publication, built.report
     with stage("render", "CSV, data package, workbook, ODS and web pages"):
@@ -315,7 +379,9 @@ def write_publication(
     make_private(restricted_staging / AUDIT_FILE)
     if publication.policy.audit_stops_build and not audit.passed:
         raise DisclosureAuditFailed(audit.summary)
-    summary = AuditSummary(audit.summary, audit.meaning, audit.by_table)
+    across = audit_series(built, folder)
+    line = f"{audit.summary} {across}" if across else audit.summary
+    summary = AuditSummary(line, audit.meaning, audit.by_table)
     with stage("quality", "the data-quality report"):
         write_quality_pages(
             replace(report, audit=summary),
@@ -326,7 +392,29 @@ def write_publication(
             publication=publication,
         )
     write_publication_manifest(config, built, folder, folder_digest(restricted_staging))
-    return audit
+    return audit, across
+
+
+def audit_series(built: Computed, folder: Path) -> str:
+    """The audit over the union of this release and the earlier ones (its line; "" with
+    none); under strict a failing union stops the build."""
+    publication, series = built.publication, built.series
+    if not series.earlier:
+        return ""
+    with stage("audit", "disclosure audit over the releases of the series"):
+        across = audit_across_releases(
+            release_lp(
+                folder,
+                folder / f"{publication.identifier}.csv",
+                publication.identifier,
+                publication.policy,
+                series.ledger,
+            ),
+            series.earlier,
+        )
+    if publication.policy.audit_stops_build and not across.passed:
+        raise DisclosureAuditFailed(across.summary)
+    return across.summary
 
 
 def write_publication_manifest(
@@ -357,6 +445,10 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     """Every rendering of the protected tables: CSV and datapackage, workbook, HTML."""
     csv_name = f"{publication.identifier}.csv"
     write_tidy_csv(publication.tidy, folder / csv_name)
+    downloads = {"Tidy data (CSV)": f"../{csv_name}"}
+    if publication.series.revisions is not None:
+        write_revisions_csv(publication.series.revisions, folder / publication.revisions_name)
+        downloads["Revisions since the previous release (CSV)"] = f"../{publication.revisions_name}"
     title = f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})"
     write_datapackage(
         folder / "datapackage.json",
@@ -370,8 +462,8 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
     write_site(
         publication,
         folder / "html",
-        {
-            "Tidy data (CSV)": f"../{csv_name}",
+        downloads
+        | {
             "Accessible workbook (Excel)": f"../{workbook_name}",
             "The same workbook (OpenDocument, ODS)": f"../{ods_name}",
             "Data package description (JSON)": "../datapackage.json",

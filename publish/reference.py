@@ -13,7 +13,7 @@ import duckdb
 import polars as pl
 
 from publish.codes import CANCER_TEST_GROUPS, MODALITIES, REGIONS
-from publish.db import run
+from publish.db import frame, run
 from publish.errors import InputError
 from publish.resources import REFERENCE_DATA_DIR
 
@@ -84,13 +84,33 @@ def fail_on_rows(path: Path, frame: pl.DataFrame, bad: pl.Series, field: str, wh
         raise InputError(f"{path}: row(s) {shown}, field {field}: {why}")
 
 
+# Optional columns of sites.csv: the period in which a site belongs to its provider.
+SITE_PERIOD_COLUMNS = ("valid_from", "valid_to")
+
+
 def load_sites(path: Path) -> pl.DataFrame:
-    sites = read_reference_csv(path, SITE_COLUMNS, SITE_OPTIONAL_COLUMNS).with_columns(
-        pl.col("site_code").str.to_uppercase()
-    )
+    """The site reference, with each row's period (`valid_from`, `valid_to`: optional
+    columns; a site may have several rows for disjoint periods, INPUT.md section 3)."""
+    sites = read_reference_csv(
+        path, SITE_COLUMNS, (*SITE_OPTIONAL_COLUMNS, *SITE_PERIOD_COLUMNS)
+    ).with_columns(pl.col("site_code").str.to_uppercase())
+    sites = parse_validity(path, sites)
     for name in ("site_code", "provider_code", "provider_name", "region_code"):
         fail_on_rows(path, sites, sites[name].is_null(), name, "missing")
-    fail_on_rows(path, sites, sites["site_code"].is_duplicated(), "site_code", "duplicate site")
+    fail_on_rows(
+        path,
+        sites,
+        sites["valid_to"].is_not_null() & (sites["valid_to"] < sites["valid_from"]),
+        "valid_to",
+        "before valid_from",
+    )
+    fail_on_rows(
+        path,
+        sites,
+        overlapping_validity(sites, ("site_code",)),
+        "site_code",
+        "duplicate site: its periods overlap another row of the same site",
+    )
     fail_on_rows(
         path,
         sites,
@@ -99,7 +119,11 @@ def load_sites(path: Path) -> pl.DataFrame:
         "not 5-12 letters and digits",
     )
     return sites.with_columns(
-        pl.col("region_name").fill_null(pl.col("region_code").replace_strict(REGIONS, default=""))
+        pl.col("region_name").fill_null(pl.col("region_code").replace_strict(REGIONS, default="")),
+        # a record without a valid test date is mapped by its site's first row
+        (pl.col("valid_from") == pl.col("valid_from").min().over("site_code")).alias(
+            "first_period"
+        ),
     )
 
 
@@ -164,6 +188,24 @@ def overlapping_validity(
         (~is_first & (previous_end.is_null() | (previous_end >= pl.col("valid_from")))).alias("bad")
     ).sort("position")
     return flagged["bad"]
+
+
+def published_provider_names(con: duckdb.DuckDBPyConnection, as_at: date | None) -> pl.DataFrame:
+    """One name per (region, provider): a renamed provider is published under the name of
+    its row valid at `as_at` (the end of the period), else of its latest row (INPUT.md
+    section 3). No date: the latest row's. (Plain SQL, read on every engine; the choice
+    in polars.)"""
+    sites = frame(
+        con, "SELECT region_code, provider_code, region_name, provider_name, valid_from FROM sites"
+    )
+    as_at = as_at or date(9999, 12, 31)
+    return (
+        sites.with_columns((pl.col("valid_from") <= as_at).alias("_started"))
+        .sort("_started", "valid_from", "provider_name", "region_name")
+        .group_by("region_code", "provider_code")
+        .agg(pl.col("region_name").last(), pl.col("provider_name").last())
+        .sort("region_code", "provider_code")
+    )
 
 
 def parse_validity(path: Path, frame: pl.DataFrame) -> pl.DataFrame:

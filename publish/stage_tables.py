@@ -98,7 +98,8 @@ WRITTEN_IN_PYTHON: tuple[StageTable, ...] = (
     StageTable(
         "sites",
         "ingest",
-        "site_code provider_code provider_name region_code region_name icb_code icb_name network_name",
+        "site_code provider_code provider_name region_code region_name icb_code icb_name "
+        "network_name valid_from valid_to first_period",
         "reference sites (publish.reference)",
     ),
     StageTable(

@@ -491,6 +491,7 @@ MARKERS: dict[str, str] = {
     "x": "not available: no data submitted",
     "z": "not applicable",
     "p": "provisional",
+    "r": "revised since the previous release",
 }
 
 # A provider's details beside its rows (sites.csv's optional columns): column -> heading.

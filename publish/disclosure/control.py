@@ -1629,8 +1629,13 @@ def apply_strict(
     *,
     protection_width: int | None = None,
     secondary_suppression: bool = True,
+    kept: np.ndarray | None = None,
 ) -> pl.DataFrame:
     """Primary and secondary suppression of the `strict` policy (PUBLICATION.md s.3).
+
+    `kept` (one flag per row): cells an earlier release of the series suppressed whose
+    unrounded value is unchanged (`publish.series.across_releases`); they are suppressed
+    again, as primaries (PUBLICATION.md section 7).
 
     Primary: counts 1 to k-1; medians and percentages over fewer than k records.
     Secondary, across all linked tables at once:
@@ -1664,10 +1669,15 @@ def apply_strict(
     markers = cells["marker"].cast(pl.Utf8).fill_null("").to_numpy()
     figure_value = _figure_values(relations, value_column)
     _check_relations_hold(relations, figure_value)
+    kept_figure = np.zeros(relations.n_figures, dtype=bool)
+    if kept is not None:
+        kept_cells = np.asarray(kept, dtype=bool) & (relations.cell_figure >= 0)
+        kept_figure[relations.cell_figure[kept_cells]] = True
+        kept_figure &= figure_value >= 1  # a count that is now zero is shown as 0
     if secondary_suppression:
-        suppressed = _protect(relations, figure_value, k, protection_width)
+        suppressed = _protect(relations, figure_value, k, protection_width, kept_figure)
     else:  # for testing the audit and attackers only: NOT protected
-        suppressed = small_count_mask(figure_value, k)
+        suppressed = small_count_mask(figure_value, k) | kept_figure
 
     cell_suppressed = np.zeros(cells.height, dtype=bool)
     is_count = relations.cell_figure >= 0
@@ -1681,6 +1691,8 @@ def apply_strict(
     shown_ratio |= is_median & (markers == "x") & (np.nan_to_num(records, nan=0.0) > 0)
     with np.errstate(invalid="ignore"):
         cell_suppressed |= shown_ratio & (np.nan_to_num(records, nan=0.0) < k)
+    if kept is not None:  # a median or percentage suppressed then is suppressed now
+        cell_suppressed |= np.asarray(kept, dtype=bool) & shown_ratio
     linked = relations.ratio_cells
     if linked.size:
         hits = np.add.reduceat(
@@ -1735,12 +1747,18 @@ def _check_relations_hold(relations: Relations, value: np.ndarray) -> None:
 
 
 def _protect(
-    relations: Relations, value: np.ndarray, k: int, protection_width: int | None
+    relations: Relations,
+    value: np.ndarray,
+    k: int,
+    protection_width: int | None,
+    kept: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The suppressed figures: primary, secondary until the audit passes, then the
-    removal pass."""
+    """The suppressed figures: primary (with `kept`, those an earlier release suppressed),
+    secondary until the audit passes, then the removal pass."""
     n = relations.n_figures
     primary = small_count_mask(value, k)
+    if kept is not None:
+        primary |= kept
     suppressed = primary.copy()
     if not primary.any():
         return suppressed

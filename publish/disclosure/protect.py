@@ -94,16 +94,24 @@ def suppress_with_denominator(protected: pl.DataFrame) -> pl.DataFrame:
     ).drop("denominator_hidden")
 
 
-def protect_cells(cells: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+def protect_cells(
+    cells: pl.DataFrame, policy: Policy, kept: pl.Series | None = None
+) -> pl.DataFrame:
     """The published value and marker of every cell under the policy.
 
     `policy.secondary_suppression = False` (strict only) publishes the primary
-    suppression alone: NOT protected, for testing the audit and attackers."""
+    suppression alone: NOT protected, for testing the audit and attackers. `kept`
+    (strict, a flag per row): cells suppressed again because an earlier release of the
+    series suppressed them and their value is unchanged (`publish.series`); under a
+    cell-by-cell policy an unchanged cell gets the same suppression by itself."""
     if policy.cell_rules is None:
         from publish.disclosure.control import apply_strict
 
         protected = apply_strict(
-            cells, k=policy.k, secondary_suppression=policy.secondary_suppression
+            cells,
+            k=policy.k,
+            secondary_suppression=policy.secondary_suppression,
+            kept=None if kept is None else kept.to_numpy(),
         )
         if policy.secondary_suppression:
             protected = hide_linked_quality_totals(protected)

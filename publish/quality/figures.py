@@ -52,6 +52,7 @@ from publish.quality.report import (
     TOTAL_MEASURES,
     QualityReport,
 )
+from publish.reference import published_provider_names
 from publish.resources import query_block
 from publish.tables import (
     ALL_MONTHS,
@@ -362,11 +363,8 @@ def provider_issues(
 
 
 def site_names(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    return frame(
-        con,
-        "SELECT region_code, provider_code, min(region_name) AS region_name, "
-        "min(provider_name) AS provider_name FROM sites GROUP BY ALL",
-    )
+    """Every provider's name (a renamed one's latest: publish.reference)."""
+    return published_provider_names(con, None)
 
 
 def public_message(input_file: InputFile) -> str:

@@ -4,13 +4,14 @@ Renderers (CSV, workbook, HTML) receive a `Publication` and nothing else, so eve
 figure they show comes from the protected table and never from unprotected aggregates.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
 from publish.disclosure.policy import Policy
 from publish.periods import financial_year_of, months_of_year_to_date
+from publish.series.facts import SeriesFacts
 
 # Said on every page, sheet and title of the demo publication, built from synthetic data.
 DEMO_STAMP = "Synthetic data: not official statistics"
@@ -38,6 +39,9 @@ class Publication:
     # Each provider's ICB and imaging network (sites.csv's optional columns), shown beside
     # the rows of the tables that name them (table 13): PROVIDER_DETAIL_COLUMNS.
     provider_details: pl.DataFrame | None = None
+    # The series it belongs to: revisions, supersession, organisation changes, provider
+    # issues, last year's final (PUBLICATION.md section 7); empty for a release alone.
+    series: SeriesFacts = field(default_factory=SeriesFacts)
 
     @property
     def stamp(self) -> str | None:
@@ -62,6 +66,11 @@ class Publication:
     def year_to_date(self) -> str:
         """The year-to-date period as an ISO 8601 interval of months."""
         return f"{self.months[0]}/{self.latest_month}"
+
+    @property
+    def revisions_name(self) -> str:
+        """`<identifier>-revisions.csv`: the revised cells (section 7)."""
+        return f"{self.identifier}-revisions.csv"
 
     def table(self, number: int) -> pl.DataFrame:
         return self.tidy.filter(pl.col("table") == number)

@@ -47,6 +47,13 @@ from publish.render.charts import grouped_bar_chart, trend_chart
 from publish.render.publication import Publication
 from publish.render.templates import environment
 from publish.resources import resource_dir
+from publish.series.words import (
+    final_supersedes_sentence,
+    organisation_paragraphs,
+    provider_issue_paragraphs,
+    revisions_paragraphs,
+    supersedes_paragraph,
+)
 from publish.tables import (
     ACTIVITY_TABLE,
     MARKERS,
@@ -208,6 +215,31 @@ class _Figures:
             self.settings.setdefault(table, set()).add(setting)
             self.measures.setdefault(table, set()).add(measure)
             self.areas_of_table.setdefault(table, set()).add(key)
+        self.add_last_year(publication.series.last_year_tidy)
+
+    def add_last_year(self, last_year: pl.DataFrame | None) -> None:
+        """The previous financial year's final release, as published: its cells can be
+        looked up (the change on the same month last year, trends over both years) but
+        add no row, period or area to this release's tables."""
+        self.last_year = last_year is not None
+        if last_year is None:
+            return
+        for row in last_year.select(TIDY_COLUMNS).iter_rows():
+            table, level, rcode, _, pcode, _, modality, setting, period, measure = row[:10]
+            if not str(table).isdigit():
+                continue  # tables 7a, 7b: no year on year
+            key: GeoKey = (
+                ENGLAND
+                if level == "england"
+                else ("region", rcode, "")
+                if level == "region"
+                else ("provider", rcode, pcode)
+            )
+            text = (row[10] or "").strip()
+            value = float(text) if text else None
+            self.cells.setdefault(
+                (int(table), key, modality, setting, period, measure), (value, row[11] or "")
+            )
 
     def cell(self, table, key, modality, setting, period, measure) -> Cell:
         found = self.cells.get((table, key, modality, setting, period, measure))
@@ -610,6 +642,7 @@ class _Site:
             )
             self.written.append(self.out_dir / stylesheet)
         self._index()
+        self._revisions_page()
         for number in self.tables:
             self._table_page(number)
         for area in self.providers:
@@ -651,9 +684,11 @@ class _Site:
             has_last_year=has_last_year,
             policy_note=pub.policy.reader_note,
             last_year=month_name(last_year),
+            last_year_release=pub.series.last_year,
             provider_groups=self._provider_groups(lambda a: self.provider_pages[a.key]),
             commissioners_page="commissioners/index.html" if self.commissioners else None,
             modality_links=[(m, self.modality_pages[m]) for m in self.modalities],
+            **self._series_context(),
         )
 
     def _headline_table(
@@ -743,6 +778,66 @@ class _Site:
             "width": width,
             "height": height,
         }
+
+    def _series_context(self) -> dict:
+        """What the home page says of the release's place in its series (section 7)."""
+        pub = self.publication
+        series = pub.series
+        return {
+            "series_status": [
+                text
+                for text in (
+                    final_supersedes_sentence(pub.status, pub.financial_year),
+                    supersedes_paragraph(series, pub.financial_year),
+                )
+                if text
+            ],
+            "revisions_words": revisions_paragraphs(series, "on the revisions page"),
+            "revisions_href": "revisions.html" if series.revised_cells else None,
+            "organisation_changes": organisation_paragraphs(series),
+            "provider_issues": provider_issue_paragraphs(series),
+        }
+
+    def _revisions_page(self) -> None:
+        """Every revised cell with its earlier and new published figure."""
+        revisions = self.publication.series.revisions
+        if revisions is None or revisions.height == 0:
+            return
+        rows = []
+        for r in revisions.iter_rows(named=True):
+            where = r["provider_name"] or r["region_name"] or "England"
+            rows.append(
+                Row(
+                    (
+                        f"Table {published(r['table'])}",
+                        where,
+                        r["modality"],
+                        r["source_setting"],
+                        r["period"],
+                        MEASURE_LABELS.get(r["measure"], r["measure"]),
+                    ),
+                    (
+                        Cell(format_value(r["previous_value"]), r["previous_marker"] or ""),
+                        Cell(format_value(r["value"]), r["marker"]),
+                    ),
+                )
+            )
+        compared = self.publication.series.compared_with
+        table = HtmlTable(
+            "revisions",
+            f"Cells revised since {compared}",
+            ("Table", "Area", "Modality or test group", "Source setting", "Period", "Measure"),
+            (Column(f"Figure in {compared}"), Column("Figure in this release")),
+            [rows],
+        )
+        self._render(
+            "revisions.html",
+            "revisions.html",
+            title=f"Revisions since {compared}",
+            table=table,
+            revisions_words=revisions_paragraphs(self.publication.series, "below"),
+            breadcrumbs=[("Home", "index.html")],
+        )
 
     def _table_page(self, number: int) -> None:
         """A table's page holds England and the regions; its providers are on pages of
@@ -898,6 +993,9 @@ class _Site:
                     bodies,
                 )
             )
+        year_on_year = self._year_on_year(area)
+        if year_on_year is not None:
+            tables.insert(0, year_on_year)
         comparison = self._comparison_chart(area, [k for k in compare if k in figures.areas])
         table_links = [
             (
@@ -916,6 +1014,45 @@ class _Site:
             comparison=comparison,
             provider_table_links=table_links,
             breadcrumbs=[("Home", "../index.html")],
+        )
+
+    def _year_on_year(self, area: Area) -> HtmlTable | None:
+        """The provider's tests in the latest month beside the same month last year (from
+        last year's final release) and the change, by modality; None without last year."""
+        figures, pub = self.figures, self.publication
+        if not figures.last_year or not figures.has(ACTIVITY_TABLE):
+            return None
+        latest = pub.latest_month
+        before = add_months(latest, -12)
+        measure = "activity_count"
+        rows = []
+        for modality, setting in figures.row_keys[ACTIVITY_TABLE]:
+            if setting != ALL_SETTINGS:
+                continue
+            now_key = (ACTIVITY_TABLE, area.key, modality, ALL_SETTINGS, latest, measure)
+            then_key = (ACTIVITY_TABLE, area.key, modality, ALL_SETTINGS, before, measure)
+            if now_key not in figures.cells or then_key not in figures.cells:
+                continue
+            now, then = figures.value(*now_key), figures.value(*then_key)
+            change = (
+                Cell(f"{(now - then) / then * 100:+.1f}")
+                if now is not None and then
+                else Cell(None, "x")
+            )
+            rows.append(Row((modality,), (figures.cell(*now_key), figures.cell(*then_key), change)))
+        if not rows:
+            return None
+        return HtmlTable(
+            "year-on-year",
+            f"Number of tests: {area.name}, {month_name(latest)} and {month_name(before)} "
+            f"(last year's final release, {pub.series.last_year})",
+            ("Modality",),
+            (
+                Column(f"Number of tests, {month_name(latest)}"),
+                Column(f"Number of tests, {month_name(before)}"),
+                Column(f"Change on {month_name(before)} (%)"),
+            ),
+            [rows],
         )
 
     def _commissioner_pages(self) -> None:
@@ -1027,27 +1164,35 @@ class _Site:
         table, measure = ACTIVITY_TABLE, "activity_count"
         if not figures.has(table):
             return None
+        # with last year's final release, its twelve months first: trends over both years
+        last_year = months_of_year_to_date(add_months(pub.months[0], -1))
+        both = figures.last_year and any(
+            (table, ENGLAND, modality, ALL_SETTINGS, m, measure) in figures.cells for m in last_year
+        )
+        shown_months = (*last_year, *pub.months) if both else pub.months
         cells = [
-            figures.cell(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+            figures.cell(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in shown_months
         ]
         values = [
-            figures.value(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in pub.months
+            figures.value(table, ENGLAND, modality, ALL_SETTINGS, m, measure) for m in shown_months
         ]
         if all(v is None for v in values):
             return None
         shown = [c.text if c.text is not None else f"[{c.marker}]" for c in cells]
         # the whole financial year on the axis, April to March, the months to come empty
         year = months_of_year_to_date(add_months(pub.months[0], 11))
-        labels = [month_short(m)[:3] for m in year]
+        if both:
+            year = (*last_year, *year)
+        labels = [month_short(m)[:3] + (f" {m[2:4]}" if both else "") for m in year]
         later = [None] * (len(year) - len(values))
         chart = trend_chart(
             labels, values + later, shown + [""] * len(later), "Number of tests, England"
         )
-        known = [(v, m) for v, m in zip(values, pub.months, strict=True) if v is not None]
+        known = [(v, m) for v, m in zip(values, shown_months, strict=True) if v is not None]
         most, least = max(known), min(known)
         description = (
             f"Line chart of the number of {modality} tests in England each month from "
-            f"{month_name(pub.months[0])} to {month_name(pub.latest_month)}. The most were "
+            f"{month_name(shown_months[0])} to {month_name(pub.latest_month)}. The most were "
             f"in {month_name(most[1])} ({format_value(most[0])}), the fewest in "
             f"{month_name(least[1])} ({format_value(least[0])}). The figures are in the "
             "table after the chart."
@@ -1057,7 +1202,7 @@ class _Site:
             f"Number of {modality} tests in England, by month",
             ("Month",),
             (Column("Number of tests"),),
-            [[Row((month_name(m),), (cell,)) for m, cell in zip(pub.months, cells, strict=True)]],
+            [[Row((month_name(m),), (cell,)) for m, cell in zip(shown_months, cells, strict=True)]],
         )
         return {
             "chart": chart,

@@ -151,6 +151,19 @@ def write_tidy_csv(tidy: pl.DataFrame, path: Path) -> None:
     )
 
 
+def write_revisions_csv(revisions: pl.DataFrame, path: Path) -> None:
+    """`<identifier>-revisions.csv`: the revised cells, tidy columns then the earlier
+    release's figure, marker and identifier (PUBLICATION.md section 7)."""
+    write_csv(
+        revisions.with_columns(
+            pl.col("table").replace_strict(PUBLISHED_NUMBERS, return_dtype=pl.Utf8),
+            format_value(pl.col("value")).alias("value"),
+            format_value(pl.col("previous_value")).alias("previous_value"),
+        ),
+        path,
+    )
+
+
 def datapackage(identifier: str, csv_name: str, title: str) -> dict:
     """Frictionless Data Package describing the tidy CSV (Table Schema with types)."""
     descriptions = {

@@ -38,6 +38,13 @@ from publish.render.ods import write_ods
 from publish.render.publication import Publication
 from publish.render.release import default_next_update, default_publication_date
 from publish.resources import REFERENCE_DATA_DIR
+from publish.series.words import (
+    final_supersedes_sentence,
+    organisation_paragraphs,
+    provider_issue_paragraphs,
+    revisions_paragraphs,
+    supersedes_paragraph,
+)
 from publish.tables import (
     GEOGRAPHY_LEVELS,
     MARKERS,
@@ -310,7 +317,80 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("cancer_test_groups")
     if "source_setting" in keys:
         notes.append("source_settings")
+    if "provider" in keys and publication.series.organisation_changes:
+        notes.append("organisation_changes")
+    if "provider" in keys and publication.series.provider_issues:
+        notes.append("provider_issues")
     return notes
+
+
+def series_notes(publication: Publication) -> dict[str, str]:
+    """Notes of this release's series: its organisation changes and provider issues."""
+    series = publication.series
+    notes = {}
+    if series.organisation_changes:
+        notes["organisation_changes"] = "Organisation changes this year: " + " ".join(
+            series.organisation_changes
+        )
+    if series.provider_issues:
+        notes["provider_issues"] = "Provider issues: " + " ".join(series.provider_issues)
+    return notes
+
+
+def _revisions_sheet(publication: Publication) -> TableSheet | None:
+    """The revised cells, with their earlier and new published figure (section 7)."""
+    revisions = publication.series.revisions
+    if revisions is None or revisions.height == 0:
+        return None
+    rows: list[list[object]] = []
+    for r in revisions.iter_rows(named=True):
+        kind = _value_kind(r["measure"])
+        where = f"revisions, table {r['table']}"
+        previous = _cell(r["previous_value"], r["previous_marker"] or "", kind, where)
+        now = _cell(r["value"], r["marker"], kind, where)
+        rows.append(
+            [
+                f"Table {TABLES[r['table']].published_number}",
+                GEOGRAPHY_LABELS[r["geography_level"]],
+                r["region_code"] or _marker_text("z"),
+                r["provider_code"] or _marker_text("z"),
+                r["provider_name"] or _marker_text("z"),
+                r["modality"],
+                r["source_setting"],
+                r["period"],
+                MEASURE_HEADERS.get(r["measure"], r["measure"]),
+                previous,
+                now,
+            ]
+        )
+    compared = publication.series.compared_with
+    return TableSheet(
+        tab="Revisions",
+        title=f"Revisions since {compared}",
+        lines=[
+            "This worksheet contains one table. Each row is a published cell whose figure "
+            f"or shorthand changed since the previous release, {compared}: its earlier "
+            f"figure (in {compared}) and its figure now (in this release).",
+            "Shorthand used in this table: [r] means revised since the previous release; "
+            "[c] means confidential: suppressed to protect patients; [x] means not "
+            "available; [z] means not applicable.",
+        ],
+        table_name="revisions",
+        columns=[
+            Column("Table"),
+            Column("Geography level"),
+            Column("Region code"),
+            Column("Org code"),
+            Column("Provider name"),
+            Column("Modality or cancer test group"),
+            Column("Source setting"),
+            Column("Period"),
+            Column("Measure"),
+            Column("Earlier figure", "median"),
+            Column("Figure now", "median"),
+        ],
+        rows=rows,
+    )
 
 
 def _cell(value: float | None, marker: str, kind: str, where: str) -> object:
@@ -665,7 +745,23 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
             "providers, and it must not be used or quoted as official statistics.",
         )
     section("About these statistics", *cover.about)
-    section("Status", cover.status[publication.status])
+    series = publication.series
+    section(
+        "Status",
+        cover.status[publication.status],
+        *[
+            text
+            for text in (
+                final_supersedes_sentence(publication.status, publication.financial_year),
+                supersedes_paragraph(series, publication.financial_year),
+            )
+            if text
+        ],
+    )
+    if series.organisation_changes:
+        section("Organisation changes", *organisation_paragraphs(series))
+    if series.provider_issues:
+        section("Provider issues", *provider_issue_paragraphs(series))
     if publication.months_without_records:
         missing = publication.months_without_records
         section(
@@ -677,7 +773,11 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
     section("Publication date", long_date(_publication_date(publication, cover)))
     section("Next update", _next_update(publication, cover))
     section("Source", cover.source)
-    section("Revisions", cover.revisions)
+    section(
+        "Revisions",
+        cover.revisions,
+        *revisions_paragraphs(series, "on the Revisions sheet"),
+    )
     section(
         "Disclosure control",
         f"This publication uses the '{publication.policy.name}' disclosure control policy. "
@@ -742,18 +842,20 @@ def _notes_sheet(notes: _Notes) -> TableSheet:
 def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet | TableSheet]:
     tidy = publication.tidy
     _check_tidy(tidy)
-    notes = _Notes(cover.notes)
+    notes = _Notes({**cover.notes, **series_notes(publication)})
     present = sorted(set(tidy["table"].unique().to_list()), key=lambda n: TABLE_ORDER.get(n, n))
     tables = [
         _table_sheet(TABLES[number], publication.table(number), publication, cover, notes)
         for number in present
     ]
+    revisions = _revisions_sheet(publication)
     if not tables:
         raise WorkbookError("publication.tidy has no rows: there is no table to publish")
     cover_sheet = _cover_sheet(publication, cover, tables)
     notes_sheet = _notes_sheet(notes)
-    contents = _contents_sheet([cover_sheet, notes_sheet, *tables])
-    return _stamped([cover_sheet, contents, notes_sheet, *tables], publication.stamp)
+    tables_and_revisions = [*tables, *([revisions] if revisions else [])]
+    contents = _contents_sheet([cover_sheet, notes_sheet, *tables_and_revisions])
+    return _stamped([cover_sheet, contents, notes_sheet, *tables_and_revisions], publication.stamp)
 
 
 def _stamped(

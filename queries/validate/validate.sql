@@ -70,8 +70,8 @@ keys_repeated_in_file AS (
     HAVING count(*) > 1
 ),
 looked_up AS (
-    -- Lookups are equality joins (each matches at most one row): the site, the NICIP
-    -- and the SNOMED code as at the test date, and the in-file repeated keys (DIDS071).
+    -- Lookups are equality joins (each matches at most one row): the site (its provider
+    -- for the period of the test date), the NICIP and the SNOMED code as at the test date, and the in-file repeated keys (DIDS071).
     SELECT
         t.*,
         n.code IS NOT NULL AS nicip_known,
@@ -91,7 +91,11 @@ looked_up AS (
         CASE WHEN t.snomed_code IS NOT NULL THEN m.cancer_test_group
              ELSE n.cancer_test_group END AS cancer_test_group
     FROM typed AS t
-    LEFT JOIN sites AS s ON s.site_code = t.site_code
+    LEFT JOIN sites AS s
+      ON s.site_code = t.site_code
+     AND CASE WHEN t.test_date IS NULL THEN s.first_period
+              ELSE t.test_date >= s.valid_from
+                   AND (s.valid_to IS NULL OR t.test_date <= s.valid_to) END
     LEFT JOIN practices AS gp
       ON gp.practice_code = upper(t.practice_code)
      AND t.test_date >= gp.valid_from AND (gp.valid_to IS NULL OR t.test_date <= gp.valid_to)
