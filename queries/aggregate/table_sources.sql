@@ -2,6 +2,12 @@
 -- count_cells.sql (table_counts) or median_cells.sql (table_waits) reads. Row labels are
 -- the published modality names, or the cancer test groups for tables 4-6.
 
+-- Tables 7a, 7b and 8 (by commissioner, commissioner_cells.sql) take the year to date's
+-- records in the day bands of one wait, for four modalities or three cancer tests; table
+-- 13's broad settings (publish.tables.TABLE13_SETTING_GROUPS) are A&E, inpatient and day
+-- case, and outpatient, GP direct access, other health care provider and other. (A
+-- comment between blocks would end the block before it: comments go here.)
+
 -- name: table_1_counts
 SELECT modality AS row_label, 'All' AS source_setting, region_code, provider_code,
        test_month, n
@@ -88,9 +94,6 @@ CROSS JOIN LATERAL (VALUES
     ('activity_count', activity_cube.n)
 ) AS m(measure, measure_n);
 
--- Tables 7a, 7b and 8, by commissioner (commissioner_cells.sql): the year to date's
--- records in the day bands of one wait, for four modalities or three cancer tests.
-
 -- name: table_7a_counts
 SELECT modality AS row_label, 'All' AS source_setting, region_code, commissioner_code,
        measure, n
@@ -120,9 +123,6 @@ FROM commissioner_cube
 WHERE wait = 'request_to_test' AND gp_direct_access
   AND cancer_test_group IN ('Chest (X-ray)', 'Brain (MRI)',
                             'Abdomen and/or pelvis (Ultrasound)');
-
--- Table 13's broad settings (publish.tables.TABLE13_SETTING_GROUPS): A&E, inpatient and
--- day case; outpatient, GP direct access, other health care provider and other.
 
 -- name: table_13_counts
 SELECT modality AS row_label,
