@@ -42,6 +42,7 @@ import polars as pl
 
 from publish.disclosure.control import (
     KEY_COLUMNS,
+    Relations,
     build_relations,
     feasible_intervals,
     figure_label,
@@ -167,26 +168,9 @@ def audit_publication(
     unprotected = not policy.secondary_suppression
     k = policy.k
     tidy = read_published_cells(publication_dir, csv_path)
-    value = (
-        tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
-    ).to_numpy()
-    marker = tidy["marker"].to_numpy().astype(str)
-    # without the quality report's link to table 1: see build_relations
-    relations = build_relations(tidy)
+    relations, value, marker, lower, upper = published_bounds(tidy, policy)
     is_count = relations.cell_figure >= 0
     figure = relations.cell_figure[is_count]
-
-    # each figure: what all its cells say at once
-    cell_lower, cell_upper = attacker_bounds(
-        policy,
-        tidy["geography_level"].to_numpy().astype(str)[is_count],
-        marker[is_count],
-        value[is_count],
-    )
-    lower = np.zeros(relations.n_figures)
-    upper = np.full(relations.n_figures, np.inf)
-    np.maximum.at(lower, figure, cell_lower)
-    np.minimum.at(upper, figure, cell_upper)
 
     records = policy.median_records
     shown_ratio = ~np.isnan(value[relations.ratio_cells]) & (marker[relations.ratio_cells] != "c")
@@ -504,6 +488,32 @@ def manifest_totals(publication_dir: Path, schema: dict) -> pl.DataFrame:
         if name in totals and (totals[name] is None or isinstance(totals[name], int | float))
     ]
     return pl.DataFrame(rows, schema=schema)
+
+
+def published_bounds(
+    tidy: pl.DataFrame, policy: Policy
+) -> tuple[Relations, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Published cells (text) as an outsider reads them: their relations (without the
+    quality report's link to table 1: see build_relations), each cell's value and
+    marker, and each figure's lower and upper bound from what all its cells say at once."""
+    value = (
+        tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
+    ).to_numpy()
+    marker = tidy["marker"].to_numpy().astype(str)
+    relations = build_relations(tidy)
+    is_count = relations.cell_figure >= 0
+    figure = relations.cell_figure[is_count]
+    cell_lower, cell_upper = attacker_bounds(
+        policy,
+        tidy["geography_level"].to_numpy().astype(str)[is_count],
+        marker[is_count],
+        value[is_count],
+    )
+    lower = np.zeros(relations.n_figures)
+    upper = np.full(relations.n_figures, np.inf)
+    np.maximum.at(lower, figure, cell_lower)
+    np.minimum.at(upper, figure, cell_upper)
+    return relations, value, marker, lower, upper
 
 
 def _format_bounds(bounds: np.ndarray) -> list[str]:

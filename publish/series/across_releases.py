@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from publish.disclosure.audit import attacker_bounds, read_policy, read_published_cells
+from publish.disclosure.audit import published_bounds, read_policy, read_published_cells
 from publish.disclosure.control import (
     KEY_COLUMNS,
     LinearSystem,
-    build_relations,
     feasible_intervals,
     integer_interval,
     integer_percentage_bounds,
@@ -112,23 +111,8 @@ def cells_lp(
     tidy: pl.DataFrame, identifier: str, policy: Policy, ledger: pl.DataFrame | None
 ) -> ReleaseLP:
     """Published cells (KEY_COLUMNS, value and marker as text) read as the audit reads them."""
-    value = (
-        tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
-    ).to_numpy()
-    marker = tidy["marker"].to_numpy().astype(str)
-    relations = build_relations(tidy)
+    relations, value, marker, lower, upper = published_bounds(tidy, policy)
     is_count = relations.cell_figure >= 0
-    figure = relations.cell_figure[is_count]
-    cell_lower, cell_upper = attacker_bounds(
-        policy,
-        tidy["geography_level"].to_numpy().astype(str)[is_count],
-        marker[is_count],
-        value[is_count],
-    )
-    lower = np.zeros(relations.n_figures)
-    upper = np.full(relations.n_figures, np.inf)
-    np.maximum.at(lower, figure, cell_lower)
-    np.minimum.at(upper, figure, cell_upper)
     shown_ratio = ~np.isnan(value[relations.ratio_cells]) & (marker[relations.ratio_cells] != "c")
     percentages = shown_percentages(tidy, relations)
     lower, upper = integer_percentage_bounds(percentages, lower, upper)
