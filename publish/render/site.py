@@ -250,44 +250,85 @@ class ProviderGroup:
 # Reading the protected table
 
 
+def _keyed_tidy(tidy: pl.DataFrame) -> pl.DataFrame:
+    """The tidy table's columns, text nulls as "", a value that is not a finite number as
+    null, and each row's area key: (level, region code, code) with level england,
+    region, commissioner (tables 7a, 7b and 8: a sub-ICB location) or provider."""
+    texts = [name for name in TIDY_COLUMNS if name not in ("table", "value")]
+    level = pl.col("geography_level")
+    return (
+        tidy.select(TIDY_COLUMNS)
+        .with_columns(pl.col(texts).fill_null(""))
+        .with_columns(
+            pl.when(level.is_in(["england", "region", "commissioner"]))
+            .then(level)
+            .otherwise(pl.lit("provider"))
+            .alias("level"),
+            pl.when(level == "england")
+            .then(pl.lit(""))
+            .otherwise(pl.col("region_code"))
+            .alias("key_region"),
+            pl.when(level.is_in(["england", "region"]))
+            .then(pl.lit(""))
+            .otherwise(pl.col("provider_code"))
+            .alias("key_code"),
+            pl.when(pl.col("value").is_finite()).then(pl.col("value")).alias("value"),
+        )
+    )
+
+
 class _Figures:
     """Every cell of `publication.tidy`, looked up by its key. Nothing else is shown."""
 
     def __init__(self, publication: Publication) -> None:
-        tidy = publication.tidy
-        self.cells: dict[tuple, tuple[float | None, str]] = {}
+        tidy = _keyed_tidy(publication.tidy)
+        columns = {name: tidy[name].to_list() for name in tidy.columns}
+        keys = list(zip(columns["level"], columns["key_region"], columns["key_code"], strict=True))
+        self.cells: dict[tuple, tuple[float | None, str]] = {
+            (table, key, modality, setting, period, measure): (value, marker)
+            for table, key, modality, setting, period, measure, value, marker in zip(
+                columns["table"],
+                keys,
+                columns["modality"],
+                columns["source_setting"],
+                columns["period"],
+                columns["measure"],
+                columns["value"],
+                columns["marker"],
+                strict=True,
+            )
+        }
         self.areas: dict[GeoKey, Area] = {}
+        for key, level, rcode, rname, pcode, pname in zip(
+            keys,
+            columns["geography_level"],
+            columns["region_code"],
+            columns["region_name"],
+            columns["provider_code"],
+            columns["provider_name"],
+            strict=True,
+        ):
+            if key not in self.areas:  # named as its first row names it
+                name = {"england": "England", "region": rname or rcode}.get(level, pname or pcode)
+                self.areas[key] = Area(key, name, rcode, rname or rcode, pcode)
         # First-seen order of modality and setting per table (the tidy file is sorted).
         self.row_keys: dict[int, dict[tuple[str, str], None]] = {}
+        for table, modality, setting in (
+            tidy.select("table", "modality", "source_setting").unique(maintain_order=True).rows()
+        ):
+            self.row_keys.setdefault(table, {})[(modality, setting)] = None
+        per_table = tidy.group_by("table").agg(
+            pl.col("period").unique(), pl.col("source_setting").unique(), pl.col("measure").unique()
+        )
         self.periods: dict[int, set[str]] = {}
         self.settings: dict[int, set[str]] = {}
         self.measures: dict[int, set[str]] = {}
+        for table, periods, settings, measures in per_table.rows():
+            self.periods[table] = set(periods)
+            self.settings[table] = set(settings)
+            self.measures[table] = set(measures)
         self.areas_of_table: dict[int, set[GeoKey]] = {}
-        for row in tidy.select(TIDY_COLUMNS).iter_rows():
-            (table, level, rcode, rname, pcode, pname, modality, setting, period, measure) = (
-                "" if v is None else v for v in row[:10]
-            )
-            value, marker = row[10], row[11] or ""
-            table = int(table)
-            rcode, pcode = str(rcode), str(pcode)
-            if level == "england":
-                key: GeoKey = ENGLAND
-            elif level == "region":
-                key = ("region", rcode, "")
-            elif level == "commissioner":  # tables 7a, 7b and 8: a sub-ICB location
-                key = ("commissioner", rcode, pcode)
-            else:
-                key = ("provider", rcode, pcode)
-            if key not in self.areas:
-                name = {"england": "England", "region": rname or rcode}.get(level, pname or pcode)
-                self.areas[key] = Area(key, str(name), rcode, str(rname or rcode), pcode)
-            if value is not None and (math.isnan(value) or math.isinf(value)):
-                value = None
-            self.cells[(table, key, modality, setting, period, measure)] = (value, marker)
-            self.row_keys.setdefault(table, {})[(modality, setting)] = None
-            self.periods.setdefault(table, set()).add(period)
-            self.settings.setdefault(table, set()).add(setting)
-            self.measures.setdefault(table, set()).add(measure)
+        for table, key in zip(columns["table"], keys, strict=True):
             self.areas_of_table.setdefault(table, set()).add(key)
         self.add_last_year(publication.series.last_year_tidy)
 
