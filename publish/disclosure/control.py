@@ -1216,6 +1216,18 @@ def _split(
     return _Components(reduced, label, groups, rows)
 
 
+# How far a neighbourhood LP reaches: hops from the column through rows and their
+# columns, while it holds at most this many columns.
+_NEIGHBOURHOOD_HOPS = 3
+_NEIGHBOURHOOD_COLS = 3000
+# A sweep (one solve for the sum of the unsettled columns) is repeated while it settles
+# at least this many and this share of them; a single column's solve settles one.
+_SWEEP_LEAST_SETTLED = 3
+_SWEEP_LEAST_SHARE = 0.01
+# An objective that changes in more columns than this is solved by dual simplex.
+_BIG_OBJECTIVE_CHANGE = 1000
+
+
 class _ComponentLP:
     """One component as a HiGHS LP; between solves only the objective changes, so each
     solve starts from the last basis (presolve off)."""
@@ -1246,12 +1258,21 @@ class _ComponentLP:
         highs.clearModel()
         highs.passModel(lp)
         self.highs, self.n, self.rows = highs, n, rows
-        self.box_lower = lp.col_lower_
+        self.box_lower = np.asarray(lp.col_lower_, dtype=float)
+        self.box_upper = np.asarray(lp.col_upper_, dtype=float)
+        # both orientations of the component's rows, for the neighbourhood LPs
+        self.row_start, self.row_cols, self.row_coef = sub.indptr, col_index, sub.coef
+        self.row_lower, self.row_upper = sub.row_lower, sub.row_upper
+        self.col_start = np.asarray(lp.a_matrix_.start_)
+        self.col_rows = np.asarray(lp.a_matrix_.index_)
+        self.local_highs: highspy.Highs | None = None
         self.cost = np.zeros(n)
         self.all_cols = np.arange(n, dtype=np.int32)
         self.cap_cols = np.zeros(0, dtype=np.int32)
         self.cap_cost = np.zeros(0)
         self.solves = 0
+        self.local_solves = 0
+        self.maximized = False
 
     def add_caps(self, goal: np.ndarray) -> None:
         """Columns y_j <= x_j, y_j <= goal_j: maximizing a sum of them raises many
@@ -1295,9 +1316,75 @@ class _ComponentLP:
         self.highs.changeObjectiveSense(
             highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         )
-        self.highs.run()
+        if self.solves == 0:
+            # The first solve has no basis to start from: dual simplex after presolve
+            # finds one in a fraction of primal simplex's time (1 s against 13 s on the
+            # demo's did audit); the later solves go on from it.
+            self.highs.setOptionValue("simplex_strategy", 1)
+            self.highs.setOptionValue("presolve", "on")
+            self.highs.run()
+            self.highs.setOptionValue("presolve", "off")
+        else:
+            # A new objective over many columns (a sweep) is far from the last optimum:
+            # dual simplex gets there faster (1.4 s against 3.6 s); after a small change
+            # primal simplex goes on from the last basis in a few iterations.
+            turned = maximize != self.maximized
+            strategy = 1 if turned or changed.size > _BIG_OBJECTIVE_CHANGE else 4
+            self.highs.setOptionValue("simplex_strategy", strategy)
+            self.highs.run()
         self.solves += 1
+        self.maximized = maximize
         return self.highs.getModelStatus()
+
+    def neighbourhood_bound(self, col: int, maximize: bool) -> float | None:
+        """The min (or max) of column `col` over the rows near it only: its rows, the
+        rows of their columns, and so on while the LP stays small (`_NEIGHBOURHOOD_COLS`).
+
+        Fewer rows, same box: a relaxation, so its min is at most the component's (its
+        max at least). Where it meets a value some full solution has reached, it is the
+        whole-number bound without solving the whole component. None when the small LP
+        has no optimum (infeasible or unbounded: left to the full LP)."""
+        rows = self.col_rows[self.col_start[col] : self.col_start[col + 1]]
+        cols = np.unique(self.row_cols[_ranges(self.row_start[rows], self.row_start[rows + 1])])
+        for _ in range(_NEIGHBOURHOOD_HOPS - 1):
+            wider_rows = np.unique(
+                self.col_rows[_ranges(self.col_start[cols], self.col_start[cols + 1])]
+            )
+            entries = _ranges(self.row_start[wider_rows], self.row_start[wider_rows + 1])
+            wider_cols = np.unique(self.row_cols[entries])
+            if wider_cols.size > _NEIGHBOURHOOD_COLS:
+                break
+            rows, cols = wider_rows, wider_cols
+        entries = _ranges(self.row_start[rows], self.row_start[rows + 1])
+        entry_row = np.repeat(np.arange(rows.size), np.diff(self.row_start)[rows])
+        local_col = np.searchsorted(cols, self.row_cols[entries])
+        order = np.argsort(local_col, kind="stable")
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = cols.size, rows.size
+        cost = np.zeros(cols.size)
+        cost[np.searchsorted(cols, col)] = 1.0
+        lp.col_cost_ = cost
+        lp.col_lower_, lp.col_upper_ = self.box_lower[cols], self.box_upper[cols]
+        lp.row_lower_, lp.row_upper_ = self.row_lower[rows], self.row_upper[rows]
+        lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = cols.size, rows.size
+        lp.a_matrix_.start_ = np.concatenate(
+            [[0], np.cumsum(np.bincount(local_col, None, cols.size))]
+        )
+        lp.a_matrix_.index_ = entry_row[order]
+        lp.a_matrix_.value_ = self.row_coef[entries][order]
+        if self.local_highs is None:
+            self.local_highs = _new_highs()
+            self.local_highs.setOptionValue("presolve", "on")
+        highs = self.local_highs
+        highs.clearModel()
+        highs.passModel(lp)
+        highs.run()
+        self.local_solves += 1
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        return highs.getInfo().objective_function_value
 
     def solve_one(self, col: int, maximize: bool) -> highspy.HighsModelStatus:
         cost = np.zeros(self.n)
@@ -1426,8 +1513,13 @@ def _solve_component(
     goal = box_upper.copy()
     optimal = highspy.HighsModelStatus.kOptimal
 
+    # the lowest and highest value of each column in any full solution so far
+    reached_lower, reached_upper = np.full(n, np.inf), np.full(n, -np.inf)
+
     def settle_from_solution() -> None:
         x = model.values()
+        np.minimum(reached_lower, x, out=reached_lower)
+        np.maximum(reached_upper, x, out=reached_upper)
         at_lower = np.isnan(lower) & (x <= box_lower + _TOLERANCE)
         lower[at_lower] = box_lower[at_lower]
         at_goal = np.isnan(upper) & (x >= goal - _TOLERANCE)
@@ -1448,12 +1540,20 @@ def _solve_component(
             if model.solve(unsettled.astype(float), maximize) != optimal:
                 return
             settle_from_solution()
-            if unsettled.sum() - np.isnan(bounds)[unsettled].sum() < 0.05 * unsettled.sum():
+            settled = unsettled.sum() - np.isnan(bounds)[unsettled].sum()
+            if settled < max(_SWEEP_LEAST_SETTLED, _SWEEP_LEAST_SHARE * unsettled.sum()):
                 return
 
     sweep(lower, maximize=False)
     for col in np.flatnonzero(interest & np.isnan(lower)):
         if np.isnan(lower[col]):
+            near = model.neighbourhood_bound(col, maximize=False)
+            # near <= the LP's min <= reached_lower: one whole number when they round alike
+            if near is not None and np.ceil(near - _TOLERANCE) >= np.ceil(
+                reached_lower[col] - _TOLERANCE
+            ):
+                lower[col] = near
+                continue
             model.solve_one(col, maximize=False)
             lower[col] = model.objective()
             settle_from_solution()
@@ -1475,6 +1575,12 @@ def _solve_component(
     sweep(upper, maximize=True)
     for col in np.flatnonzero(interest & np.isnan(upper)):
         if np.isnan(upper[col]):
+            near = model.neighbourhood_bound(col, maximize=True)
+            if near is not None and np.floor(near + _TOLERANCE) <= np.floor(
+                reached_upper[col] + _TOLERANCE
+            ):
+                upper[col] = near
+                continue
             if model.solve_one(col, maximize=True) == optimal:
                 upper[col] = model.objective()
                 settle_from_solution()

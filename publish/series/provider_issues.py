@@ -139,20 +139,19 @@ def setting_shift_sentences(
         months = sorted(set(group["month"]))
         if len(months) < 3:
             continue
+        total_of: dict[str, int] = {}
+        tests_of: dict[tuple[str, str], int] = {}
+        for month, code, tests, total in group.select(
+            "month", "source_setting_code", "tests", "total"
+        ).iter_rows():
+            total_of[month] = int(total)
+            tests_of[month, code] = tests_of.get((month, code), 0) + tests
         for month in months:
-            this = group.filter(pl.col("month") == month)
-            total = int(this["total"][0])
-            if total < policy.median_records:
+            if total_of[month] < policy.median_records:
                 continue
             moves = []
             for code, label in SOURCE_SETTINGS.items():
-                share = {
-                    m: group.filter(
-                        (pl.col("month") == m) & (pl.col("source_setting_code") == code)
-                    )["tests"].sum()
-                    / int(group.filter(pl.col("month") == m)["total"][0])
-                    for m in months
-                }
+                share = {m: tests_of.get((m, code), 0) / total_of[m] for m in months}
                 usual = statistics.median(share[m] for m in months if m != month)
                 if abs(share[month] - usual) >= SHARP_SHIFT:
                     moves.append((share[month] > usual, label))
