@@ -195,7 +195,7 @@ WRITTEN_IN_PYTHON: tuple[StageTable, ...] = (
     StageTable(
         "table_percents",
         "aggregate",
-        "measure numerator denominator",
+        "measure numerator denominator cases",
         "the current table's percentages (publish.aggregate.cells)",
     ),
     StageTable(

@@ -57,6 +57,19 @@ class MeasureSource:
     # one period per quarter of the year to date instead (table 13): "YYYY-MM/YYYY-MM",
     # its first month to its last, or to the latest month published
     by_quarter: bool = False
+    # (percentage, count): the table's percentages are shown only when the count, the
+    # tests they are based on, reaches the policy's `min_cases_for_proportion` (table
+    # 13, as NHS England; `publish.disclosure.protect`). The count's n are the
+    # percentage's records; a percentage not listed has its denominator's.
+    percent_cases: tuple[tuple[str, str], ...] = ()
+
+    def percent_rows(self) -> tuple[tuple[str, str, str, str], ...]:
+        """(measure, numerator, denominator, cases) of each percentage."""
+        cases = dict(self.percent_cases)
+        return tuple(
+            (measure, numerator, denominator, cases.get(measure, denominator))
+            for measure, numerator, denominator in self.percents
+        )
 
 
 @dataclass(frozen=True)
@@ -451,6 +464,17 @@ TABLES: dict[int, TableSpec] = {
                 ),
                 year_to_date_only=False,
                 by_quarter=True,
+                # NHS England: the time bands are based on the tests with a known report
+                # time, the share not known on all the row's tests
+                percent_cases=tuple(
+                    (
+                        percent,
+                        "activity_count"
+                        if percent == "percent_report_time_not_known"
+                        else "count_report_time_known",
+                    )
+                    for percent in TABLE13_PERCENTS
+                ),
             ),
             "report_turnaround_bands",
             shows_provider_details=True,

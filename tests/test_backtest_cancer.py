@@ -11,7 +11,8 @@ which are not DID modalities of INPUT.md.
 """
 
 from tests.backtest.cancer import PERIOD, compare, generate
-from tests.conftest import TEST_DATA, run_cli
+from tests.backtest.inputs import build
+from tests.conftest import TEST_DATA
 from tests.test_backtest import SUBSET
 
 PUBLISHED = TEST_DATA / "published"
@@ -20,24 +21,8 @@ PUBLISHED = TEST_DATA / "published"
 def test_tables_4_5_6_and_12_reproduce_the_published_provider_cells(tmp_path):
     generated = generate(tmp_path / "generated", PUBLISHED, list(SUBSET))
     assert generated.infeasible == []
-    run_cli(
-        "build",
-        generated.submissions,
-        "--sites",
-        generated.sites,
-        "--imaging-codes",
-        generated.imaging_codes,
-        "--policy",
-        "did",
-        "--status",
-        "final",
-        "--period",
-        PERIOD,
-        "--out",
-        tmp_path / "out",
-    )
-    identifier = f"did-2023-24-final-{PERIOD}"
-    result = compare(PUBLISHED, list(SUBSET), tmp_path / "out" / identifier / f"{identifier}.csv")
+    tidy_csv = build(generated, tmp_path / "out", PERIOD)
+    result = compare(PUBLISHED, list(SUBSET), tidy_csv)
     tables = ", ".join(f"table {t}: {agree} of {n}" for t, (n, agree) in result.by_table.items())
     print(
         f"\nback test, tables 4, 5, 6, 12, {len(SUBSET)} providers: {result.cells} published "

@@ -14,7 +14,19 @@ Broad settings: A&E / Admitted (A&E here), OP / GP direct access (outpatient her
 - Q2 OP: July 4 tests rep 7, 4 tests rep 8: 8 tests (published 10), by 7 days 50%, by
   14 days 100%.
 - Q2 A&E: July 2 tests rep 0: RCC's total is 2, suppressed, and so are its shares;
-  England's (exact under hes) are shown.
+  England's total (exact under hes) is shown, its shares, of 2 tests, are not.
+
+The smallest rows NHS England shows proportions for (`Policy.min_cases_for_proportion`,
+7): the share not known needs 7 tests in the row, the time bands 7 with a known report
+time. April, one row each:
+- MRI A&E, 6 tests rep 0: every proportion c;
+- MRI OP, 7 tests rep 1: all shown (100% by next day);
+- CT A&E, 6 tests rep 0 and 2 with no report date (8 tests, 6 known): not known 25%
+  shown, the bands c;
+- CT OP, 7 tests rep 3 and 2 with no report date (9 tests, 7 known): not known 22.2%,
+  by next day 0%, by 7 days 77.8%.
+Under `did` (RCC alone) the provider rows are as above and England's are all shown (did
+hides no England figure); under `hes` England's are as above.
 """
 
 from datetime import date, timedelta
@@ -28,7 +40,11 @@ AE, OP = "A&E / Admitted", "OP / GP direct access"
 Q1, Q2 = "2024-04/2024-06", "2024-07/2024-07"
 
 
-def xray(month: int, report: int | None, setting: str) -> dict:
+MRI, CT = "Magnetic Resonance Imaging", "Computerized Axial Tomography"
+Q1_APRIL = "2024-04/2024-04"  # quarter 1 of a build published to April
+
+
+def xray(month: int, report: int | None, setting: str, code: str = "XCHES") -> dict:
     test_date = date(2024, month, 10)
     return record(
         DIAGNOSTIC_TEST_DATE=test_date.isoformat(),
@@ -37,7 +53,21 @@ def xray(month: int, report: int | None, setting: str) -> dict:
         else (test_date + timedelta(days=report)).isoformat(),
         PATIENT_SOURCE_SETTING=setting,
         SITE_CODE_IMAGING="RCC01",
+        IMAGING_CODE_NICIP=code,
     )
+
+
+def small_rows() -> list[dict]:
+    """The rows of 6, 7, 8 and 9 tests, in April (MRI: MBRAI, CT: CCHAB)."""
+    groups = [
+        ("MBRAI", 0, "05", 6),
+        ("MBRAI", 1, "03", 7),
+        ("CCHAB", 0, "05", 6),
+        ("CCHAB", None, "05", 2),
+        ("CCHAB", 3, "03", 7),
+        ("CCHAB", None, "03", 2),
+    ]
+    return [xray(4, rep, setting, code) for code, rep, setting, n in groups for _ in range(n)]
 
 
 def rows() -> list[dict]:
@@ -51,13 +81,14 @@ def rows() -> list[dict]:
         (7, 8, "03", 4),
         (7, 0, "05", 2),
     ]
-    return [xray(month, rep, setting) for month, rep, setting, n in groups for _ in range(n)]
+    xrays = [xray(month, rep, setting) for month, rep, setting, n in groups for _ in range(n)]
+    return xrays + small_rows()
 
 
-def publish(folder, policy: str):
-    path = write_submission(folder / "rcc.csv", rows())
-    build([path], folder / "out", "--policy", policy, "--period", "2024-07")
-    return read_tidy(folder / "out" / "did-2024-25-provisional-2024-07")
+def publish(folder, policy: str, records: list[dict] | None = None, period: str = "2024-07"):
+    path = write_submission(folder / "rcc.csv", rows() if records is None else records)
+    build([path], folder / "out", "--policy", policy, "--period", period)
+    return read_tidy(folder / "out" / f"did-2024-25-provisional-{period}")
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +96,13 @@ def tidy(tmp_path_factory):
     return publish(tmp_path_factory.mktemp("turnaround"), "hes")
 
 
-def figure(tidy, level, setting, period, measure):
+def figure(tidy, level, setting, period, measure, modality=XRAY):
     return cell(
         tidy,
         table="13",
         geography_level=level,
         provider_code="RCC" if level == "provider" else "",
-        modality=XRAY,
+        modality=modality,
         source_setting=setting,
         period=period,
         measure=measure,
@@ -120,7 +151,81 @@ def test_a_share_whose_total_is_suppressed_is_suppressed(tidy):
     assert figure(tidy, "provider", AE, Q2, "activity_count") == ("", "c")
     assert figure(tidy, "provider", AE, Q2, "percent_reported_same_day") == ("", "c")
     assert figure(tidy, "england", AE, Q2, "activity_count") == ("2", "")
-    assert figure(tidy, "england", AE, Q2, "percent_reported_same_day") == ("100", "")
+    # England's share of 2 tests: fewer than 7, hidden where the policy hides England's
+    # medians of too few tests (hes)
+    assert figure(tidy, "england", AE, Q2, "percent_reported_same_day") == ("", "c")
+
+
+AE_BANDS = (
+    "percent_reported_same_day",
+    "percent_reported_by_next_day",
+    "percent_reported_over_28_days",
+)
+OP_BANDS = (
+    "percent_reported_by_next_day",
+    "percent_reported_by_7_days",
+    "percent_reported_by_14_days",
+    "percent_reported_over_28_days",
+)
+NOT_KNOWN = "percent_report_time_not_known"
+
+
+def small_row_shares(tidy, level: str, period: str = Q1) -> dict[str, tuple]:
+    """The four small rows' proportions at `level`: row -> (value, marker) by measure."""
+    rows = {"6 tests": (MRI, AE), "7 tests": (MRI, OP), "8, 2 not known": (CT, AE)}
+    rows["9, 2 not known"] = (CT, OP)
+    return {
+        name: {
+            measure: figure(tidy, level, setting, period, measure, modality)
+            for measure in (*(AE_BANDS if setting == AE else OP_BANDS), NOT_KNOWN)
+        }
+        for name, (modality, setting) in rows.items()
+    }
+
+
+HIDDEN = ("", "c")
+# By hand: the proportions NHS England's rule shows (7 tests, 7 known) and hides.
+SMALL_ROWS = {
+    "6 tests": dict.fromkeys((*AE_BANDS, NOT_KNOWN), HIDDEN),
+    "7 tests": {
+        "percent_reported_by_next_day": ("100", ""),
+        "percent_reported_by_7_days": ("100", ""),
+        "percent_reported_by_14_days": ("100", ""),
+        "percent_reported_over_28_days": ("0", ""),
+        NOT_KNOWN: ("0", ""),
+    },
+    "8, 2 not known": {**dict.fromkeys(AE_BANDS, HIDDEN), NOT_KNOWN: ("25", "")},
+    "9, 2 not known": {
+        "percent_reported_by_next_day": ("0", ""),
+        "percent_reported_by_7_days": ("77.8", ""),
+        "percent_reported_by_14_days": ("77.8", ""),
+        "percent_reported_over_28_days": ("0", ""),
+        NOT_KNOWN: ("22.2", ""),
+    },
+}
+
+
+def test_proportions_of_fewer_than_7_tests_are_hidden_under_did(tmp_path):
+    tidy = publish(tmp_path, "did", small_rows(), "2024-04")
+    assert small_row_shares(tidy, "provider", Q1_APRIL) == SMALL_ROWS
+    totals = [
+        figure(tidy, "provider", setting, Q1_APRIL, "activity_count", modality)
+        for modality, setting in ((MRI, AE), (MRI, OP), (CT, AE), (CT, OP))
+    ]
+    assert totals == [("5", ""), ("5", ""), ("10", ""), ("10", "")]  # 6, 7, 8, 9 rounded
+    # did hides no England figure: England's rows (RCC's) show every proportion
+    england = small_row_shares(tidy, "england", Q1_APRIL)
+    assert england["6 tests"] == {
+        "percent_reported_same_day": ("100", ""),
+        "percent_reported_by_next_day": ("100", ""),
+        "percent_reported_over_28_days": ("0", ""),
+        NOT_KNOWN: ("0", ""),
+    }
+    assert england["8, 2 not known"]["percent_reported_same_day"] == ("75", "")
+
+
+def test_proportions_of_fewer_than_7_tests_are_hidden_at_england_under_hes(tidy):
+    assert small_row_shares(tidy, "england") == SMALL_ROWS
 
 
 def test_strict_protects_table_13_with_the_others_and_its_audit_passes(tmp_path):
@@ -170,5 +275,6 @@ def test_the_audit_knows_the_quarters_add_up_to_table_1s_months_and_table_11s_se
                 coef = system.coef[system.indptr[row] : system.indptr[row + 1]]
                 assert float(coef @ value[members]) == 0, relations.describe_row(row)
                 checked += 1
-    # England: quarters 1 and 2 against table 1's months; both broad settings' years
-    assert checked == 4
+    # England, X-ray, MRI and CT: quarters 1 and 2 against table 1's months; both broad
+    # settings' years
+    assert checked == 3 * 4

@@ -158,8 +158,8 @@ def aggregate_tables(con: duckdb.DuckDBPyConnection, months: tuple[str, ...]) ->
         fill_table(
             con,
             "table_percents",
-            "measure VARCHAR, numerator VARCHAR, denominator VARCHAR",
-            list(source.percents),
+            "measure VARCHAR, numerator VARCHAR, denominator VARCHAR, cases VARCHAR",
+            list(source.percent_rows()),
         )
         run(
             con,

@@ -14,6 +14,8 @@ policy is one entry in `make_policy` (and its cover text in `publication.toml`).
 (inf, 10, 9, 10)
 >>> make_policy("hes").manifest_k is None
 True
+>>> [p.min_cases_for_proportion for p in (did, make_policy("hes"), strict)]
+[7, 7, 7]
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from dataclasses import dataclass
 POLICY_NAMES = ("did", "hes", "strict")
 DEFAULT_POLICY = "did"
 DEFAULT_K = 10
+# NHS England's table 13 shows a proportion only when it is based on 7 tests or more
+# (read from every provider row of its 2023-24 table: `Policy.min_cases_for_proportion`).
+MIN_CASES_FOR_PROPORTION = 7
 
 
 class UnknownPolicy(ValueError):
@@ -55,12 +60,22 @@ class Policy:
     secondary_suppression: bool = True
     # Who allows what an outsider recovers, in the audit's words (cell-by-cell policies).
     rule_owner: str = ""
-    # How the figures are protected, in a sentence for readers of the site.
-    reader_note: str = ""
+    # How the counts and medians are protected, in a sentence for readers of the site
+    # (`reader_note` adds the proportions').
+    counts_note: str = ""
     # What the audit accepts, in plain words, after its counts on the console and in
     # --json: under did and hes a suppressed count the published totals give away is a
     # figure to know, not a failure (PUBLICATION.md sections 3 and 4).
     audit_allows: str = ""
+    # A report turnaround proportion (table 13) is shown only when it is based on at
+    # least this many tests, else published empty with `c`, under every policy: NHS
+    # England leaves empty every such proportion of fewer than 7 (its 2023-24 table 13:
+    # the share not known when the row has fewer than 7 tests, the time bands when fewer
+    # than 7 have a known report time), and the issue takes NHS England's tables as the
+    # reference. A share of so few tests is a small-number figure, as a count of 1 or
+    # 2 is, hence `c` (PUBLICATION.md section 2: suppressed). The tests a proportion is
+    # based on are its `records` (the catalog's `MeasureSource.percent_cases`).
+    min_cases_for_proportion: int = MIN_CASES_FOR_PROPORTION
 
     @property
     def suppresses_across_tables(self) -> bool:
@@ -109,6 +124,29 @@ class Policy:
         return self.k if self.cell_rules is None else 0
 
     @property
+    def hides_england_ratios(self) -> bool:
+        """Whether England's medians and proportions of too few records are hidden
+        (hes and strict; did never hides an England figure)."""
+        return self.cell_rules is None or self.cell_rules.suppress_england_medians
+
+    @property
+    def proportion_note(self) -> str:
+        """The rule of `min_cases_for_proportion`, in a sentence for readers."""
+        n = self.min_cases_for_proportion
+        where = "" if self.hides_england_ratios else " below England"
+        return (
+            f"A report turnaround percentage (table 13) based on fewer than {n} tests is "
+            f"not shown [c]{where}: the share whose report time is not known when the row "
+            f"has fewer than {n} tests, the time bands when fewer than {n} of its tests "
+            "have a known report time."
+        )
+
+    @property
+    def reader_note(self) -> str:
+        """How the figures are protected, for readers of the site."""
+        return f"{self.counts_note} {self.proportion_note}"
+
+    @property
     def protection_upper(self) -> int:
         """The top of the protection interval [1, this] of a suppressed count."""
         if self.cell_rules is None:
@@ -132,7 +170,7 @@ def make_policy(name: str, k: int = DEFAULT_K, secondary_suppression: bool = Tru
             CellRules(3, 5, True, 3, False),
             k,
             rule_owner="NHS England's rule",
-            reader_note="Counts of 1 or 2 are suppressed [c] below England; every other "
+            counts_note="Counts of 1 or 2 are suppressed [c] below England; every other "
             "count is rounded to the nearest 5. A median is suppressed when fewer than 3 "
             "tests underlie it.",
             audit_allows="The did policy (NHS England's rules) allows suppressed counts that "
@@ -147,7 +185,7 @@ def make_policy(name: str, k: int = DEFAULT_K, secondary_suppression: bool = Tru
             CellRules(8, 5, False, 8, True),
             k,
             rule_owner="the HES rule",
-            reader_note="England figures are not rounded. Below England, counts of 1 to 7 "
+            counts_note="England figures are not rounded. Below England, counts of 1 to 7 "
             "are suppressed [c] and other counts are rounded to the nearest 5; a median is "
             "suppressed when 1 to 7 tests underlie it.",
             audit_allows="The hes policy (NHS Digital's rule) allows suppressed counts that "
@@ -160,7 +198,7 @@ def make_policy(name: str, k: int = DEFAULT_K, secondary_suppression: bool = Tru
             None,
             k,
             secondary_suppression,
-            reader_note="Small counts are suppressed [c], and further cells are suppressed "
+            counts_note="Small counts are suppressed [c], and further cells are suppressed "
             "so that no suppressed figure can be worked out from the others.",
             audit_allows="The strict policy allows no suppressed count to be worked out or "
             "narrowed below its protection interval: any such count fails the audit and stops "

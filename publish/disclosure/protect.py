@@ -31,11 +31,12 @@ def round_to_nearest(value: pl.Expr, base: int) -> pl.Expr:
 
 
 def apply_cell_rules(cells: pl.DataFrame, rules: CellRules) -> pl.DataFrame:
-    """Suppress and round cell by cell; cells already marked (x, z) pass unchanged."""
+    """Suppress and round cell by cell; cells already marked (c, x, z) pass unchanged."""
     is_england = pl.col("geography_level") == "england"
     is_count = is_count_measure(pl.col("measure"))
     is_median = pl.col("measure").str.starts_with("median_")
-    # A percentage's records are its denominator: suppressed as that count would be.
+    # A percentage's records are the tests it is based on (its denominator; table 13's
+    # time bands: those with a known report time): suppressed as that count would be.
     is_percent = pl.col("measure").str.starts_with("percent_")
     has_value = (pl.col("marker") == "") & pl.col("value").is_not_null()
     small_count = pl.col("records").is_between(1, rules.suppress_counts_below - 1)
@@ -59,6 +60,51 @@ def apply_cell_rules(cells: pl.DataFrame, rules: CellRules) -> pl.DataFrame:
         .otherwise(pl.col("value"))
         .alias("value"),
         pl.when(suppressed).then(pl.lit("c")).otherwise(pl.col("marker")).alias("marker"),
+    )
+
+
+def hide_proportions_of_few_cases(cells: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """A proportion of the catalog's `percent_cases` (table 13) based on fewer than
+    `policy.min_cases_for_proportion` tests is published empty with `c`, as NHS England
+    leaves it empty (at England only where the policy hides England's medians).
+
+    Its records are the tests it is based on: the row's tests for the share whose report
+    time is not known, those with a known report time for the time bands. Applied
+    before the policy's own protection, which passes a `c` cell unchanged; the audit
+    reads such a proportion as unpublished (it bounds nothing).
+
+    >>> cells = pl.DataFrame({"table": [13, 13, 13, 10], "geography_level": ["provider"] * 4,
+    ...     "measure": ["percent_report_time_not_known", "percent_reported_by_next_day",
+    ...                 "activity_count", "percent_reported_by_next_day"],
+    ...     "value": [25.0, 75.0, 8.0, 75.0], "records": [8, 6, 8, 6], "marker": [""] * 4})
+    >>> hidden = hide_proportions_of_few_cases(cells, make_policy("did"))
+    >>> hidden["value"].to_list(), hidden["marker"].to_list()
+    ([25.0, None, 8.0, 75.0], ['', 'c', '', ''])
+    """
+    from publish.tables import MeasureSource, tables_made_by
+
+    pairs = [
+        (t.number, measure)
+        for t in tables_made_by(MeasureSource)
+        for measure, _ in t.source.percent_cases
+    ]
+    if not pairs:
+        return cells
+    listed = pl.struct("table", "measure").is_in(
+        pl.DataFrame(pairs, schema={"table": pl.Int64, "measure": pl.Utf8}, orient="row")
+        .to_struct()
+        .implode()
+    )
+    few = (
+        listed
+        & (pl.col("marker") == "")
+        & pl.col("value").is_not_null()
+        & (pl.col("records") < policy.min_cases_for_proportion)
+        & (pl.lit(policy.hides_england_ratios) | (pl.col("geography_level") != "england"))
+    )
+    return cells.with_columns(
+        pl.when(few).then(None).otherwise(pl.col("value")).alias("value"),
+        pl.when(few).then(pl.lit("c")).otherwise(pl.col("marker")).alias("marker"),
     )
 
 
@@ -104,6 +150,7 @@ def protect_cells(
     (strict, a flag per row): cells suppressed again because an earlier release of the
     series suppressed them and their value is unchanged (`publish.series`); under a
     cell-by-cell policy an unchanged cell gets the same suppression by itself."""
+    cells = hide_proportions_of_few_cases(cells, policy)
     if policy.cell_rules is None:
         from publish.disclosure.control import apply_strict
 

@@ -307,7 +307,9 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
         notes.append("year_to_date")
     if any(_value_kind(m) == "median" for m in spec.measures):
         notes.append("medians")
-    if any(m.startswith("percent") for m in spec.measures):
+    if isinstance(spec.source, MeasureSource) and spec.source.percent_cases:
+        notes.append("turnaround_percentages")
+    elif any(m.startswith("percent") for m in spec.measures):
         notes.append("percentages")
     if "provider" in keys:
         notes.append("providers")
@@ -322,6 +324,16 @@ def _table_notes(spec: TableSpec, publication: Publication, keys: set[str]) -> l
     if "provider" in keys and publication.series.provider_issues:
         notes.append("provider_issues")
     return notes
+
+
+def policy_notes(publication: Publication) -> dict[str, str]:
+    """The note of table 13's percentages: its rule is the policy's
+    (`Policy.min_cases_for_proportion`), so its words are too."""
+    return {
+        "turnaround_percentages": "Report turnaround percentages are of all the row's "
+        "tests, those whose report time is not known included, and are shown to one "
+        "decimal place. " + publication.policy.proportion_note
+    }
 
 
 def series_notes(publication: Publication) -> dict[str, str]:
@@ -782,6 +794,7 @@ def _cover_sheet(publication: Publication, cover: CoverText, tables: list[TableS
         "Disclosure control",
         f"This publication uses the '{publication.policy.name}' disclosure control policy. "
         + cover.disclosure[publication.policy.name],
+        publication.policy.proportion_note,
     )
     section(
         "Shorthand",
@@ -842,7 +855,7 @@ def _notes_sheet(notes: _Notes) -> TableSheet:
 def _build_sheets(publication: Publication, cover: CoverText) -> list[TextSheet | TableSheet]:
     tidy = publication.tidy
     _check_tidy(tidy)
-    notes = _Notes({**cover.notes, **series_notes(publication)})
+    notes = _Notes({**cover.notes, **policy_notes(publication), **series_notes(publication)})
     present = sorted(set(tidy["table"].unique().to_list()), key=lambda n: TABLE_ORDER.get(n, n))
     tables = [
         _table_sheet(TABLES[number], publication.table(number), publication, cover, notes)

@@ -1,14 +1,15 @@
--- Stage 4d: the cells of a table whose columns are measures (tables 9 and 10).
+-- Stage 4d: the cells of a table whose columns are measures (tables 9, 10 and 13).
 --
 -- Reads the view table_counts_long(row_label, source_setting, region_code,
 -- provider_code, test_month, measure, n), table_period_months(test_month, period) (the
 -- months of each of the table's periods: year to date, or quarters), and
 -- table_settings, table_periods,
 -- table_levels(geography_level), table_count_measures(measure) (the counts published)
--- and table_percents(measure, numerator, denominator). A percentage is
--- 100 * numerator / denominator to one decimal place, with the denominator as the
--- number of records underlying it: "x" where the denominator's cell is "x", "z" where
--- the denominator is 0.
+-- and table_percents(measure, numerator, denominator, cases). A percentage is
+-- 100 * numerator / denominator to one decimal place, with the n of `cases` (the tests
+-- it is based on: its denominator, or for table 13's time bands the tests with a known
+-- report time) as the number of records underlying it: "x" where the denominator's
+-- cell is "x", "z" where the denominator is 0.
 
 WITH by_period AS (
     SELECT t.row_label, t.source_setting, t.region_code, t.provider_code, p.period,
@@ -42,7 +43,8 @@ counts AS (
     FROM grid AS g
     CROSS JOIN (SELECT measure FROM table_count_measures
                 UNION SELECT numerator FROM table_percents
-                UNION SELECT denominator FROM table_percents) AS m
+                UNION SELECT denominator FROM table_percents
+                UNION SELECT cases FROM table_percents) AS m
     LEFT JOIN levels AS l USING (geography_level, region_code, provider_code, row_label,
                                  source_setting, period, measure)
     LEFT JOIN submitted_periods AS sp USING (geography_level, region_code, provider_code, period)
@@ -56,7 +58,7 @@ UNION ALL
 SELECT num.geography_level, num.region_code, num.provider_code, num.row_label,
        num.source_setting, num.period, pc.measure,
        CASE WHEN den.marker = '' AND den.n > 0 THEN round(100.0 * num.n / den.n, 1) END,
-       den.n,
+       base.n,
        CASE WHEN den.marker = 'x' THEN 'x' WHEN den.n = 0 THEN 'z' ELSE '' END
 FROM table_percents AS pc
 JOIN counts AS num ON num.measure = pc.numerator
@@ -64,4 +66,9 @@ JOIN counts AS den
   ON den.measure = pc.denominator
  AND den.geography_level = num.geography_level AND den.region_code = num.region_code
  AND den.provider_code = num.provider_code AND den.row_label = num.row_label
- AND den.source_setting = num.source_setting AND den.period = num.period;
+ AND den.source_setting = num.source_setting AND den.period = num.period
+JOIN counts AS base
+  ON base.measure = pc.cases
+ AND base.geography_level = num.geography_level AND base.region_code = num.region_code
+ AND base.provider_code = num.provider_code AND base.row_label = num.row_label
+ AND base.source_setting = num.source_setting AND base.period = num.period;

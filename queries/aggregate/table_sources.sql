@@ -137,5 +137,6 @@ CROSS JOIN LATERAL (VALUES
     ('count_reported_by_14_days', n_reported_by_14_days),
     ('count_reported_over_28_days', n_reported_over_28_days),
     ('count_report_time_not_known', activity_cube.n - n_report_time_known),
+    ('count_report_time_known', n_report_time_known),
     ('activity_count', activity_cube.n)
 ) AS m(measure, measure_n);

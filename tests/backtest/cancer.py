@@ -27,7 +27,6 @@ modality.
 
 from __future__ import annotations
 
-import csv
 import math
 import sys
 from dataclasses import dataclass
@@ -40,7 +39,16 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from publish.codes import CANCER_TEST_GROUPS, MODALITIES, REGIONS, SUBMISSION_COLUMNS  # noqa: E402
+from publish.codes import CANCER_TEST_GROUPS, MODALITIES  # noqa: E402
+from tests.backtest.inputs import (  # noqa: E402
+    GROUP_COLUMNS,
+    Generated,
+    imaging_code,
+    site_code,
+    write_imaging_codes,
+    write_sites,
+    write_submissions,
+)
 
 PERIOD = "2024-03"
 YEAR = "2023-04/2024-03"
@@ -166,13 +174,15 @@ def other_waits(
     return None
 
 
-@dataclass
-class CancerResult:
-    submissions: Path
-    sites: Path
-    imaging_codes: Path
-    records: int
-    infeasible: list[tuple]
+def record_group(
+    site: str, code: str, setting: str, month: str, request: int | None, report: int | None
+) -> tuple[str, ...]:
+    """A record's GROUP_COLUMNS: tested on the 10th of `month`, requested `request` days
+    before, reported `report` days after (None: no such date)."""
+    test_day = date(int(month[:4]), int(month[5:]), 10)
+    requested = None if request is None else (test_day - timedelta(days=request)).isoformat()
+    reported = None if report is None else (test_day + timedelta(days=report)).isoformat()
+    return (site, setting, code, test_day.isoformat(), requested, reported)
 
 
 def read(published_dir: Path, table: str, providers: list[str]) -> pl.DataFrame:
@@ -185,7 +195,7 @@ def read(published_dir: Path, table: str, providers: list[str]) -> pl.DataFrame:
     )
 
 
-def generate(out_dir: Path, published_dir: Path, providers: list[str]) -> CancerResult:
+def generate(out_dir: Path, published_dir: Path, providers: list[str]) -> Generated:
     out_dir.mkdir(parents=True, exist_ok=True)
     key = ["region_code", "org_code", "row_label", "month"]
     cells = {
@@ -263,7 +273,14 @@ def generate(out_dir: Path, published_dir: Path, providers: list[str]) -> Cancer
             for i in range(total):
                 setting = "04" if i < g else "03"
                 records.append(
-                    (f"{org}{region}", group_codes[group], setting, month, request[i], report[i])
+                    (
+                        site_code(org, region),
+                        group_codes[group],
+                        setting,
+                        month,
+                        request[i],
+                        report[i],
+                    )
                 )
     t12 = read(published_dir, "12", providers)
     for (region, org, modality), frame in t12.group_by(
@@ -281,75 +298,36 @@ def generate(out_dir: Path, published_dir: Path, providers: list[str]) -> Cancer
             year[0] if year else "",
         )
         for month, n in zip(monthly["month"], counts, strict=True):
-            records += [(f"{org}{region}", intervention_codes[name], "03", month, 1, 1)] * n
-    submissions = out_dir / "submissions.csv"
-    with submissions.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(SUBMISSION_COLUMNS)
-        for number, (site, code, setting, month, request, report) in enumerate(records, 1):
-            test_day = date(int(month[:4]), int(month[5:]), 10)
-            requested = "" if request is None else (test_day - timedelta(days=request)).isoformat()
-            values = {
-                "NHS_NUMBER": "",
-                "NHS_NUMBER_STATUS_IND": "",
-                "PERSON_BIRTH_DATE": "1950-05-17",
-                "ETHNIC_CATEGORY": "A",
-                "PERSON_GENDER_CODE": "2",
-                "POSTCODE": "LS1 4AP",
-                "PRACTICE_CODE": "B86001",
-                "PATIENT_SOURCE_SETTING": setting,
-                "REFERRER": "",
-                "REFERRING_ORG_CODE": "",
-                "DIAGNOSTIC_TEST_REQUEST_DATE": requested,
-                "DIAG_TEST_REQUEST_REC_DATE": requested,
-                "DIAGNOSTIC_TEST_DATE": test_day.isoformat(),
-                "IMAGING_CODE_NICIP": code,
-                "IMAGING_CODE_SNOMED": "",
-                "SERVICE_REPORT_DATE": ""
-                if report is None
-                else (test_day + timedelta(days=report)).isoformat(),
-                "SITE_CODE_IMAGING": site,
-                "RADIOLOGICAL_ACCESSION_NUM": f"CT{number:010d}",
-            }
-            writer.writerow([values[c] for c in SUBMISSION_COLUMNS])
-    sites = out_dir / "sites.csv"
-    site_rows = pl.concat(
+            records += [(site_code(org, region), intervention_codes[name], "03", month, 1, 1)] * n
+    groups = (
+        pl.DataFrame(
+            [record_group(*record) for record in records],
+            schema=dict.fromkeys(GROUP_COLUMNS, pl.Utf8),
+            orient="row",
+        )
+        .group_by(GROUP_COLUMNS, maintain_order=True)
+        .len("count")
+    )
+    submissions = write_submissions(out_dir / "submissions", groups, "CT")
+    providers_rows = pl.concat(
         [
             read(published_dir, t, providers).select("region_code", "org_code", "provider_name")
             for t in FILES
         ]
     ).unique(["region_code", "org_code"], keep="first", maintain_order=True)
-    with sites.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
-            ["site_code", "provider_code", "provider_name", "region_code", "region_name"]
-        )
-        for region, org, name in site_rows.iter_rows():
-            writer.writerow([f"{org}{region}", org, name, region, REGIONS[region]])
-    imaging_codes = out_dir / "imaging_codes.csv"
-    with imaging_codes.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
-            [
-                "code_system",
-                "code",
-                "description",
-                "modality",
-                "body_region",
-                "interventional",
-                "cancer_test_group",
-                "valid_from",
-                "valid_to",
-            ]
-        )
-        for group, code in group_codes.items():
-            modality = GROUP_MODALITY[group]
-            writer.writerow(["NICIP", code, group, modality, "", "N", group, "2010-01-01", ""])
-        for name, code in intervention_codes.items():
-            writer.writerow(
-                ["NICIP", code, f"{name} (interventional)", name, "", "Y", "", "2010-01-01", ""]
-            )
-    return CancerResult(submissions, sites, imaging_codes, len(records), infeasible)
+    sites = write_sites(out_dir / "sites.csv", providers_rows)
+    imaging_codes = write_imaging_codes(
+        out_dir / "imaging_codes.csv",
+        [
+            imaging_code(code, group, GROUP_MODALITY[group], cancer_group=group)
+            for group, code in group_codes.items()
+        ]
+        + [
+            imaging_code(code, f"{name} (interventional)", name, interventional=True)
+            for name, code in intervention_codes.items()
+        ],
+    )
+    return Generated(submissions, sites, imaging_codes, len(records), infeasible)
 
 
 @dataclass
