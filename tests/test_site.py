@@ -109,7 +109,10 @@ def sample_publication() -> Publication:
 
 
 class _Page(HTMLParser):
-    """Collects tables (caption, header rows, body rows of cell texts), scripts, links."""
+    """Collects tables (caption, header rows, body rows of cell texts), scripts, links.
+
+    A row header written once for several rows (rowspan) is in each row it spans, as
+    HTML's table model reads it: every body row has all its cells."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -123,6 +126,8 @@ class _Page(HTMLParser):
         self._caption: list[str] | None = None
         self._script: list[str] | None = None
         self._section = ""
+        self._spans: dict[int, list] = {}  # column -> [rows still spanned, (tag, text)]
+        self._span = 1
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
@@ -132,13 +137,16 @@ class _Page(HTMLParser):
             self.tables.append({"caption": "", "head": [], "body": []})
         elif tag in ("thead", "tbody"):
             self._section = tag
+            self._spans = {}
         elif tag == "caption":
             self._caption = []
         elif tag == "tr":
             self._row = []
         elif tag in ("th", "td"):
+            self._fill_spanned()
             self._cell = []
             self._cell_tag = tag
+            self._span = int(dict(attrs).get("rowspan") or 1)
         elif tag == "script":
             self._script = []
 
@@ -147,15 +155,28 @@ class _Page(HTMLParser):
             self.tables[-1]["caption"] = " ".join("".join(self._caption).split())
             self._caption = None
         elif tag in ("th", "td") and self._cell is not None:
-            self._row.append((self._cell_tag, " ".join("".join(self._cell).split())))
+            cell = (self._cell_tag, " ".join("".join(self._cell).split()))
+            if self._span > 1:
+                self._spans[len(self._row)] = [self._span - 1, cell]
+            self._row.append(cell)
             self._cell = None
         elif tag == "tr" and self._row is not None:
+            self._fill_spanned()
             key = "head" if self._section == "thead" else "body"
             self.tables[-1][key].append(self._row)
             self._row = None
         elif tag == "script" and self._script is not None:
             self.scripts.append("".join(self._script))
             self._script = None
+
+    def _fill_spanned(self) -> None:
+        """Put in the current row the cells that rows above span into it."""
+        while self._row is not None and len(self._row) in self._spans:
+            span = self._spans[len(self._row)]
+            self._row.append(span[1])
+            span[0] -= 1
+            if not span[0]:
+                del self._spans[len(self._row) - 1]
 
     def handle_data(self, data):
         self.text.append(data)
@@ -263,13 +284,66 @@ def _period_of(label: str) -> str:
     return f"{year}-{MONTH_ABBREVIATIONS.index(mon) + 1:02d}"
 
 
-def test_markers_readable(site):
-    out, _ = site
+SHORTHAND = re.compile(r"\[([a-z])\]")
+KEY_ENTRY = re.compile(r"<dt>\[([a-z])\]</dt><dd>([^<]*)</dd>")
+CELL = re.compile(r"<td[^>]*>([^<]*)</td>")  # a table's cell: a figure, its shorthand
+
+
+def shorthand_key_problems(path: Path) -> list[str]:
+    """What is wrong with a page's key of shorthands: a shorthand a table cell uses that
+    the key does not explain, a key entry no cell uses, a meaning not MARKERS', or a key
+    after the first table of figures (the key belongs above the tables)."""
+    html = path.read_text(encoding="utf-8")
+    used = {code for cell in CELL.findall(html) for code in SHORTHAND.findall(cell)}
+    key = dict(KEY_ENTRY.findall(html))
+    problems = [f"{path.name}: [{code}] used, not in the key" for code in sorted(used - set(key))]
+    problems += [
+        f"{path.name}: [{code}] in the key, never used" for code in sorted(set(key) - used)
+    ]
+    problems += [
+        f"{path.name}: [{code}] means {MARKERS.get(code)!r}, the key says {meaning!r}"
+        for code, meaning in key.items()
+        if MARKERS.get(code) != meaning
+    ]
+    if key and html.index('id="symbols-heading"') > html.index("<table"):
+        problems.append(f"{path.name}: the key is after the first table")
+    return problems
+
+
+def _table_rows(page: _Page) -> list[str]:
+    return [text for table in page.tables for row in table["body"] for _, text in row]
+
+
+def test_shorthand_is_text_explained_once_by_the_pages_key(site):
+    """A suppressed cell shows [c] as text (no tooltip, no hidden words per cell); the
+    page's key, above its tables, explains each shorthand the page uses and no other."""
+    out, files = site
     html = (out / "providers" / "y56-rbb.html").read_text(encoding="utf-8")
-    assert f'<abbr class="marker" title="{MARKERS["c"]}">[c]</abbr>' in html
-    assert f'<span class="nhsuk-u-visually-hidden"> ({MARKERS["c"]})</span>' in html
-    html = (out / "providers" / "y60-rcc.html").read_text(encoding="utf-8")
-    assert f'title="{MARKERS["x"]}">[x]</abbr>' in html
+    assert "<td>[c]</td>" in html and "<abbr" not in html.split("<main")[1]
+    assert html.count('id="symbols-heading"') == 1
+    assert f"<dt>[c]</dt><dd>{MARKERS['c']}</dd>" in html
+    assert "[x]" in "".join(_table_rows(parse(out / "providers" / "y60-rcc.html")))
+    pages = [path for path in files if path.suffix == ".html"]
+    assert [problem for path in pages for problem in shorthand_key_problems(path)] == []
+    # a page none of whose cells is marked has no key
+    assert not any('id="symbols-heading"' in p.read_text() for p in pages if not _uses_shorthand(p))
+    assert any(not _uses_shorthand(p) for p in pages)
+
+
+def _uses_shorthand(path: Path) -> bool:
+    return any(SHORTHAND.search(text) for text in _table_rows(parse(path)))
+
+
+def test_repeated_row_headers_span_their_rows(site):
+    """A provider page's grouped table writes each modality once, as the row header of
+    the rows it spans (its region's and England's rows), and right-aligns figures by the
+    table's class, not a class per cell."""
+    out, _ = site
+    html = (out / "providers" / "y56-raa.html").read_text(encoding="utf-8")
+    assert '<th scope="row" rowspan="3">Computerized Axial Tomography</th>' in html
+    assert 'class="nhsuk-table figures table--grouped"' in html
+    assert '<td class="num"' not in html
+    assert "\n      <td" not in html  # no indentation inside tables
 
 
 def test_index_headline_figures(site):
@@ -536,3 +610,20 @@ def test_the_site_is_built_on_the_pinned_nhsuk_frontend_and_fetches_nothing(site
     assert "@font-face" not in css and not re.search(r"url\((?!data:)", css)
     index = (out / "index.html").read_text()
     assert 'href="nhsuk-frontend.min.css"' in index and 'class="nhsuk-header"' in index
+
+
+# --------------------------------------------------------------------------- the demo's site
+
+
+def test_the_demos_pages_are_small_and_each_table_page_has_its_key(demo):
+    """Issue 17: no page of the demo's site passes 500 kB (a phone on a slow line opens
+    it), and every table page (a table's, a region's providers', a commissioner's) that
+    uses a shorthand explains it in a key above its tables."""
+    site = demo / "html"
+    pages = sorted(site.rglob("*.html"))
+    largest = max(pages, key=lambda p: p.stat().st_size)
+    assert largest.stat().st_size <= 500_000, (largest.name, largest.stat().st_size)
+    table_pages = [p for p in pages if p.parent.name in ("tables", "commissioners")]
+    assert len(table_pages) > 100
+    assert [problem for path in table_pages for problem in shorthand_key_problems(path)] == []
+    assert sum("<td>[c]</td>" in p.read_text() for p in table_pages) > 50

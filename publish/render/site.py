@@ -122,11 +122,19 @@ class Cell:
     def meaning(self) -> str:
         return MARKERS.get(self.marker, "")
 
+    @property
+    def shown(self) -> str:
+        """As the cell shows it: "1,234", "12 [r]", "[c]" (the page's key says what the
+        shorthand means)."""
+        code = f"[{self.marker}]" if self.marker else ""
+        if self.text is None:
+            return code
+        return f"{self.text} {code}" if code else self.text
+
 
 @dataclass(frozen=True)
 class Column:
     label: str
-    datetime: str = ""  # machine-readable month for a <time> element
     numeric: bool = True
 
 
@@ -148,6 +156,72 @@ class HtmlTable:
     @property
     def grouped(self) -> bool:
         return len(self.bodies) > 1
+
+    def spanned_bodies(
+        self,
+    ) -> list[list[tuple[list[tuple[str, int, str]], tuple[tuple[str, bool], ...]]]]:
+        """Each body's rows as (row headers, cells) for the template: a header written
+        once for the run of rows that repeat it, (text, rowspan, link) per header the row
+        writes; a cell as (text shown, in a column of words). Every header but a row's
+        last may span; a span never leaves its body, nor passes a row whose outer
+        headers differ."""
+        words = tuple(not column.numeric for column in self.columns)
+        return [_spanned_rows(body, words) for body in self.bodies]
+
+    @property
+    def markers(self) -> frozenset[str]:
+        """The shorthands the table's cells use."""
+        return frozenset(c.marker for body in self.bodies for row in body for c in row.cells) - {""}
+
+
+def _spanned_rows(
+    body: list[Row], words: tuple[bool, ...]
+) -> list[tuple[list[tuple[str, int, str]], tuple[tuple[str, bool], ...]]]:
+    """`HtmlTable.spanned_bodies` of one body; `words` marks the columns of words."""
+    rows: list[tuple[list[tuple[str, int, str]], tuple[tuple[str, bool], ...]]] = []
+    spans: list[int] = []  # per row, per header level: rowspan, 0 when covered by one above
+    for index, row in enumerate(body):
+        levels = len(row.headers)
+        spans.append([1] * levels)
+        previous = body[index - 1] if index else None
+        for level in range(levels - 1):
+            if (
+                previous is not None
+                and len(previous.headers) == levels
+                and previous.headers[: level + 1] == row.headers[: level + 1]
+                and not row.link
+            ):
+                above = index - 1
+                while spans[above][level] == 0:
+                    above -= 1
+                spans[above][level] += 1
+                spans[index][level] = 0
+    for row, row_spans in zip(body, spans, strict=True):
+        headers = [
+            (text, span, row.link if level == 0 else "")
+            for level, (text, span) in enumerate(zip(row.headers, row_spans, strict=True))
+            if span
+        ]
+        rows.append((headers, tuple(zip((c.shown for c in row.cells), words, strict=True))))
+    return rows
+
+
+@dataclass(frozen=True)
+class RenderedTable:
+    """A table's markup, rendered once however many pages show it, and the shorthands
+    its cells use (the key of the page that shows it lists them)."""
+
+    html: str
+    markers: frozenset[str]
+
+    def __html__(self) -> str:  # Jinja writes it as markup, unescaped
+        return self.html
+
+
+def shorthand_key(*tables: RenderedTable | None) -> list[tuple[str, str]]:
+    """(code, meaning) of each shorthand the tables use, in the order of MARKERS."""
+    used = frozenset().union(*(t.markers for t in tables if t is not None))
+    return [(code, meaning) for code, meaning in MARKERS.items() if code in used]
 
 
 @dataclass(frozen=True)
@@ -176,44 +250,85 @@ class ProviderGroup:
 # Reading the protected table
 
 
+def _keyed_tidy(tidy: pl.DataFrame) -> pl.DataFrame:
+    """The tidy table's columns, text nulls as "", a value that is not a finite number as
+    null, and each row's area key: (level, region code, code) with level england,
+    region, commissioner (tables 7a, 7b and 8: a sub-ICB location) or provider."""
+    texts = [name for name in TIDY_COLUMNS if name not in ("table", "value")]
+    level = pl.col("geography_level")
+    return (
+        tidy.select(TIDY_COLUMNS)
+        .with_columns(pl.col(texts).fill_null(""))
+        .with_columns(
+            pl.when(level.is_in(["england", "region", "commissioner"]))
+            .then(level)
+            .otherwise(pl.lit("provider"))
+            .alias("level"),
+            pl.when(level == "england")
+            .then(pl.lit(""))
+            .otherwise(pl.col("region_code"))
+            .alias("key_region"),
+            pl.when(level.is_in(["england", "region"]))
+            .then(pl.lit(""))
+            .otherwise(pl.col("provider_code"))
+            .alias("key_code"),
+            pl.when(pl.col("value").is_finite()).then(pl.col("value")).alias("value"),
+        )
+    )
+
+
 class _Figures:
     """Every cell of `publication.tidy`, looked up by its key. Nothing else is shown."""
 
     def __init__(self, publication: Publication) -> None:
-        tidy = publication.tidy
-        self.cells: dict[tuple, tuple[float | None, str]] = {}
+        tidy = _keyed_tidy(publication.tidy)
+        columns = {name: tidy[name].to_list() for name in tidy.columns}
+        keys = list(zip(columns["level"], columns["key_region"], columns["key_code"], strict=True))
+        self.cells: dict[tuple, tuple[float | None, str]] = {
+            (table, key, modality, setting, period, measure): (value, marker)
+            for table, key, modality, setting, period, measure, value, marker in zip(
+                columns["table"],
+                keys,
+                columns["modality"],
+                columns["source_setting"],
+                columns["period"],
+                columns["measure"],
+                columns["value"],
+                columns["marker"],
+                strict=True,
+            )
+        }
         self.areas: dict[GeoKey, Area] = {}
+        for key, level, rcode, rname, pcode, pname in zip(
+            keys,
+            columns["geography_level"],
+            columns["region_code"],
+            columns["region_name"],
+            columns["provider_code"],
+            columns["provider_name"],
+            strict=True,
+        ):
+            if key not in self.areas:  # named as its first row names it
+                name = {"england": "England", "region": rname or rcode}.get(level, pname or pcode)
+                self.areas[key] = Area(key, name, rcode, rname or rcode, pcode)
         # First-seen order of modality and setting per table (the tidy file is sorted).
         self.row_keys: dict[int, dict[tuple[str, str], None]] = {}
+        for table, modality, setting in (
+            tidy.select("table", "modality", "source_setting").unique(maintain_order=True).rows()
+        ):
+            self.row_keys.setdefault(table, {})[(modality, setting)] = None
+        per_table = tidy.group_by("table").agg(
+            pl.col("period").unique(), pl.col("source_setting").unique(), pl.col("measure").unique()
+        )
         self.periods: dict[int, set[str]] = {}
         self.settings: dict[int, set[str]] = {}
         self.measures: dict[int, set[str]] = {}
+        for table, periods, settings, measures in per_table.rows():
+            self.periods[table] = set(periods)
+            self.settings[table] = set(settings)
+            self.measures[table] = set(measures)
         self.areas_of_table: dict[int, set[GeoKey]] = {}
-        for row in tidy.select(TIDY_COLUMNS).iter_rows():
-            (table, level, rcode, rname, pcode, pname, modality, setting, period, measure) = (
-                "" if v is None else v for v in row[:10]
-            )
-            value, marker = row[10], row[11] or ""
-            table = int(table)
-            rcode, pcode = str(rcode), str(pcode)
-            if level == "england":
-                key: GeoKey = ENGLAND
-            elif level == "region":
-                key = ("region", rcode, "")
-            elif level == "commissioner":  # tables 7a, 7b and 8: a sub-ICB location
-                key = ("commissioner", rcode, pcode)
-            else:
-                key = ("provider", rcode, pcode)
-            if key not in self.areas:
-                name = {"england": "England", "region": rname or rcode}.get(level, pname or pcode)
-                self.areas[key] = Area(key, str(name), rcode, str(rname or rcode), pcode)
-            if value is not None and (math.isnan(value) or math.isinf(value)):
-                value = None
-            self.cells[(table, key, modality, setting, period, measure)] = (value, marker)
-            self.row_keys.setdefault(table, {})[(modality, setting)] = None
-            self.periods.setdefault(table, set()).add(period)
-            self.settings.setdefault(table, set()).add(setting)
-            self.measures.setdefault(table, set()).add(measure)
+        for table, key in zip(columns["table"], keys, strict=True):
             self.areas_of_table.setdefault(table, set()).add(key)
         self.add_last_year(publication.series.last_year_tidy)
 
@@ -278,18 +393,26 @@ def _ordered(values: Iterable[str], order: Sequence[str]) -> list[str]:
 
 def _period_columns(publication: Publication, periods: Iterable[str]) -> list[tuple[str, Column]]:
     """Months in time order, then the year to date (then any other interval)."""
-    periods = set(periods)
+    return list(_period_columns_of(publication.year_to_date, frozenset(periods)))
+
+
+@functools.cache
+def _period_columns_of(
+    year_to_date: str, periods: frozenset[str]
+) -> tuple[tuple[str, Column], ...]:
+    """`_period_columns`, worked out once per table's periods (every page of a table, and
+    every provider's page, asks again)."""
     months = sorted(p for p in periods if re.fullmatch(r"\d{4}-\d{2}", p))
-    others = _ordered(periods - set(months), [publication.year_to_date])
+    others = _ordered(periods - set(months), [year_to_date])
     result = []
     for period in months + others:
-        if period == publication.year_to_date:
+        if period == year_to_date:
             result.append((period, Column("Year to date")))
         elif re.fullmatch(r"\d{4}-\d{2}", period):
-            result.append((period, Column(month_short(period), datetime=period)))
+            result.append((period, Column(month_short(period))))
         else:
             result.append((period, Column(period)))
-    return result
+    return tuple(result)
 
 
 def quarter_label(period: str) -> str:
@@ -523,6 +646,7 @@ class _Site:
         self.quality_page = quality_page  # the data-quality report, from out_dir
         self.figures = _Figures(publication)
         self.env = environment()
+        self.macros = self.env.get_template("site/_macros.html").module
         self.written: list[Path] = []
         # The page of each provider's rows in each table: (table, area key) -> href.
         self.table_pages: dict[tuple[int, GeoKey], str] = {}
@@ -591,6 +715,11 @@ class _Site:
             **context,
         )
         return page
+
+    def _rendered(self, table: HtmlTable) -> RenderedTable:
+        """The table's markup: rendered here once, then placed in the pages that show it
+        (a region's pages are measured and split without rendering its tables again)."""
+        return RenderedTable(str(self.macros.data_table(table)), table.markers)
 
     def _table_links(self, root: str) -> list[tuple[str, str]]:
         links = []
@@ -675,11 +804,13 @@ class _Site:
         chart = None
         if has[1] and modalities:
             chart = self._index_chart(modalities, chart_values, chart_markers, latest)
+        headline_html = self._rendered(headline)
         self._render(
             "index.html",
             "index.html",
             title=f"Diagnostic Imaging Dataset {pub.financial_year}",
-            headline=headline,
+            headline=headline_html,
+            key=shorthand_key(headline_html),
             chart=chart,
             has_last_year=has_last_year,
             policy_note=pub.policy.reader_note,
@@ -830,11 +961,13 @@ class _Site:
             (Column(f"Figure in {compared}"), Column("Figure in this release")),
             [rows],
         )
+        rendered = self._rendered(table)
         self._render(
             "revisions.html",
             "revisions.html",
             title=f"Revisions since {compared}",
-            table=table,
+            table=rendered,
+            key=shorthand_key(rendered),
             revisions_words=revisions_paragraphs(self.publication.series, "below"),
             breadcrumbs=[("Home", "index.html")],
         )
@@ -856,7 +989,11 @@ class _Site:
                 {
                     "heading": "England",
                     "level": 2,
-                    "tables": [_area_table(figures, self.publication, number, area, "england")],
+                    "tables": [
+                        self._rendered(
+                            _area_table(figures, self.publication, number, area, "england")
+                        )
+                    ],
                 }
             )
         if regions:
@@ -865,7 +1002,9 @@ class _Site:
                     "heading": "Regions",
                     "level": 2,
                     "tables": [
-                        _area_table(figures, self.publication, number, a, self._anchor(a))
+                        self._rendered(
+                            _area_table(figures, self.publication, number, a, self._anchor(a))
+                        )
                         for a in regions
                     ],
                 }
@@ -890,6 +1029,7 @@ class _Site:
             title=title,
             description=spec.description if spec else "",
             sections=sections,
+            key=shorthand_key(*(table for s in sections for table in s["tables"])),
             region_pages=region_pages,
             pages=[],
             provider_groups=groups,
@@ -900,10 +1040,15 @@ class _Site:
         self, number: int, title: str, region_code: str, region_name: str, members: list[Area]
     ) -> str:
         """Render the pages of one region's providers in a table; the first page's href
-        (relative to tables/). Each provider's page is kept in `table_pages`."""
+        (relative to tables/). Each provider's page is kept in `table_pages`.
+
+        Each provider's table is rendered once; only the pages around them are rendered
+        again when a region's providers must be split over more pages."""
         name = f"table-{published(number)}-{slug(region_code)}"
         tables = {
-            a.key: _area_table(self.figures, self.publication, number, a, self._anchor(a))
+            a.key: self._rendered(
+                _area_table(self.figures, self.publication, number, a, self._anchor(a))
+            )
             for a in members
         }
         parts = 1
@@ -911,37 +1056,10 @@ class _Site:
             size = -(-len(members) // parts)  # providers a page, the last page fewer
             chunks = [members[i : i + size] for i in range(0, len(members), size)]
             hrefs = [f"{name}.html"] + [f"{name}-{n}.html" for n in range(2, len(chunks) + 1)]
-            pages = []
-            for index, chunk in enumerate(chunks):
-                heading = self._members_in(members, region_name)
-                if len(chunks) > 1:
-                    heading += f", page {index + 1} of {len(chunks)}"
-                pages.append(
-                    self._page_text(
-                        f"tables/{hrefs[index]}",
-                        "table.html",
-                        title=f"{title}, {self._members_in(members, region_name).lower()}"
-                        + (f" (page {index + 1} of {len(chunks)})" if len(chunks) > 1 else ""),
-                        description=f"{self._members_in(members, region_name)}, each in a "
-                        "table of its own. England and the regions are on the table's main page.",
-                        sections=[
-                            {
-                                "heading": heading,
-                                "level": 2,
-                                "tables": [tables[a.key] for a in chunk],
-                            }
-                        ],
-                        region_pages=[],
-                        pages=[(f"Page {n + 1}", href, n == index) for n, href in enumerate(hrefs)]
-                        if len(chunks) > 1
-                        else [],
-                        provider_groups=[],
-                        breadcrumbs=[
-                            ("Home", "../index.html"),
-                            (f"Table {published(number)}", f"table-{published(number)}.html"),
-                        ],
-                    )
-                )
+            pages = [
+                self._region_page_text(number, title, region_name, members, tables, chunk, hrefs, i)
+                for i, chunk in enumerate(chunks)
+            ]
             largest = max(len(text.encode("utf-8")) for text in pages)
             if largest <= MAX_PAGE_BYTES or size == 1:
                 break
@@ -951,6 +1069,43 @@ class _Site:
             for area in chunk:
                 self.table_pages[(number, area.key)] = f"tables/{href}"
         return hrefs[0]
+
+    def _region_page_text(
+        self,
+        number: int,
+        title: str,
+        region_name: str,
+        members: list[Area],
+        tables: dict[GeoKey, RenderedTable],
+        chunk: list[Area],
+        hrefs: list[str],
+        index: int,
+    ) -> str:
+        """Page `index` of a region's providers in a table: the tables of `chunk`, with
+        links to the region's other pages when there are several."""
+        members_in = self._members_in(members, region_name)
+        several = len(hrefs) > 1
+        heading = members_in + (f", page {index + 1} of {len(hrefs)}" if several else "")
+        shown = [tables[a.key] for a in chunk]
+        return self._page_text(
+            f"tables/{hrefs[index]}",
+            "table.html",
+            title=f"{title}, {members_in.lower()}"
+            + (f" (page {index + 1} of {len(hrefs)})" if several else ""),
+            description=f"{members_in}, each in a table of its own. England and the regions "
+            "are on the table's main page.",
+            sections=[{"heading": heading, "level": 2, "tables": shown}],
+            key=shorthand_key(*shown),
+            region_pages=[],
+            pages=[(f"Page {n + 1}", href, n == index) for n, href in enumerate(hrefs)]
+            if several
+            else [],
+            provider_groups=[],
+            breadcrumbs=[
+                ("Home", "../index.html"),
+                (f"Table {published(number)}", f"table-{published(number)}.html"),
+            ],
+        )
 
     def _provider_page(self, area: Area) -> None:
         figures, pub = self.figures, self.publication
@@ -996,7 +1151,10 @@ class _Site:
         year_on_year = self._year_on_year(area)
         if year_on_year is not None:
             tables.insert(0, year_on_year)
+        rendered = [self._rendered(table) for table in tables]
         comparison = self._comparison_chart(area, [k for k in compare if k in figures.areas])
+        if comparison is not None:
+            comparison["table"] = self._rendered(comparison["table"])
         table_links = [
             (
                 f"Table {published(n)}",
@@ -1010,8 +1168,9 @@ class _Site:
             "provider.html",
             title=area.name,
             area=area,
-            tables=tables,
+            tables=rendered,
             comparison=comparison,
+            key=shorthand_key(*rendered, comparison["table"] if comparison else None),
             provider_table_links=table_links,
             breadcrumbs=[("Home", "../index.html")],
         )
@@ -1062,26 +1221,30 @@ class _Site:
         numbers = [
             n for n in self.tables if any(k[0] == "commissioner" for k in figures.areas_of_table[n])
         ]
+        england = {
+            number: self._rendered(
+                _area_table(
+                    figures,
+                    pub,
+                    number,
+                    figures.areas[ENGLAND],
+                    f"table-{published(number)}-england",
+                )
+            )
+            for number in numbers
+        }
         for area in self.commissioners:
             sections = []
             for number in numbers:
                 if area.key not in figures.areas_of_table[number]:
                     continue
                 spec = TABLES[number]
+                own = _area_table(figures, pub, number, area, f"table-{published(number)}")
                 sections.append(
                     {
                         "heading": f"Table {published(number)}: {spec.title}",
                         "level": 2,
-                        "tables": [
-                            _area_table(figures, pub, number, area, f"table-{published(number)}"),
-                            _area_table(
-                                figures,
-                                pub,
-                                number,
-                                figures.areas[ENGLAND],
-                                f"table-{published(number)}-england",
-                            ),
-                        ],
+                        "tables": [self._rendered(own), england[number]],
                     }
                 )
             self._render(
@@ -1092,6 +1255,7 @@ class _Site:
                 "sub-ICB location of each patient's practice on the day of the test), in day "
                 "bands, beside England.",
                 sections=sections,
+                key=shorthand_key(*(table for s in sections for table in s["tables"])),
                 region_pages=[],
                 pages=[],
                 provider_groups=[],
@@ -1280,14 +1444,19 @@ class _Site:
             (Column("Rank"), Column("Region", numeric=False)) + columns,
             [rows],
         )
+        trend = self._trend(modality)
+        if trend is not None:
+            trend["table"] = self._rendered(trend["table"])
+        context_html, ranking_html = self._rendered(context), self._rendered(ranking)
         self._render(
             self.modality_pages[modality],
             "modality.html",
             title=modality,
             modality=modality,
-            context_table=context,
-            ranking=ranking,
-            trend=self._trend(modality),
+            context_table=context_html,
+            ranking=ranking_html,
+            trend=trend,
+            key=shorthand_key(context_html, ranking_html, trend["table"] if trend else None),
             rank_label=MEASURE_LABELS[rank_measure].lower(),
             ytd_phrase=_ytd_phrase(pub),
             breadcrumbs=[("Home", "../index.html")],
