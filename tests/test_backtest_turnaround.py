@@ -6,7 +6,8 @@ row's total cases (rounded to 5, `*` for 1-2) and proportions (to 3 decimal plac
 with NHS England's rule of `Policy.min_cases_for_proportion`: a row's share not known is
 shown from 7 tests, its time bands from 7 with a known report time); the real CLI
 builds them under `did`, and every published provider cell of the subset is compared
-with ours: all agree. Every provider of the published file:
+with ours: all agree. Every provider of the published file (159 providers, 51,656
+cells, all agree; 9 minutes):
 
     python -m tests.backtest.turnaround --out DIR
 """

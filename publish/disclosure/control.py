@@ -30,6 +30,8 @@ What is protected, against whom, and why: docs/disclosure.md.
 from __future__ import annotations
 
 import heapq
+import logging
+import time
 import warnings
 from dataclasses import dataclass
 
@@ -66,6 +68,9 @@ from publish.tables import (
     MedianSource,
     tables_made_by,
 )
+
+# Rounds of the strict policy's secondary suppression, for `--verbose` (counts only).
+log = logging.getLogger("did_publish.strict")
 
 # The columns that name a cell (the tidy CSV's primary key).
 KEY_COLUMNS: tuple[str, ...] = CELL_KEY_COLUMNS
@@ -1134,8 +1139,10 @@ def _implied_bounds(
     with np.errstate(invalid="ignore"):
         term_upper = system.row_upper[rows] - others_least  # coef * x <= term_upper
         term_lower = system.row_lower[rows] - others_most  # coef * x >= term_lower
-    term_upper = np.nan_to_num(term_upper, nan=np.inf)
-    term_lower = np.nan_to_num(term_lower, nan=-np.inf)
+    # (inf - inf is no bound; np.nan_to_num would also turn every infinite bound into
+    # the largest float, and sums with it then lose the counts beside it)
+    term_upper = np.where(np.isnan(term_upper), np.inf, term_upper)
+    term_lower = np.where(np.isnan(term_lower), -np.inf, term_lower)
     with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
         implied_upper = np.where(positive, term_upper / coef, term_lower / coef)
         implied_lower = np.where(positive, term_lower / coef, term_upper / coef)
@@ -1344,6 +1351,22 @@ class _ComponentLP:
         max at least). Where it meets a value some full solution has reached, it is the
         whole-number bound without solving the whole component. None when the small LP
         has no optimum (infeasible or unbounded: left to the full LP)."""
+        if self._solve_neighbourhood(col, maximize) is None:
+            return None
+        return self.local_highs.getInfo().objective_function_value
+
+    def neighbourhood_binding_rows(self, col: int, maximize: bool) -> np.ndarray:
+        """`binding_rows` of the neighbourhood LP of `col`: what binds it nearby."""
+        rows = self._solve_neighbourhood(col, maximize)
+        if rows is None:
+            return np.zeros(0, dtype=np.int64)
+        dual = np.abs(np.asarray(self.local_highs.getSolution().row_dual))
+        binding = np.flatnonzero(dual > _TOLERANCE)
+        return self.rows[rows[binding[np.argsort(-dual[binding], kind="stable")]]]
+
+    def _solve_neighbourhood(self, col: int, maximize: bool) -> np.ndarray | None:
+        """Solve the neighbourhood LP of `col`; its rows (component numbering), or None
+        without an optimum."""
         rows = self.col_rows[self.col_start[col] : self.col_start[col + 1]]
         cols = np.unique(self.row_cols[_ranges(self.row_start[rows], self.row_start[rows + 1])])
         for _ in range(_NEIGHBOURHOOD_HOPS - 1):
@@ -1384,7 +1407,7 @@ class _ComponentLP:
         self.local_solves += 1
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        return highs.getInfo().objective_function_value
+        return rows
 
     def solve_one(self, col: int, maximize: bool) -> highspy.HighsModelStatus:
         cost = np.zeros(self.n)
@@ -1513,6 +1536,9 @@ def _solve_component(
     goal = box_upper.copy()
     optimal = highspy.HighsModelStatus.kOptimal
 
+    # in a large component a neighbourhood LP may settle a column for a fraction of a
+    # full solve; in a small one it would be the component's LP again
+    large = n > _NEIGHBOURHOOD_COLS
     # the lowest and highest value of each column in any full solution so far
     reached_lower, reached_upper = np.full(n, np.inf), np.full(n, -np.inf)
 
@@ -1547,7 +1573,7 @@ def _solve_component(
     sweep(lower, maximize=False)
     for col in np.flatnonzero(interest & np.isnan(lower)):
         if np.isnan(lower[col]):
-            near = model.neighbourhood_bound(col, maximize=False)
+            near = model.neighbourhood_bound(col, maximize=False) if large else None
             # near <= the LP's min <= reached_lower: one whole number when they round alike
             if near is not None and np.ceil(near - _TOLERANCE) >= np.ceil(
                 reached_lower[col] - _TOLERANCE
@@ -1575,7 +1601,7 @@ def _solve_component(
     sweep(upper, maximize=True)
     for col in np.flatnonzero(interest & np.isnan(upper)):
         if np.isnan(upper[col]):
-            near = model.neighbourhood_bound(col, maximize=True)
+            near = model.neighbourhood_bound(col, maximize=True) if large else None
             if near is not None and np.floor(near + _TOLERANCE) <= np.floor(
                 reached_upper[col] + _TOLERANCE
             ):
@@ -1594,7 +1620,9 @@ class BindingRelations:
 
     Solved over the figures' own bounds (not the propagated box) so that what binds is
     a relation, which a partner can loosen. Each component's LP is built when first
-    asked about, and kept for the next figure of that component.
+    asked about, and kept for the next figure of that component. In a component of more
+    than `_NEIGHBOURHOOD_COLS` figures the LP of the figure's neighbourhood answers: a
+    partner is a choice (the check after it decides), and what binds a figure is near it.
     """
 
     def __init__(
@@ -1623,6 +1651,9 @@ class BindingRelations:
             )
         model = self.models[group]
         col = int(np.searchsorted(cols, figure))
+        if cols.size > _NEIGHBOURHOOD_COLS:
+            # a large component: what binds the figure nearby, at a fraction of the cost
+            return model.neighbourhood_binding_rows(col, maximize)
         if model.solve_one(col, maximize) != highspy.HighsModelStatus.kOptimal:
             return np.zeros(0, dtype=np.int64)
         return model.binding_rows()
@@ -1890,7 +1921,8 @@ def _protect(
     fails = np.zeros(n, dtype=np.int64)  # rounds a figure failed since its last widening
     changed_arr = np.flatnonzero(suppressed)
     verified = False
-    for _ in range(200):
+    started = time.perf_counter()
+    for round_number in range(200):
         label = check.components(suppressed)
         touched = np.zeros(n, dtype=bool)
         touched[label[changed_arr]] = True
@@ -1900,9 +1932,22 @@ def _protect(
         status = check.status(which, lower, upper, trivial)
         wide[which] = status == "ok"
         failing = which[status != "ok"]
+        log.debug(
+            "strict round %d: %d suppressed, %d checked, %d failing, %.1f s",
+            round_number,
+            which.size,
+            targets.size,
+            failing.size,
+            time.perf_counter() - started,
+        )
         if failing.size == 0:
             if verified:
                 _remove_unneeded(check, primary, suppressed, value)
+                log.debug(
+                    "strict: removal pass done, %d suppressed, %.1f s",
+                    suppressed.sum(),
+                    time.perf_counter() - started,
+                )
                 return suppressed
             # the whole pattern once more, nothing taken from earlier rounds
             verified, wide[:] = True, False
@@ -2307,13 +2352,20 @@ class _Secondary:
         rows = rows_of[indptr[figure] : indptr[figure + 1]]
         if rows.size == 0:
             return -1
-        box_lower = np.where(self.suppressed, np.nan_to_num(lower, nan=1.0), self.value)
-        box_upper = np.where(self.suppressed, np.nan_to_num(upper, nan=np.inf), self.value)
         sub = system.select_rows(rows)
+        # the box of the figures of these rows only (the whole box is O(figures) a call)
+        near, local = np.unique(sub.index, return_inverse=True)
+        hidden = self.suppressed[near]
+        near_lower, near_upper = lower[near], upper[near]
+        box_lower = np.where(hidden & ~np.isnan(near_lower), near_lower, 1.0)
+        box_upper = np.where(hidden & ~np.isnan(near_upper), near_upper, np.inf)
+        box_lower = np.where(hidden, box_lower, self.value[near])
+        box_upper = np.where(hidden, box_upper, self.value[near])
+        sub = LinearSystem(sub.indptr, local, sub.coef, sub.row_lower, sub.row_upper)
         implied_lower, implied_upper = _implied_bounds(
             sub, sub.entry_row, sub.coef > 0, box_lower, box_upper, sub.n_rows
         )
-        mine = sub.index == figure
+        mine = near[sub.index] == figure
         row_lower = np.maximum(implied_lower[mine], 1.0)
         row_upper = implied_upper[mine]
         # the relations that alone leave too few values: the cheapest partner among them

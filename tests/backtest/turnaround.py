@@ -29,8 +29,10 @@ Report days by band: 0 (same day), 1 (next day), 5 (by 7 days), 10 (by 14 days),
     python -m tests.backtest.turnaround --out DIR --providers NT4,RP6
 
 generate, build (`did`, final, March 2024) and compare, and print the cells compared
-and agreeing. Every provider is some 47 million records: minutes to write, most of
-an hour to build on two cores.
+and agreeing; exit 1 unless every one agrees. Every provider (159) is 47,078,524
+records in 24 files: 9 minutes in all on two busy cores, 2.3 GB at the peak, 5.5 GB
+on disk; all 51,656 published provider cells agree, 6 of them a half NHS England
+rounds down and we round up.
 """
 
 from __future__ import annotations
