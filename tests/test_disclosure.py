@@ -19,7 +19,7 @@ from publish.disclosure.control import (
     propagate_bounds,
     small_count_mask,
 )
-from publish.tables import TIDY_COLUMNS
+from publish.tables import CELL_KEY_COLUMNS, TIDY_COLUMNS
 
 MONTHS = ("2024-04", "2024-05", "2024-06")
 YTD = f"{MONTHS[0]}/{MONTHS[-1]}"
@@ -140,16 +140,7 @@ def small_linked_counts(draw):
 
 
 def suppressed_figures(cells: pl.DataFrame, protected: pl.DataFrame) -> set[tuple]:
-    keys = [
-        "table",
-        "geography_level",
-        "region_code",
-        "provider_code",
-        "modality",
-        "source_setting",
-        "period",
-        "measure",
-    ]
+    keys = list(CELL_KEY_COLUMNS)
     return set(protected.filter(pl.col("marker") == "c").select(keys).iter_rows())
 
 

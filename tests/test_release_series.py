@@ -10,19 +10,11 @@ import openpyxl
 import polars as pl
 import pytest
 
+from publish.tables import CELL_KEY_COLUMNS
 from tests.conftest import build, cell, read_tidy, record, run_cli, write_submission
 from tests.workbook_checker import check_workbook
 
-KEY = [
-    "table",
-    "geography_level",
-    "region_code",
-    "provider_code",
-    "modality",
-    "source_setting",
-    "period",
-    "measure",
-]
+KEY = list(CELL_KEY_COLUMNS)
 
 
 def records_on(n: int, site: str, day: str, **fields: str) -> list[dict[str, str]]:

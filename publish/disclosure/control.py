@@ -1251,22 +1251,20 @@ class _ComponentLP:
         n = cols.size
         sub = reduced.select_rows(rows)
         col_index = np.searchsorted(cols, sub.index)  # cols ascending
-        order = np.argsort(col_index, kind="stable")
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n, sub.n_rows
-        lp.col_cost_ = np.zeros(n)
-        lp.col_lower_, lp.col_upper_ = box_lower.astype(float), box_upper.astype(float)
-        lp.row_lower_, lp.row_upper_ = sub.row_lower, sub.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, sub.n_rows
-        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(col_index, None, n))])
-        lp.a_matrix_.index_ = sub.entry_row[order]
-        lp.a_matrix_.value_ = sub.coef[order]
+        self.box_lower = np.asarray(box_lower, dtype=float)
+        self.box_upper = np.asarray(box_upper, dtype=float)
+        lp = _columnwise_lp(
+            col_index,
+            sub.entry_row,
+            sub.coef,
+            self.box_lower,
+            self.box_upper,
+            sub.row_lower,
+            sub.row_upper,
+        )
         highs.clearModel()
         highs.passModel(lp)
         self.highs, self.n, self.rows = highs, n, rows
-        self.box_lower = np.asarray(lp.col_lower_, dtype=float)
-        self.box_upper = np.asarray(lp.col_upper_, dtype=float)
         # both orientations of the component's rows, for the neighbourhood LPs
         self.row_start, self.row_cols, self.row_coef = sub.indptr, col_index, sub.coef
         self.row_lower, self.row_upper = sub.row_lower, sub.row_upper
@@ -1278,7 +1276,6 @@ class _ComponentLP:
         self.cap_cols = np.zeros(0, dtype=np.int32)
         self.cap_cost = np.zeros(0)
         self.solves = 0
-        self.local_solves = 0
         self.maximized = False
 
     def add_caps(self, goal: np.ndarray) -> None:
@@ -1379,24 +1376,19 @@ class _ComponentLP:
                 break
             rows, cols = wider_rows, wider_cols
         entries = _ranges(self.row_start[rows], self.row_start[rows + 1])
-        entry_row = np.repeat(np.arange(rows.size), np.diff(self.row_start)[rows])
-        local_col = np.searchsorted(cols, self.row_cols[entries])
-        order = np.argsort(local_col, kind="stable")
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = cols.size, rows.size
+        lp = _columnwise_lp(
+            np.searchsorted(cols, self.row_cols[entries]),
+            np.repeat(np.arange(rows.size), np.diff(self.row_start)[rows]),
+            self.row_coef[entries],
+            self.box_lower[cols],
+            self.box_upper[cols],
+            self.row_lower[rows],
+            self.row_upper[rows],
+        )
         cost = np.zeros(cols.size)
         cost[np.searchsorted(cols, col)] = 1.0
         lp.col_cost_ = cost
-        lp.col_lower_, lp.col_upper_ = self.box_lower[cols], self.box_upper[cols]
-        lp.row_lower_, lp.row_upper_ = self.row_lower[rows], self.row_upper[rows]
         lp.sense_ = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = cols.size, rows.size
-        lp.a_matrix_.start_ = np.concatenate(
-            [[0], np.cumsum(np.bincount(local_col, None, cols.size))]
-        )
-        lp.a_matrix_.index_ = entry_row[order]
-        lp.a_matrix_.value_ = self.row_coef[entries][order]
         if self.local_highs is None:
             self.local_highs = _new_highs()
             self.local_highs.setOptionValue("presolve", "on")
@@ -1404,7 +1396,6 @@ class _ComponentLP:
         highs.clearModel()
         highs.passModel(lp)
         highs.run()
-        self.local_solves += 1
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return rows
@@ -1425,6 +1416,32 @@ class _ComponentLP:
         dual = np.abs(np.asarray(self.highs.getSolution().row_dual))[: self.rows.size]
         binding = np.flatnonzero(dual > _TOLERANCE)
         return self.rows[binding[np.argsort(-dual[binding], kind="stable")]]
+
+
+def _columnwise_lp(
+    entry_col: np.ndarray,
+    entry_row: np.ndarray,
+    coef: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+) -> highspy.HighsLp:
+    """A HiGHS LP (zero cost, minimize) from entries (column, row, coefficient) in any
+    order; columns and rows numbered from 0, as many as their bounds."""
+    n_cols, n_rows = col_lower.size, row_lower.size
+    order = np.argsort(entry_col, kind="stable")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_cols, n_rows
+    lp.col_cost_ = np.zeros(n_cols)
+    lp.col_lower_, lp.col_upper_ = col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n_cols, n_rows
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(np.bincount(entry_col, None, n_cols))])
+    lp.a_matrix_.index_ = entry_row[order]
+    lp.a_matrix_.value_ = coef[order]
+    return lp
 
 
 def _new_highs() -> highspy.Highs:
