@@ -526,3 +526,38 @@ def test_bound_propagation_keeps_an_unbounded_count_unbounded():
     assert lower.tolist() == [1.0, 1.0, 1.0, 1.0]
     assert upper.tolist() == [201.0, 205.0, np.inf, np.inf]
     assert ((truth >= lower) & (truth <= upper)).all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_linked_counts(), st.integers(0, 10**6))
+def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
+    """Strict's check takes shortcuts the audit's report does not: an upper bound sought
+    only as far as the protection needs (lower + 1 for a count certainly k or more),
+    neighbourhood LPs, and bound propagation's verdict where it already fails, without
+    the LP. Each must give the verdict of the exact intervals. Small neighbourhoods
+    here, so that the small tables take the paths of the demo's large components."""
+    control = publish.disclosure.control
+    counts, regions = drawn
+    cells = linked_cells(counts, regions)
+    relations = build_relations(cells)
+    value = control._figure_values(relations, cells["value"].to_numpy())
+    rng = np.random.default_rng(seed)
+    hidden = small_count_mask(value, 10) | ((rng.random(value.size) < 0.2) & (value >= 1))
+    if not hidden.any():
+        return
+    which = np.flatnonzero(hidden)
+    check = control._Check(relations, value, 10, None, 8)
+    box_lower, box_upper = check.box(hidden)
+    exact = feasible_intervals(relations.system, box_lower, box_upper, which)
+    low, high = np.full(value.size, np.nan), np.full(value.size, np.nan)
+    low[which], high[which] = integer_interval(exact.lower[which], exact.upper[which])
+    verdict = check.status(which, low, high, check.trivial(relations.system, hidden, low)) == "ok"
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(control, "_NEIGHBOURHOOD_COLS", 3)
+        patch.setattr(control, "_NEIGHBOURHOOD_HOPS", 1)
+        lower, upper = np.full(value.size, np.nan), np.full(value.size, np.nan)
+        trivial = check.intervals(hidden, which, lower, upper)
+    assert ((check.status(which, lower, upper, trivial) == "ok") == verdict).all()
+    sure = check.surely_failing(hidden, which)[0]
+    assert not verdict[np.isin(which, sure)].any()

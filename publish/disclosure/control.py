@@ -1465,6 +1465,7 @@ def feasible_intervals(
     upper: np.ndarray,
     targets: np.ndarray,
     enough_width: float | None = None,
+    small_below: float = np.inf,
 ) -> Intervals:
     """Lowest and highest whole value of each figure in the components of `targets`.
 
@@ -1474,7 +1475,8 @@ def feasible_intervals(
     changes between solves (warm start), and every solution also settles the figures it
     puts on a bound of the propagated box, so most figures need no solve of their own.
     With `enough_width` (for checks, not reports) an upper bound is only sought as far
-    as lower + enough_width.
+    as lower + enough_width (lower + 1, not exact, for one whose lower is `small_below`
+    or more).
     """
     n = len(lower)
     out_lower, out_upper = np.full(n, np.nan), np.full(n, np.nan)
@@ -1502,7 +1504,9 @@ def feasible_intervals(
         else:
             model = _ComponentLP(highs, parts.reduced, cols, rows, lo_box, hi_box)
             interest = is_target[cols]
-            found = _solve_component(model, lo_box, hi_box, interest, enough_width)
+            found = _solve_component(
+                model, lo_box, hi_box, interest, enough_width, small_below=small_below
+            )
             solves += model.solves
             if found is None:
                 infeasible[cols] = True
@@ -1539,6 +1543,7 @@ def _solve_component(
     interest: np.ndarray,
     enough_width: float | None = None,
     want_upper: bool = True,
+    small_below: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Min and max of the columns of interest of one component (None if infeasible);
     the min only (max left NaN) without `want_upper`.
@@ -1603,7 +1608,8 @@ def _solve_component(
     if not want_upper:
         return lower, upper
     if enough_width is not None:
-        goal = np.minimum(box_upper, np.ceil(lower - _TOLERANCE) + enough_width)
+        lowest = np.ceil(lower - _TOLERANCE)
+        goal = np.minimum(box_upper, lowest + np.where(lowest >= small_below, 1, enough_width))
         # a settled upper below the new goal was a maximum only if on the box
         upper[~(upper >= goal - _TOLERANCE)] = np.nan
         # every goal is finite: one capped solve can take many columns to theirs
@@ -1935,25 +1941,40 @@ def _protect(
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
     wide = np.zeros(n, dtype=bool)
     tries = np.zeros(n, dtype=np.int64)  # rounds an exact secondary count had partners
-    fails = np.zeros(n, dtype=np.int64)  # rounds a figure failed since its last widening
-    changed_arr = np.flatnonzero(suppressed)
+    fails = np.zeros(n, dtype=np.int64)  # LP rounds a figure failed since its last widening
+    changed_arr = np.flatnonzero(suppressed)  # since the last LP round
     verified = False
     started = time.perf_counter()
-    for round_number in range(200):
-        label = check.components(suppressed)
-        touched = np.zeros(n, dtype=bool)
-        touched[label[changed_arr]] = True
-        targets = np.flatnonzero(suppressed & ~wide & touched[label])
-        trivial = check.intervals(suppressed, targets, lower, upper)
+    unbound = np.full(n, np.nan)  # no bounds: a relation's own members only
+    for round_number in range(_MOST_ROUNDS):
+        # Bound propagation first: a figure it leaves too narrow is too narrow in the
+        # LP as well, and it costs a fraction of one LP. The LP is solved only once
+        # propagation finds nothing, for what needs two relations at once.
         which = np.flatnonzero(suppressed)
-        status = check.status(which, lower, upper, trivial)
-        wide[which] = status == "ok"
-        failing = which[status != "ok"]
+        sure, sure_status, outer_lower, outer_upper = check.surely_failing(suppressed, which)
+        by_lp = sure.size == 0 or not _PARTNERS_FROM_PROPAGATION
+        if by_lp:
+            label = check.components(suppressed)
+            touched = np.zeros(n, dtype=bool)
+            touched[label[changed_arr]] = True
+            is_sure = np.zeros(n, dtype=bool)
+            is_sure[sure] = True
+            # the LP only for what propagation leaves open; the rest keep its bounds
+            targets = np.flatnonzero(suppressed & ~wide & touched[label] & ~is_sure)
+            trivial = check.intervals(suppressed, targets, lower, upper)
+            lower[sure], upper[sure] = outer_lower[sure], outer_upper[sure]
+            status = check.status(which, lower, upper, trivial)
+            status[is_sure[which]] = sure_status
+            wide[which] = status == "ok"
+            failing, status = which[status != "ok"], status[status != "ok"]
+            changed_arr = np.zeros(0, dtype=np.int64)
+        else:
+            failing, status = sure, sure_status
         log.debug(
-            "strict round %d: %d suppressed, %d checked, %d failing, %.1f s",
+            "strict round %d (%s): %d suppressed, %d failing, %.1f s",
             round_number,
+            "LP" if by_lp else "propagation",
             which.size,
-            targets.size,
             failing.size,
             time.perf_counter() - started,
         )
@@ -1971,8 +1992,8 @@ def _protect(
             changed_arr = np.flatnonzero(suppressed)
             continue
         verified = False
-        exact = status[status != "ok"] == "exact"
-        status_of = dict(zip(which.tolist(), status.tolist(), strict=True))
+        exact = status == "exact"
+        status_of = dict(zip(failing.tolist(), status.tolist(), strict=True))
         changed: list[int] = []
         # An exact secondary count protects nothing. It may become useful once a cell
         # beside it is suppressed too (a region total beside its hidden providers,
@@ -1981,19 +2002,31 @@ def _protect(
         # open, or that stays exact, is shown again (showing it tells nothing the
         # published figures do not already give) and never chosen again.
         exact_secondary = exact & ~primary[failing]
-        exhausted = exact_secondary & (
-            (tries[failing] >= _EXACT_SECONDARY_TRIES) | exact_secondary.all()
+        # (the LP's verdict: propagation's exact may be the LP's wide)
+        exhausted = (
+            exact_secondary
+            & by_lp
+            & ((tries[failing] >= _EXACT_SECONDARY_TRIES) | exact_secondary.all())
         )
-        tries[failing[exact_secondary]] += 1
+        if by_lp:
+            tries[failing[exact_secondary]] += 1
         # one partner per relation and round: it may be enough for several figures
         need = failing[~exhausted]
-        binding = BindingRelations(
-            system, np.where(suppressed, 1.0, value), np.where(suppressed, np.inf, value), need
+        binding = (
+            BindingRelations(
+                system,
+                np.where(suppressed, 1.0, value),
+                np.where(suppressed, np.inf, value),
+                need,
+            )
+            if by_lp
+            else None
         )
         widened = np.zeros(system.n_rows, dtype=bool)
         rows_indptr, rows_of = all_rows_of
         unopened: list[int] = []
-        fails[failing] += 1
+        if by_lp:
+            fails[failing] += 1
         for figure in need.tolist():
             its_rows = rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]
             if fails[figure] > _STUBBORN_ROUNDS:
@@ -2014,12 +2047,17 @@ def _protect(
                 continue
             if widened[its_rows].any():
                 continue
-            # lifted above its trivial lower bound: what binds its minimum
-            lifted = lower[figure] > trivial[figure] + _TOLERANCE
-            binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])) and not lifted)
-            if widened[binds].any():
-                continue
-            partner = secondary.partner_for(figure, binds, lower, upper)
+            if binding is None:
+                # what propagation found: the partner from the relations that alone
+                # leave too few values (the LP's duals would cost a solve each)
+                partner = secondary.partner_for(figure, np.zeros(0, np.int64), unbound, unbound)
+            else:
+                # lifted above its trivial lower bound: what binds its minimum
+                lifted = lower[figure] > trivial[figure] + _TOLERANCE
+                binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])) and not lifted)
+                if widened[binds].any():
+                    continue
+                partner = secondary.partner_for(figure, binds, lower, upper)
             if partner >= 0:
                 secondary.add(partner)
                 changed.append(partner)
@@ -2039,9 +2077,10 @@ def _protect(
         if not changed:
             break
         changed.extend(secondary.close_singletons())
-        changed_arr = np.asarray(changed)
-        wide[changed_arr] = False
-        wide[_neighbours(system, all_rows_of, changed_arr)] = False
+        changed_now = np.asarray(changed)
+        changed_arr = np.union1d(changed_arr, changed_now)
+        wide[changed_now] = False
+        wide[_neighbours(system, all_rows_of, changed_now)] = False
     warnings.warn(
         "strict suppression could not protect every small count; the audit will fail",
         stacklevel=3,
@@ -2052,9 +2091,18 @@ def _protect(
 # Capped sweeps for the upper bounds of a component before solving column by column.
 _CAPPED_SWEEPS = 8
 # How many rounds an exact secondary count is given partners before it is shown again.
-_EXACT_SECONDARY_TRIES = 10
+_EXACT_SECONDARY_TRIES = 2
 # Rounds a figure may fail with single partners before all its relations are opened.
 _STUBBORN_ROUNDS = 5
+# How many times a figure may be shown again and then chosen again.
+_MOST_WITHDRAWALS = 3
+# How many relations away a partner is sought when a figure's own are all taken.
+_PARTNER_HOPS = 4
+# Partners for what propagation finds chosen by propagation alone, LP rounds only
+# once it finds nothing (else the LP's binding relations choose them for all).
+_PARTNERS_FROM_PROPAGATION = False
+# Rounds of secondary suppression before giving up (propagation rounds are cheap).
+_MOST_ROUNDS = 1000
 
 
 class _Check:
@@ -2094,6 +2142,7 @@ class _Check:
             box_upper,
             targets,
             enough_width=max(self.width, 1),
+            small_below=self.k,
         )
         lower[targets], upper[targets] = integer_interval(
             found.lower[targets], found.upper[targets]
@@ -2129,6 +2178,29 @@ class _Check:
             trivial_lower=None if trivial_lower is None else trivial_lower[which],
         )
 
+    def surely_failing(
+        self, suppressed: np.ndarray, figures: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The `figures` that bound propagation over every relation already shows too
+        narrow, their status, and every figure's propagated bounds (`_surely_failing`)."""
+        return self._surely_failing(self.relations.system, suppressed, figures)
+
+    def _surely_failing(
+        self, system: LinearSystem, suppressed: np.ndarray, figures: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Propagated bounds hold every solution: a figure they leave exact, or below k
+        and reaching too little above its t, fails in the LP too, without solving it
+        (a lifted lowest value is left to the LP: the structural t may be higher)."""
+        box_lower, box_upper = self.box(suppressed)
+        trivial = trivial_lower_bounds(system, box_lower, box_upper, suppressed)
+        outer_lower, outer_upper = propagate_bounds(system, box_lower, box_upper)
+        outer = self.status(figures, outer_lower, outer_upper, trivial_lower=None)
+        too_low = outer_upper[figures] < trivial[figures] + self.width
+        exact = outer == "exact"
+        failing = exact | (((outer != "ok") | too_low) & (outer_upper[figures] < self.k))
+        status = np.where(exact[failing], "exact", "narrow")
+        return figures[failing], status, outer_lower, outer_upper
+
     def passes_locally(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
         """Whether `figures` pass over the relations that hold them alone (a
         relaxation of `passes`: fewer relations, wider intervals)."""
@@ -2137,21 +2209,16 @@ class _Check:
         rows_indptr, rows_of = _transpose_cached(self, system, n)
         rows = np.unique(rows_of[_ranges(rows_indptr[figures], rows_indptr[figures + 1])])
         local = system.select_rows(rows)
-        box_lower, box_upper = self.box(suppressed)
-        # Propagated bounds hold every solution: a figure they leave exact, or below k
-        # and reaching too little above its t, fails in the LP too, without solving it
-        # (a lifted lowest value is left to the LP: the structural t may be higher).
-        trivial = trivial_lower_bounds(local, box_lower, box_upper, suppressed)
-        outer_lower, outer_upper = propagate_bounds(local, box_lower, box_upper)
-        outer_width = self.status(figures, outer_lower, outer_upper, trivial_lower=None)
-        too_low = outer_upper[figures] < trivial[figures] + self.width
-        if (
-            (outer_width == "exact")
-            | (((outer_width != "ok") | too_low) & (outer_upper[figures] < self.k))
-        ).any():
+        if self._surely_failing(local, suppressed, figures)[0].size:
             return False
+        box_lower, box_upper = self.box(suppressed)
         found = feasible_intervals(
-            local, box_lower, box_upper, figures, enough_width=max(self.width, 1)
+            local,
+            box_lower,
+            box_upper,
+            figures,
+            enough_width=max(self.width, 1),
+            small_below=self.k,
         )
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
         lower[figures], upper[figures] = integer_interval(
@@ -2328,9 +2395,14 @@ class _Secondary:
         closes = np.bincount(owner[other], self.unknowns[their_rows[other]] == 1, candidates.size)
         return self.value[candidates] + self.k * (opens - closes)
 
-    def cheapest(self, members: np.ndarray, row: int = -1) -> int:
-        """The cheapest member that may still be suppressed (-1 if none)."""
-        candidates = members[self.eligible[members] & ~self.suppressed[members]]
+    def cheapest(self, members: np.ndarray, row: int = -1, again: bool = False) -> int:
+        """The cheapest member that may still be suppressed (-1 if none); `again`: or
+        that was shown again fewer than `_MOST_WITHDRAWALS` times."""
+        may = self.eligible[members]
+        if again:
+            times = self.withdrawn[members]
+            may |= (times > 0) & (times < _MOST_WITHDRAWALS) & (self.value[members] >= 1)
+        candidates = members[may & ~self.suppressed[members]]
         if candidates.size == 0:
             return -1
         cost = self.cost(candidates, row)
@@ -2399,13 +2471,38 @@ class _Secondary:
             partner = self.cheapest(members(int(rows[position])))
             if partner >= 0:
                 return partner
-        # every partner in its own relations is taken: look one relation further
+        # every partner in its own relations is taken. A total shown again because it
+        # stayed exact may be what pins this one (an exact figure hidden or shown
+        # leaves the LP the same; propagation tells them apart): hidden again, it gets
+        # partners of its own
         for row in rows:
-            for member in members(int(row)):
-                for other in rows_of[indptr[member] : indptr[member + 1]]:
-                    partner = self.cheapest(members(int(other)))
-                    if partner >= 0:
-                        return partner
+            partner = self.cheapest(members(int(row)), again=True)
+            if partner >= 0:
+                self.eligible[partner] = True
+                return partner
+        # failing that, look further, one relation at a time: the cheapest partner of
+        # the nearest relations that have one
+        seen = np.zeros(self.value.size, dtype=bool)
+        for _ in range(_PARTNER_HOPS):
+            near = np.unique(system.index[_ranges(system.indptr[rows], system.indptr[rows + 1])])
+            near = near[~seen[near]]
+            if near.size == 0:
+                return -1
+            seen[near] = True
+            rows = np.unique(rows_of[_ranges(indptr[near], indptr[near + 1])])
+            best, best_cost = -1, np.inf
+            for row in rows.tolist():
+                partner = self.cheapest(members(row))
+                if partner >= 0:
+                    cost = self.cost(np.array([partner]), -1)[0]
+                    if (cost, self.value[partner], partner) < (
+                        best_cost,
+                        self.value[best] if best >= 0 else np.inf,
+                        best,
+                    ):
+                        best, best_cost = partner, cost
+            if best >= 0:
+                return best
         return -1
 
 
