@@ -1807,9 +1807,11 @@ def apply_strict(
        bound t to t + k - 2, or `protection_width`; `interval_status`), add the
        cheapest published partner from the relations that bind it in the LP (their
        duals: its minimum when its lowest value is lifted above t, else its maximum),
-       one per relation and round; then step 1 again. An exact secondary count
-       protects nothing and showing it tells nothing new: it is shown again and never
-       chosen again;
+       one per relation and round; then step 1 again. Bound propagation goes first
+       each round: what it already shows too narrow is too narrow in the LP, and
+       needs no LP of its own. An exact secondary count protects nothing and showing
+       it tells nothing new: after two rounds of partners it is shown again, and chosen
+       again only where nothing else can open a count it pins;
     3. the removal pass (`_remove_unneeded`): each secondary count, largest first,
        shown again if the audit around it still passes.
     Zeros are never chosen. Deterministic: figures are numbered by their key and ties
@@ -1941,41 +1943,34 @@ def _protect(
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
     wide = np.zeros(n, dtype=bool)
     tries = np.zeros(n, dtype=np.int64)  # rounds an exact secondary count had partners
-    fails = np.zeros(n, dtype=np.int64)  # LP rounds a figure failed since its last widening
-    changed_arr = np.flatnonzero(suppressed)  # since the last LP round
+    fails = np.zeros(n, dtype=np.int64)  # rounds a figure failed since its last widening
+    changed_arr = np.flatnonzero(suppressed)
     verified = False
     started = time.perf_counter()
-    unbound = np.full(n, np.nan)  # no bounds: a relation's own members only
     for round_number in range(_MOST_ROUNDS):
         # Bound propagation first: a figure it leaves too narrow is too narrow in the
-        # LP as well, and it costs a fraction of one LP. The LP is solved only once
-        # propagation finds nothing, for what needs two relations at once.
+        # LP as well (its bounds hold every solution), for a fraction of one LP's cost;
+        # the LP is solved for the rest, where what binds may take two relations at once.
         which = np.flatnonzero(suppressed)
         sure, sure_status, outer_lower, outer_upper = check.surely_failing(suppressed, which)
-        by_lp = sure.size == 0 or not _PARTNERS_FROM_PROPAGATION
-        if by_lp:
-            label = check.components(suppressed)
-            touched = np.zeros(n, dtype=bool)
-            touched[label[changed_arr]] = True
-            is_sure = np.zeros(n, dtype=bool)
-            is_sure[sure] = True
-            # the LP only for what propagation leaves open; the rest keep its bounds
-            targets = np.flatnonzero(suppressed & ~wide & touched[label] & ~is_sure)
-            trivial = check.intervals(suppressed, targets, lower, upper)
-            lower[sure], upper[sure] = outer_lower[sure], outer_upper[sure]
-            status = check.status(which, lower, upper, trivial)
-            status[is_sure[which]] = sure_status
-            wide[which] = status == "ok"
-            failing, status = which[status != "ok"], status[status != "ok"]
-            changed_arr = np.zeros(0, dtype=np.int64)
-        else:
-            failing, status = sure, sure_status
+        label = check.components(suppressed)
+        touched = np.zeros(n, dtype=bool)
+        touched[label[changed_arr]] = True
+        is_sure = np.zeros(n, dtype=bool)
+        is_sure[sure] = True
+        targets = np.flatnonzero(suppressed & ~wide & touched[label] & ~is_sure)
+        trivial = check.intervals(suppressed, targets, lower, upper)
+        lower[sure], upper[sure] = outer_lower[sure], outer_upper[sure]
+        status = check.status(which, lower, upper, trivial)
+        status[is_sure[which]] = sure_status
+        wide[which] = status == "ok"
+        failing, status = which[status != "ok"], status[status != "ok"]
         log.debug(
-            "strict round %d (%s): %d suppressed, %d failing, %.1f s",
+            "strict round %d: %d suppressed, %d failing (%d by propagation), %.1f s",
             round_number,
-            "LP" if by_lp else "propagation",
             which.size,
             failing.size,
+            sure.size,
             time.perf_counter() - started,
         )
         if failing.size == 0:
@@ -2002,31 +1997,19 @@ def _protect(
         # open, or that stays exact, is shown again (showing it tells nothing the
         # published figures do not already give) and never chosen again.
         exact_secondary = exact & ~primary[failing]
-        # (the LP's verdict: propagation's exact may be the LP's wide)
-        exhausted = (
-            exact_secondary
-            & by_lp
-            & ((tries[failing] >= _EXACT_SECONDARY_TRIES) | exact_secondary.all())
+        exhausted = exact_secondary & (
+            (tries[failing] >= _EXACT_SECONDARY_TRIES) | exact_secondary.all()
         )
-        if by_lp:
-            tries[failing[exact_secondary]] += 1
+        tries[failing[exact_secondary]] += 1
         # one partner per relation and round: it may be enough for several figures
         need = failing[~exhausted]
-        binding = (
-            BindingRelations(
-                system,
-                np.where(suppressed, 1.0, value),
-                np.where(suppressed, np.inf, value),
-                need,
-            )
-            if by_lp
-            else None
+        binding = BindingRelations(
+            system, np.where(suppressed, 1.0, value), np.where(suppressed, np.inf, value), need
         )
         widened = np.zeros(system.n_rows, dtype=bool)
         rows_indptr, rows_of = all_rows_of
         unopened: list[int] = []
-        if by_lp:
-            fails[failing] += 1
+        fails[failing] += 1
         for figure in need.tolist():
             its_rows = rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]
             if fails[figure] > _STUBBORN_ROUNDS:
@@ -2041,23 +2024,20 @@ def _protect(
                     secondary.add(partner)
                 changed.extend(opened.tolist())
                 fails[figure] = 0
-                if opened.size or primary[figure] or status_of[figure] != "exact":
+                if opened.size:
                     continue
-                unopened.append(figure)
-                continue
+                if not primary[figure] and status_of[figure] == "exact":
+                    unopened.append(figure)
+                    continue
+                # nothing of its own relations is left to open: a partner further away
             if widened[its_rows].any():
                 continue
-            if binding is None:
-                # what propagation found: the partner from the relations that alone
-                # leave too few values (the LP's duals would cost a solve each)
-                partner = secondary.partner_for(figure, np.zeros(0, np.int64), unbound, unbound)
-            else:
-                # lifted above its trivial lower bound: what binds its minimum
-                lifted = lower[figure] > trivial[figure] + _TOLERANCE
-                binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])) and not lifted)
-                if widened[binds].any():
-                    continue
-                partner = secondary.partner_for(figure, binds, lower, upper)
+            # lifted above its trivial lower bound: what binds its minimum
+            lifted = lower[figure] > trivial[figure] + _TOLERANCE
+            binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])) and not lifted)
+            if widened[binds].any():
+                continue
+            partner = secondary.partner_for(figure, binds, lower, upper)
             if partner >= 0:
                 secondary.add(partner)
                 changed.append(partner)
@@ -2077,10 +2057,9 @@ def _protect(
         if not changed:
             break
         changed.extend(secondary.close_singletons())
-        changed_now = np.asarray(changed)
-        changed_arr = np.union1d(changed_arr, changed_now)
-        wide[changed_now] = False
-        wide[_neighbours(system, all_rows_of, changed_now)] = False
+        changed_arr = np.asarray(changed)
+        wide[changed_arr] = False
+        wide[_neighbours(system, all_rows_of, changed_arr)] = False
     warnings.warn(
         "strict suppression could not protect every small count; the audit will fail",
         stacklevel=3,
@@ -2098,11 +2077,8 @@ _STUBBORN_ROUNDS = 5
 _MOST_WITHDRAWALS = 3
 # How many relations away a partner is sought when a figure's own are all taken.
 _PARTNER_HOPS = 4
-# Partners for what propagation finds chosen by propagation alone, LP rounds only
-# once it finds nothing (else the LP's binding relations choose them for all).
-_PARTNERS_FROM_PROPAGATION = False
-# Rounds of secondary suppression before giving up (propagation rounds are cheap).
-_MOST_ROUNDS = 1000
+# Rounds of secondary suppression before giving up.
+_MOST_ROUNDS = 200
 
 
 class _Check:
