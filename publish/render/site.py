@@ -1463,9 +1463,16 @@ class _Site:
         )
 
 
-def render_in_site_layout(publication: Publication, template: str, root: str, **context) -> str:
-    """A page of the publication outside `html/` (the data-quality report) in the
-    site's layout: `root` is the way from the page to `html/` ("../html/")."""
+def render_in_site_layout(
+    publication: Publication,
+    template: str,
+    root: str,
+    breadcrumbs: list[tuple[str, str]] | None = None,
+    **context,
+) -> str:
+    """A page of the publication outside `html/` (the data-quality report's pages) in
+    the site's layout: `root` is the way from the page to `html/` ("../html/");
+    `breadcrumbs` default to the site's home page."""
     env = environment()
     return env.get_template(f"site/{template}").render(
         publication=publication,
@@ -1473,7 +1480,7 @@ def render_in_site_layout(publication: Publication, template: str, root: str, **
         fy=publication.financial_year,
         status=publication.status,
         latest=month_name(publication.latest_month),
-        breadcrumbs=[("Home", f"{root}index.html")],
+        breadcrumbs=breadcrumbs or [("Home", f"{root}index.html")],
         quality_href="index.html",
         **context,
     )
