@@ -6,6 +6,8 @@ then read its real outputs.
 
 import hashlib
 import json
+from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
@@ -128,7 +130,7 @@ def test_same_inputs_give_byte_identical_outputs(demo, tmp_path):
 
 def test_the_demo_is_stamped_synthetic_on_every_page_sheet_and_title(demo):
     """A forgotten INPUT never passes for official statistics (issue 18)."""
-    pages = sorted((demo / "html").rglob("*.html")) + [demo / "quality" / "index.html"]
+    pages = sorted(demo.rglob("*.html"))  # the site's and the data-quality report's
     assert len(pages) > 200
     unstamped = [p.name for p in pages if STAMP not in p.read_text(encoding="utf-8")]
     assert not unstamped, unstamped[:5]
@@ -183,3 +185,113 @@ def test_the_ods_copy_reads_back_with_the_figures_of_the_tidy_csv(demo):
             if header not in KEY_HEADERS
         )
         assert found == expected, number
+
+
+# --------------------------------------------------------------------------- the quality pages
+
+
+class TableRows(HTMLParser):
+    """A page's tables: caption -> rows of cell texts (the heading row first), and its
+    links."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[tuple[str, ...]]] = {}
+        self.links: set[str] = set()
+        self.caption: list[str] | None = None  # while in a caption
+        self.current: list[tuple[str, ...]] = []
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "caption":
+            self.caption = []
+        elif tag == "tr":
+            self.row = []
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+        elif tag == "a" and dict(attrs).get("href"):
+            self.links.add(dict(attrs)["href"])
+
+    def handle_endtag(self, tag):
+        if tag == "caption":
+            self.current = self.tables.setdefault(" ".join("".join(self.caption).split()), [])
+            self.caption = None
+        elif tag in ("td", "th") and self.cell is not None:
+            self.row.append(" ".join("".join(self.cell).split()))
+            self.cell = None
+        elif tag == "tr":
+            self.current.append(tuple(self.row))
+            self.row = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+        elif self.caption is not None:
+            self.caption.append(data)
+
+
+def read_tables(path: Path) -> TableRows:
+    page = TableRows()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def by_provider_rows_of_the_csv(quality: Path, headings: tuple[str, ...]) -> Counter:
+    """The rows of the table by provider and month as the pages must show them, worked
+    out from `data-quality-by-provider.csv` (what the workbook and the audit read) for
+    the page's column headings: every row of the CSV's providers and months, once."""
+    from publish.render.quality import TOTAL_LABELS
+
+    measures = {label: measure for measure, label in TOTAL_LABELS.items()}
+    columns = [
+        measures.get(h) or "count_rule_" + h.removeprefix("Records breaking ") for h in headings[5:]
+    ]
+    frame = pl.read_csv(quality / "data-quality-by-provider.csv", infer_schema=False)
+    cells: dict[tuple, dict[str, str]] = {}
+    for r in frame.iter_rows(named=True):
+        if r["geography_level"] == "england":
+            labels = ("England", "[z]", "[z]", "[z]")
+        else:
+            labels = tuple(
+                " ".join(str(r[k] or "").split()) or "[x]"
+                for k in ("provider_name", "region_code", "region_name", "provider_code")
+            )
+        key = (*labels, "All months" if r["month"] == "all" else r["month"])
+        value = f"{float(r['value']):,.0f}" if r["value"] is not None else f"[{r['marker'] or 'x'}]"
+        cells.setdefault(key, {})[r["measure"]] = value
+    return Counter((*key, *(row.get(m, "0") for m in columns)) for key, row in cells.items())
+
+
+def test_the_quality_report_is_split_by_region_with_every_row_once(demo):
+    """Issue 17: the table by provider and month (3.9 MB on one page before) is on the
+    index for England and on a page per region for its providers; across the pages its
+    rows are exactly the CSV's, each once, each region's on its own page; the index
+    links every page of the report; no HTML file of the publication passes 500 kB."""
+    quality = demo / "quality"
+    pages = {path.name: read_tables(path) for path in sorted(quality.glob("*.html"))}
+    title = "Records received, accepted, rejected and warned, by provider and month"
+    headings: set[tuple[str, ...]] = set()
+    found: Counter = Counter()
+    for name, page in pages.items():
+        for caption, rows in page.tables.items():
+            if not caption.startswith(title):
+                continue
+            headings.add(rows[0])
+            found.update(rows[1:])
+            regions = {row[1] for row in rows[1:]}
+            if name == "index.html":
+                assert regions <= {"[z]", "[x]"} and "[z]" in regions
+            else:  # by-provider-<region>.html: that region's providers only
+                assert name == f"by-provider-{regions.pop().lower()}.html" and not regions
+    (heading,) = headings  # one set of columns on every page
+    assert found == by_provider_rows_of_the_csv(quality, heading)
+    region_pages = {n for n in pages if n.startswith("by-provider-")}
+    assert len(region_pages) == 7  # the demo's seven regions
+    assert region_pages | {"files.html"} <= pages["index.html"].links
+    # the files, on a page of their own, as files.csv lists them
+    files = pl.read_csv(quality / "files.csv", infer_schema=False)
+    (rows,) = pages["files.html"].tables.values()
+    assert [row[0] for row in rows[1:]] == files["source_file"].to_list()
+    sizes = {p.relative_to(demo).as_posix(): p.stat().st_size for p in demo.rglob("*.html")}
+    assert max(sizes.values()) <= 500_000, max(sizes.items(), key=lambda item: item[1])

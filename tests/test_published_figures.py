@@ -322,9 +322,15 @@ def test_no_file_holds_a_count_finer_than_the_policy(small_build):
     assert not [
         c.value for r in files_sheet.iter_rows() for c in r if isinstance(c.value, int | float)
     ]
-    html = (folder / "quality" / "index.html").read_text(encoding="utf-8")
-    files_section = html.split('id="files-received"')[1].split("</section>")[0]
-    assert 'class="number"' not in files_section
+    # the files' table (on a page of its own) has no column of counts and no number
+    files_page = PageText()
+    files_page.feed((folder / "quality" / "files.html").read_text(encoding="utf-8"))
+    files_page.flush()
+    cells = [text for text, in_cell in files_page.parts if in_cell]
+    assert set(per_file) <= set(cells)
+    assert not [c for c in cells if FIGURE_ALONE.match(c)]
+    html = (folder / "quality" / "files.html").read_text(encoding="utf-8")
+    assert "figures" not in html.split("<table")[1].split(">")[0]  # no column of figures
 
     # every CSV of the folder: no per-file count (a file's name beside a number)
     for path in folder.rglob("*.csv"):

@@ -76,10 +76,13 @@ def read(path: Path) -> pl.DataFrame:
 def test_the_report_has_every_file(quality):
     names = sorted(p.name for p in quality.iterdir())
     assert names == [
+        "by-provider-y56.html",  # RAA's region's rows (London)
+        "by-provider-y58.html",  # RBB's (South West)
         "data-quality-by-provider.csv",
         "data-quality.xlsx",
         "disclosure-audit-summary.csv",
         "files.csv",
+        "files.html",
         "index.html",
         "provider-issues.csv",
     ]
@@ -200,16 +203,21 @@ class _Page(HTMLParser):
         self.scripts += tag == "script"
 
 
-def test_the_web_page_is_escaped_accessible_and_self_contained(quality):
-    html = (quality / "index.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["index.html", "by-provider-y56.html", "files.html"])
+def test_the_web_pages_are_escaped_accessible_and_self_contained(quality, name):
+    html = (quality / name).read_text(encoding="utf-8")
     page = _Page()
     page.feed(html)
     assert page.scripts == 0  # the provider name's <script> arrived as text
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    if name != "files.html":  # RAA's rows: its July's issue, its region's page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     tags = [tag for tag, _ in page.tags]
-    assert tags.count("table") == tags.count("caption") >= 3
+    # the index: the provider issues, England's rows by provider and month, the audit
+    assert tags.count("table") == tags.count("caption") >= (3 if name == "index.html" else 1)
     headers = [attrs for tag, attrs in page.tags if tag == "th"]
     assert headers and all(attrs.get("scope") in ("col", "row") for attrs in headers)
+    # every row has its header: the first cell of each body row is a <th scope="row">
+    assert html.count('<tr><th scope="row">') == html.count("<tr>") - tags.count("thead")
     assert ("html", {"lang": "en-GB"}) in page.tags
     for _, attrs in page.tags:  # nothing fetched from elsewhere; links stay in the folder
         for key in ("src", "href"):
@@ -222,6 +230,23 @@ def test_the_web_page_is_escaped_accessible_and_self_contained(quality):
         {"rel": "stylesheet", "href": "../html/nhs.css"},
     ]
     assert (quality.parent / "html" / "nhs.css").is_file()
+
+
+def page_links(path: Path) -> set[str]:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return {a["href"] for t, a in page.tags if t == "a" and "href" in a}
+
+
+def test_the_index_links_every_page_of_the_report_and_each_links_back(quality):
+    """The table by provider and month is split by region (issue 17): the index links
+    each region's page and the files' page, and each of them links the index."""
+    pages = {p.name for p in quality.glob("*.html")} - {"index.html"}
+    regions = read(quality / "data-quality-by-provider.csv")["region_code"].drop_nulls()
+    assert {f"by-provider-{code.lower()}.html" for code in regions} | {"files.html"} == pages
+    assert pages <= page_links(quality / "index.html")
+    for name in pages:
+        assert "index.html" in page_links(quality / name), name
 
 
 def test_validate_writes_the_same_report(tmp_path):
@@ -242,3 +267,9 @@ def test_validate_writes_the_same_report(tmp_path):
     quality = tmp_path / "out" / "validation" / "quality"
     assert (quality / "provider-issues.csv").is_file()
     assert check_workbook(quality / "data-quality.xlsx") == []
+    # pages of their own (no site beside them): the index links RAA's region's page
+    index = (quality / "index.html").read_text(encoding="utf-8")
+    assert "<style>" in index and "../html/" not in index
+    assert {"by-provider-y56.html", "files.html"} <= page_links(quality / "index.html")
+    region = (quality / "by-provider-y56.html").read_text(encoding="utf-8")
+    assert "<style>" in region and '<th scope="row">Alpha Hospitals NHS Trust</th>' in region

@@ -226,21 +226,19 @@ def test_provider_page_figures_equal_tidy(site, region, code, name):
     tidy = sample_tidy()
     page = parse(out / "providers" / f"{region.lower()}-{code.lower()}.html")
     assert name in "".join(page.text)
-    area_names = {name: ("provider", region, code), REGIONS[region]: ("region", region, "")}
-    area_names["England"] = ("england", "", "")
+    level, rcode, pcode = "provider", region, code
     checked = 0
     for number in (1, 2, 3):
         [table] = [t for t in page.tables if TABLES[number].title in t["caption"]]
         header = [text for _, text in table["head"][0]]
-        assert header[:2] == ["Modality", "Area"]
-        periods = [YTD if h == "Year to date" else _period_of(h) for h in header[2:]]
+        assert header[:1] == ["Modality"]
+        periods = [YTD if h == "Year to date" else _period_of(h) for h in header[1:]]
         assert periods == [*MONTHS, YTD]
         for row in table["body"]:
             kinds = [kind for kind, _ in row]
-            assert kinds[:2] == ["th", "th"] and set(kinds[2:]) == {"td"}
-            modality, area = row[0][1], row[1][1]
-            level, rcode, pcode = area_names[area]
-            for (_, text), period in zip(row[2:], periods, strict=True):
+            assert kinds[:1] == ["th"] and set(kinds[1:]) == {"td"}
+            modality, area = row[0][1], name
+            for (_, text), period in zip(row[1:], periods, strict=True):
                 assert text, "no empty cells"
                 expected = tidy.filter(
                     (pl.col("table") == number)
@@ -255,11 +253,31 @@ def test_provider_page_figures_equal_tidy(site, region, code, name):
                 assert value == expected["value"][0], (number, area, modality, period, text)
                 assert marker == expected["marker"][0], (number, area, modality, period, text)
                 checked += 1
-    # every figure of the provider in tables 1-3 is on its page, with its region and England
+    # every figure of the provider in tables 1-3 is on its page
     provider_rows = tidy.filter(
         pl.col("table").is_in([1, 2, 3]) & (pl.col("provider_code") == code)
     ).height
-    assert checked == 3 * provider_rows
+    assert checked == provider_rows
+    # its region's and England's rows (once on each table's page, issue 17): linked, and
+    # the linked table is that area's, with every one of its figures of the table
+    links = [ref for tag, attr, ref in page.refs if tag == "a" and "#" in ref]
+    for number in (1, 2, 3):
+        for anchor, level, rcode in (
+            (f"region-{region.lower()}", "region", region),
+            ("england", "england", ""),
+        ):
+            href = f"../tables/table-{number}.html#{anchor}"
+            assert href in links, href
+            target = (out / "providers" / href.split("#")[0]).resolve()
+            text = target.read_text(encoding="utf-8")
+            table = text.split(f'id="{anchor}"')[1].split("</table>")[0]
+            expected = tidy.filter(
+                (pl.col("table") == number)
+                & (pl.col("geography_level") == level)
+                & (pl.col("region_code") == rcode)
+            )
+            shown = re.findall(r"<td>([^<]*)</td>", table)
+            assert len(shown) == expected.height > 0, (href, len(shown))
 
 
 MONTH_ABBREVIATIONS = (
@@ -334,13 +352,28 @@ def _uses_shorthand(path: Path) -> bool:
     return any(SHORTHAND.search(text) for text in _table_rows(parse(path)))
 
 
-def test_repeated_row_headers_span_their_rows(site):
-    """A provider page's grouped table writes each modality once, as the row header of
-    the rows it spans (its region's and England's rows), and right-aligns figures by the
-    table's class, not a class per cell."""
-    out, _ = site
-    html = (out / "providers" / "y56-raa.html").read_text(encoding="utf-8")
-    assert '<th scope="row" rowspan="3">Computerized Axial Tomography</th>' in html
+def test_repeated_row_headers_span_their_rows():
+    """A grouped table writes a row header repeated down its rows (a modality over its
+    settings) once, as the row header of the rows it spans, and right-aligns figures by
+    the table's class, not a class per cell."""
+    from publish.render.site import Cell, Column, HtmlTable, Row
+    from publish.render.templates import environment
+
+    table = HtmlTable(
+        "grouped",
+        "A grouped table",
+        ("Modality", "Setting"),
+        (Column("Apr 2024"),),
+        [
+            [Row(("CT", "All"), (Cell("5"),)), Row(("CT", "GP"), (Cell(None, "c"),))],
+            [Row(("MRI", "All"), (Cell("10"),))],
+        ],
+    )
+    macros = environment().get_template("site/_macros.html").module  # as the site renders
+    html = str(macros.data_table(table))
+    assert '<th scope="row" rowspan="2">CT</th><th scope="row">All</th><td>5</td>' in html
+    assert '<tr><th scope="row">GP</th><td>[c]</td></tr>' in html
+    assert '<th scope="row">MRI</th>' in html and html.count("<tbody>") == 2
     assert 'class="nhsuk-table figures table--grouped"' in html
     assert '<td class="num"' not in html
     assert "\n      <td" not in html  # no indentation inside tables
@@ -627,3 +660,33 @@ def test_the_demos_pages_are_small_and_each_table_page_has_its_key(demo):
     assert len(table_pages) > 100
     assert [problem for path in table_pages for problem in shorthand_key_problems(path)] == []
     assert sum("<td>[c]</td>" in p.read_text() for p in table_pages) > 50
+
+
+LINK = re.compile(r'href="([^"#:]*\.html)#([^"]+)"')
+ID = re.compile(r'\bid="([^"]+)"')
+
+
+def test_the_demos_links_to_rows_on_other_pages_reach_them(demo):
+    """Issue 17: England's and a region's rows are written once, on each table's page;
+    the provider and commissioner pages link them. Every link of the demo's site to a
+    place on a page reaches a page and an element of that id, and each commissioner's
+    page links England's rows of its tables."""
+    site = demo / "html"
+    pages = sorted(site.rglob("*.html"))
+    ids: dict[Path, set[str]] = {}
+    checked = 0
+    for page in pages:
+        for href, anchor in LINK.findall(page.read_text(encoding="utf-8")):
+            target = (page.parent / href).resolve()
+            if target not in ids:
+                assert target.is_file(), (page.name, href)
+                ids[target] = set(ID.findall(target.read_text(encoding="utf-8")))
+            assert anchor in ids[target], (page.name, href, anchor)
+            checked += 1
+    assert checked > 1000
+    commissioner = (site / "commissioners" / "y56-10c.html").read_text(encoding="utf-8")
+    for number in ("7a", "7b", "8"):
+        assert f'href="../tables/table-{number}.html#england"' in commissioner
+        assert f'id="table-{number}-england"' not in commissioner  # not written again
+    provider = (site / "providers" / "y56-rf4.html").read_text(encoding="utf-8")
+    assert 'href="../tables/table-2.html#region-y56"' in provider

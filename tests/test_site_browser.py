@@ -340,6 +340,9 @@ def built(tmp_path_factory) -> Path:
 
 BUILT_PAGES = {
     "quality": "quality/index.html",
+    # the report's table by provider and month, a region's page; the files' page
+    "quality-region": "quality/by-provider-y56.html",
+    "quality-files": "quality/files.html",
     "built-index": "html/index.html",
     "trend": "html/modalities/plain-radiography.html",
     # tables 7a and 8 (by commissioner), a commissioner's page and the list of them: the

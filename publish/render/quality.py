@@ -6,7 +6,9 @@ publication (or validation) folder, from a `QualityReport` and nothing else.
 - `files.csv`: the files received, by name;
 - `disclosure-audit-summary.csv`: the audit's cells by table and status;
 - `data-quality.xlsx` and `index.html`: the same report as an accessible workbook and
-  a web page (in the site's layout beside a publication, else a page of its own).
+  web pages (in the site's layout beside a publication, else pages of their own):
+  `index.html` with England's rows of the table by provider and month, a page of each
+  region's providers (`by-provider-<region>.html`) and one of the files (`files.html`).
 
 The figures are made by the quality stage (`publish.quality.figures`); here they are
 only laid out.
@@ -14,7 +16,7 @@ only laid out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +33,7 @@ from publish.quality.report import (
     TOTAL_MEASURES,
     QualityReport,
 )
+from publish.render.site import render_in_site_layout, slug
 from publish.render.templates import environment
 from publish.render.tidy import format_value, write_csv
 from publish.tables import ALL_MONTHS, MARKERS
@@ -102,8 +105,8 @@ def write_quality_pages(
         created=published_on or report_date(report),
         stamp=stamp,
     )
-    page = render_html(report, stamp, publication)
-    (quality_dir / "index.html").write_text(page, encoding="utf-8")
+    for name, page in render_pages(report, stamp, publication).items():
+        (quality_dir / name).write_text(page, encoding="utf-8")
 
 
 def write_quality_report(
@@ -412,44 +415,160 @@ def workbook_tables(report: QualityReport):
     ]
 
 
-def render_html(
+# The report's pages in `quality/`: the index, a page of each region's providers and a
+# page of the files received. The table by provider and month holds every provider's
+# every month (the demo's: 2,400 rows of 23 columns, 3.9 MB on one page); split by
+# region, with England's rows on the index, no page of the report is large. Every row
+# of the table is on exactly one page, as it is in the workbook and the CSV.
+INDEX_PAGE = "index.html"
+FILES_PAGE = "files.html"
+NOT_A_REGION = ("[z]", "[x]")  # England's rows, and rows whose region is not known
+
+
+@dataclass(frozen=True)
+class RegionRows:
+    """A region's rows of the table by provider and month: a page of their own."""
+
+    code: str
+    name: str
+    page: str  # file name in quality/
+    table: ReportTable
+
+
+def split_by_region(table: ReportTable) -> tuple[ReportTable, list[RegionRows]]:
+    """(England's rows and those of no known region, each region's rows), each in the
+    table's order; the regions by code. Column 1 of a row is its region code, column 2
+    its name (`by_provider_table`)."""
+    index_rows: list[list[object]] = []
+    regions: dict[str, tuple[str, list[list[object]]]] = {}
+    for row in table.rows:
+        code = str(row[1])
+        if code in NOT_A_REGION:
+            index_rows.append(row)
+        else:
+            regions.setdefault(code, (str(row[2]), []))[1].append(row)
+    pages: list[RegionRows] = []
+    used: set[str] = {INDEX_PAGE, FILES_PAGE}
+    for code in sorted(regions):
+        name, rows = regions[code]
+        page = f"by-provider-{slug(code)}.html"
+        while page in used:  # two codes of one slug: never in the reference, never lost
+            page = page.removesuffix(".html") + "-2.html"
+        used.add(page)
+        title = f"{table.title}: {name}"
+        pages.append(RegionRows(code, name, page, replace(table, title=title, rows=rows)))
+    return replace(table, rows=index_rows), pages
+
+
+def shown_cell(cell: object) -> str:
+    """A cell as the page writes it: a count with thousands separated, else its text."""
+    if isinstance(cell, float):
+        return f"{cell:,.0f}"
+    return str(cell)
+
+
+def table_entry(table: ReportTable, caption: str | None = None) -> dict[str, object]:
+    """What the page's table macro reads: the table, its id, its shorthand line, and its
+    cells as text (numbers formatted once here, not per cell in the template)."""
+    return {
+        "table": table,
+        "id": table.table_name.replace("_", "-"),
+        "caption": caption or table.title,
+        "shorthand": shorthand_line(table),
+        "text_columns": len(table.text_headers),
+        "rows": [[shown_cell(cell) for cell in row] for row in table.rows],
+        "page": None,  # the table's own page, when the index only links it
+        "regions": [],  # the pages of the table's regions (by provider and month)
+        "region_not_known": any(row[1] == "[x]" for row in table.rows),
+    }
+
+
+def render_pages(
     report: QualityReport, stamp: str | None = None, publication: Publication | None = None
-) -> str:
-    """The report's web page: in the site's layout beside a publication (its `html/`
-    folder is a sibling of `quality/`), else a page of its own."""
+) -> dict[str, str]:
+    """The report's web pages, file name -> page: in the site's layout beside a
+    publication (its `html/` folder is a sibling of `quality/`), else pages of their own.
 
-    def shown(cell: object) -> str:
-        if isinstance(cell, float):
-            return f"{cell:,.0f}"
-        return str(cell)
+    The index holds the text, the downloads, the provider issues, England's rows of the
+    table by provider and month (and those of records whose region is not known) with
+    links to each region's page, and the audit's summary; the files received are on a
+    page of their own."""
+    title = f"Diagnostic Imaging Dataset data-quality report, {report.period_words}"
+    tables = report_tables(report)
+    index_tables: list[dict[str, object]] = []
+    regions: list[RegionRows] = []
+    files: ReportTable | None = None
+    for table in tables:
+        if table.table_name == "quality_by_provider":
+            england, regions = split_by_region(table)
+            where = "England" + (
+                ", and where the region is not known"
+                if any(row[1] == "[x]" for row in england.rows)
+                else ""
+            )
+            entry = table_entry(england, f"{table.title}: {where}")
+            entry["regions"] = regions
+            index_tables.append(entry)
+        elif table.table_name == "files_received":
+            files = table
+            entry = table_entry(replace(table, rows=[]))
+            entry["page"] = FILES_PAGE
+            index_tables.append(entry)
+        else:
+            index_tables.append(table_entry(table))
+    downloads = [
+        ("Data-quality workbook (Excel)", "data-quality.xlsx"),
+        ("Records by provider and month (CSV)", "data-quality-by-provider.csv"),
+        ("Provider issues (CSV)", "provider-issues.csv"),
+        ("Files received (CSV)", "files.csv"),
+        *(
+            [("Disclosure audit summary (CSV)", "disclosure-audit-summary.csv")]
+            if report.audit is not None
+            else []
+        ),
+    ]
+    pages = {
+        INDEX_PAGE: render_page(
+            "quality_body.html",
+            publication,
+            title=title,
+            stamp=stamp,
+            paragraphs=cover_paragraphs(report),
+            tables=index_tables,
+            downloads=downloads,
+        )
+    }
+    for region in regions:
+        pages[region.page] = render_page(
+            "quality_part_body.html",
+            publication,
+            title=region.table.title,
+            stamp=stamp,
+            report_title=title,
+            entry=table_entry(region.table),
+            others=[(f"{r.name} ({r.code})", r.page, r is region) for r in regions],
+        )
+    if files is not None:
+        pages[FILES_PAGE] = render_page(
+            "quality_part_body.html",
+            publication,
+            title=files.title,
+            stamp=stamp,
+            report_title=title,
+            entry=table_entry(files),
+            others=[],
+        )
+    return pages
 
-    context = dict(
-        title=f"Diagnostic Imaging Dataset data-quality report, {report.period_words}",
-        paragraphs=cover_paragraphs(report),
-        stamp=stamp,
-        tables=[
-            {
-                "table": table,
-                "id": table.table_name.replace("_", "-"),
-                "shorthand": shorthand_line(table),
-            }
-            for table in report_tables(report)
-        ],
-        shown=shown,
-        downloads=[
-            ("Data-quality workbook (Excel)", "data-quality.xlsx"),
-            ("Records by provider and month (CSV)", "data-quality-by-provider.csv"),
-            ("Provider issues (CSV)", "provider-issues.csv"),
-            ("Files received (CSV)", "files.csv"),
-            *(
-                [("Disclosure audit summary (CSV)", "disclosure-audit-summary.csv")]
-                if report.audit is not None
-                else []
-            ),
-        ],
-    )
+
+def render_page(body: str, publication: Publication | None, **context: object) -> str:
+    """A page of the report, `body` its content's template: in the site's layout (its
+    header, navigation and stylesheet, from `../html/`) or on its own."""
     if publication is not None:
-        from publish.render.site import render_in_site_layout
-
-        return render_in_site_layout(publication, "quality.html", "../html/", **context)
-    return environment().get_template("quality.html").render(**context)
+        breadcrumbs = None
+        if body != "quality_body.html":
+            breadcrumbs = [("Home", "../html/index.html"), ("Data quality", INDEX_PAGE)]
+        return render_in_site_layout(
+            publication, "quality.html", "../html/", body=body, breadcrumbs=breadcrumbs, **context
+        )
+    return environment().get_template("quality.html").render(body=body, **context)

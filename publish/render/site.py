@@ -1033,6 +1033,7 @@ class _Site:
             region_pages=region_pages,
             pages=[],
             provider_groups=groups,
+            beside_links=[],
             breadcrumbs=[("Home", "../index.html")],
         )
 
@@ -1101,6 +1102,7 @@ class _Site:
             if several
             else [],
             provider_groups=[],
+            beside_links=[],
             breadcrumbs=[
                 ("Home", "../index.html"),
                 (f"Table {published(number)}", f"table-{published(number)}.html"),
@@ -1108,6 +1110,10 @@ class _Site:
         )
 
     def _provider_page(self, area: Area) -> None:
+        """The provider's tables 1 to 3 by modality and month, and its median wait beside
+        its region's and England's (a chart and its table). The region's and England's
+        rows of tables 1 to 3 are on each table's page, linked from here: written on
+        every provider's page they were a third of the site (issue 17)."""
         figures, pub = self.figures, self.publication
         region_key: GeoKey = ("region", area.region_code, "")
         compare = [area.key]
@@ -1115,39 +1121,45 @@ class _Site:
             compare.append(region_key)
         compare.append(ENGLAND)
         tables = []
+        beside: list[tuple[str, str]] = []  # (label, href) of the region's and England's rows
         for number in (ACTIVITY_TABLE, REQUEST_TO_TEST_TABLE, TEST_TO_REPORT_TABLE):
             if not figures.has(number) or area.key not in figures.areas_of_table[number]:
                 continue
             spec = TABLES[number]
             measure = spec.measures[0]
             columns = _period_columns(pub, figures.periods[number])
-            bodies = []
+            rows = []
             modalities = [m for m, s in figures.row_keys[number] if s == ALL_SETTINGS]
             for modality in dict.fromkeys(modalities):
                 keys = [(number, area.key, modality, ALL_SETTINGS, p, measure) for p, _ in columns]
                 if not any(k in figures.cells for k in keys):
                     continue
-                body = []
-                for key in compare:
-                    if key not in figures.areas:
-                        continue
-                    cells = tuple(
-                        figures.cell(number, key, modality, ALL_SETTINGS, period, measure)
-                        for period, _ in columns
-                    )
-                    body.append(Row((modality, figures.areas[key].name), cells))
-                bodies.append(body)
-            if not bodies:
+                cells = tuple(
+                    figures.cell(number, area.key, modality, ALL_SETTINGS, period, measure)
+                    for period, _ in columns
+                )
+                rows.append(Row((modality,), cells))
+            if not rows:
                 continue
             tables.append(
                 HtmlTable(
                     f"table-{number}",
-                    f"Table {published(number)}: {spec.title}: {area.name}, its region and England",
-                    ("Modality", "Area"),
+                    f"Table {published(number)}: {spec.title}: {area.name}",
+                    ("Modality",),
                     tuple(c for _, c in columns),
-                    bodies,
+                    [rows],
                 )
             )
+            page = f"../tables/table-{published(number)}.html"
+            for key in compare[1:]:
+                if key in figures.areas_of_table[number]:
+                    other = figures.areas[key]
+                    beside.append(
+                        (
+                            f"Table {published(number)}, {other.name}",
+                            f"{page}#{self._anchor(other)}",
+                        )
+                    )
         year_on_year = self._year_on_year(area)
         if year_on_year is not None:
             tables.insert(0, year_on_year)
@@ -1172,6 +1184,7 @@ class _Site:
             comparison=comparison,
             key=shorthand_key(*rendered, comparison["table"] if comparison else None),
             provider_table_links=table_links,
+            beside_links=beside,
             breadcrumbs=[("Home", "../index.html")],
         )
 
@@ -1215,24 +1228,22 @@ class _Site:
         )
 
     def _commissioner_pages(self) -> None:
-        """A page per commissioner (its rows of tables 7a, 7b and 8, beside England's),
-        and the list of commissioners by region that links them (from the home page)."""
+        """A page per commissioner (its rows of tables 7a, 7b and 8, with links to
+        England's on each table's page), and the list of commissioners by region that links them (from the home page)."""
         figures, pub = self.figures, self.publication
         numbers = [
             n for n in self.tables if any(k[0] == "commissioner" for k in figures.areas_of_table[n])
         ]
-        england = {
-            number: self._rendered(
-                _area_table(
-                    figures,
-                    pub,
-                    number,
-                    figures.areas[ENGLAND],
-                    f"table-{published(number)}-england",
-                )
+        # England's rows: on each table's page, linked from every commissioner's page
+        # (written on each of them they were a third of the commissioners' pages)
+        england = [
+            (
+                f"Table {published(number)}, England",
+                f"../tables/table-{published(number)}.html#england",
             )
             for number in numbers
-        }
+            if ENGLAND in figures.areas_of_table[number]
+        ]
         for area in self.commissioners:
             sections = []
             for number in numbers:
@@ -1244,7 +1255,7 @@ class _Site:
                     {
                         "heading": f"Table {published(number)}: {spec.title}",
                         "level": 2,
-                        "tables": [self._rendered(own), england[number]],
+                        "tables": [self._rendered(own)],
                     }
                 )
             self._render(
@@ -1253,8 +1264,9 @@ class _Site:
                 title=area.name + (f" ({area.region_name})" if area.region_code else ""),
                 description="Tests of the patients of this commissioner's GP practices (the "
                 "sub-ICB location of each patient's practice on the day of the test), in day "
-                "bands, beside England.",
+                "bands.",
                 sections=sections,
+                beside_links=england,
                 key=shorthand_key(*(table for s in sections for table in s["tables"])),
                 region_pages=[],
                 pages=[],
@@ -1463,9 +1475,16 @@ class _Site:
         )
 
 
-def render_in_site_layout(publication: Publication, template: str, root: str, **context) -> str:
-    """A page of the publication outside `html/` (the data-quality report) in the
-    site's layout: `root` is the way from the page to `html/` ("../html/")."""
+def render_in_site_layout(
+    publication: Publication,
+    template: str,
+    root: str,
+    breadcrumbs: list[tuple[str, str]] | None = None,
+    **context,
+) -> str:
+    """A page of the publication outside `html/` (the data-quality report's pages) in
+    the site's layout: `root` is the way from the page to `html/` ("../html/");
+    `breadcrumbs` default to the site's home page."""
     env = environment()
     return env.get_template(f"site/{template}").render(
         publication=publication,
@@ -1473,7 +1492,7 @@ def render_in_site_layout(publication: Publication, template: str, root: str, **
         fy=publication.financial_year,
         status=publication.status,
         latest=month_name(publication.latest_month),
-        breadcrumbs=[("Home", f"{root}index.html")],
+        breadcrumbs=breadcrumbs or [("Home", f"{root}index.html")],
         quality_href="index.html",
         **context,
     )
