@@ -1658,7 +1658,9 @@ class BindingRelations:
         }
         self.models: dict[int, _ComponentLP] = {}
 
-    def of(self, figure: int, maximize: bool) -> np.ndarray:
+    def of(self, figure: int, maximize: bool, far: bool = False) -> np.ndarray:
+        """`far`: when nothing binds the figure nearby, ask the whole component's LP
+        (for a figure that kept failing: what binds it may be many relations away)."""
         group = self.group_of.get(figure)
         if group is None or self.parts.rows[group].size == 0:
             return np.zeros(0, dtype=np.int64)
@@ -1676,7 +1678,9 @@ class BindingRelations:
         col = int(np.searchsorted(cols, figure))
         if cols.size > _NEIGHBOURHOOD_COLS:
             # a large component: what binds the figure nearby, at a fraction of the cost
-            return model.neighbourhood_binding_rows(col, maximize)
+            near = model.neighbourhood_binding_rows(col, maximize)
+            if near.size or not far:
+                return near
         if model.solve_one(col, maximize) != highspy.HighsModelStatus.kOptimal:
             return np.zeros(0, dtype=np.int64)
         return model.binding_rows()
@@ -2034,7 +2038,11 @@ def _protect(
                 continue
             # lifted above its trivial lower bound: what binds its minimum
             lifted = lower[figure] > trivial[figure] + _TOLERANCE
-            binds = binding.of(figure, maximize=bool(np.isfinite(upper[figure])) and not lifted)
+            binds = binding.of(
+                figure,
+                maximize=bool(np.isfinite(upper[figure])) and not lifted,
+                far=fails[figure] > 1,
+            )
             if widened[binds].any():
                 continue
             partner = secondary.partner_for(figure, binds, lower, upper)
