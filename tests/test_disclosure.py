@@ -561,3 +561,53 @@ def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
     assert ((check.status(which, lower, upper, trivial) == "ok") == verdict).all()
     sure = check.surely_failing(hidden, which)[0]
     assert not verdict[np.isin(which, sure)].any()
+
+
+def _two_by_two() -> LinearSystem:
+    """Cells a b / c d (figures 0-3), row totals 4 5, column totals 6 7, grand total 8."""
+    rows = [[4, 0, 1], [5, 2, 3], [6, 0, 2], [7, 1, 3], [8, 4, 5], [8, 6, 7]]
+    indptr = np.cumsum([0] + [len(r) for r in rows])
+    index = np.concatenate([r for r in rows])
+    coef = np.concatenate([[1.0] + [-1.0] * (len(r) - 1) for r in rows])
+    zeros = np.zeros(len(rows))
+    return LinearSystem(indptr, index, coef, zeros, zeros.copy())
+
+
+def test_an_opening_is_the_cheapest_deviation_that_reaches_the_interval():
+    """One small cell in a 2 x 2 table with its margins: the cheapest way for it to rise
+    by 8 with every published figure unchanged moves the other three cells (value 90),
+    not a row, a column and the grand total (149) or a mixture (113, 123); suppressed,
+    those three let the LP reach it. With the three shown and every total suppressed
+    already (free to move), the same rise needs no published figure at all."""
+    from publish.disclosure.control import _Secondary, _transpose
+
+    value = np.array([3.0, 20, 30, 40, 23, 70, 33, 60, 93])
+    system = _two_by_two()
+    n = value.size
+    rows_of = _transpose(system, n)
+
+    def opening(suppressed: np.ndarray) -> np.ndarray | None:
+        secondary = _Secondary(
+            system, rows_of, system, rows_of, value, value >= 1, suppressed, 10, 8
+        )
+        return secondary.opening(0, 8.0, 0.0)
+
+    only_a = np.zeros(n, dtype=bool)
+    only_a[0] = True
+    found = opening(only_a.copy())
+    assert found is not None and found.tolist() == [1, 2, 3]
+    pattern = only_a.copy()
+    pattern[found] = True
+    box_lower = np.where(pattern, 1.0, value)
+    box_upper = np.where(pattern, np.inf, value)
+    reach = feasible_intervals(system, box_lower, box_upper, np.array([0]))
+    assert reach.upper[0] >= 3 + 8 - 1e-6
+    before = feasible_intervals(
+        system, np.where(only_a, 1.0, value), np.where(only_a, np.inf, value), np.array([0])
+    )
+    assert before.upper[0] == pytest.approx(3.0)  # a lone suppressed cell is exact
+
+    totals_hidden = only_a.copy()
+    totals_hidden[4:] = True
+    found = opening(totals_hidden)
+    assert found is not None and found.size == 0

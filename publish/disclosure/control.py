@@ -2018,8 +2018,17 @@ def _protect(
             its_rows = rows_of[rows_indptr[figure] : rows_indptr[figure + 1]]
             if fails[figure] > _STUBBORN_ROUNDS:
                 # still failing after rounds of single partners (a long chain of
-                # linked totals): every published member of its relations at once;
-                # the removal pass shows again those that were not needed
+                # linked totals): the partners that open it all at once, by the LP of
+                # a deviation that reaches its interval; failing that, every published
+                # member of its relations. The removal pass shows again those that
+                # were not needed
+                opened, reached = _opening_to_interval(
+                    secondary, figure, lower[figure], upper[figure], trivial[figure], width
+                )
+                changed.extend(opened.tolist())
+                fails[figure] = 0
+                if reached:  # with these partners, or those added for a figure before
+                    continue
                 members = system.index[
                     _ranges(system.indptr[its_rows], system.indptr[its_rows + 1])
                 ]
@@ -2027,7 +2036,6 @@ def _protect(
                 for partner in opened.tolist():
                     secondary.add(partner)
                 changed.extend(opened.tolist())
-                fails[figure] = 0
                 if opened.size:
                     continue
                 if not primary[figure] and status_of[figure] == "exact":
@@ -2075,16 +2083,60 @@ def _protect(
     return suppressed
 
 
+def _opening_to_interval(
+    secondary: _Secondary, figure: int, lower: float, upper: float, t: float, width: float
+) -> tuple[np.ndarray, bool]:
+    """The partners `_Secondary.opening` finds for a failing figure, added, and whether
+    they reach its interval (not when no deviation was found nearby): an exact
+    count k or more (a secondary one) needs one other value; a count that may be small,
+    its interval from its trivial lower bound t to t + width, upwards and downwards."""
+    value = secondary.value[figure]
+    if value >= secondary.k and upper - lower < _TOLERANCE:
+        steps = [(1.0, 0.0)]
+    else:
+        steps = []
+        if not upper >= t + width - _TOLERANCE:  # also when not solved (nan)
+            steps.append((t + width - value + _TOLERANCE, 0.0))
+        if not lower <= t + _TOLERANCE:
+            steps.append((0.0, value - t))
+    opened: list[int] = []
+    for up, down in steps:
+        if up <= 0 and down <= 0:
+            continue
+        found = secondary.opening(figure, up, down)
+        if found is None:
+            log.debug("strict: figure %d (value %g): no deviation found", figure, value)
+            return np.asarray(opened, dtype=np.int64), False
+        log.debug(
+            "strict: figure %d (value %g) opened %s by %d partner(s) of value %g",
+            figure,
+            value,
+            f"up {up:.0f}" if up > 0 else f"down {down:.0f}",
+            found.size,
+            secondary.value[found].sum(),
+        )
+        for partner in found.tolist():
+            secondary.eligible[partner] = True
+            secondary.add(partner)
+            opened.append(partner)
+    return np.asarray(opened, dtype=np.int64), True
+
+
 # Capped sweeps for the upper bounds of a component before solving column by column.
 _CAPPED_SWEEPS = 8
 # How many rounds an exact secondary count is given partners before it is shown again.
 _EXACT_SECONDARY_TRIES = 2
 # Rounds a figure may fail with single partners before all its relations are opened.
-_STUBBORN_ROUNDS = 5
+_STUBBORN_ROUNDS = 2
 # How many times a figure may be shown again and then chosen again.
 _MOST_WITHDRAWALS = 3
 # How many relations away a partner is sought when a figure's own are all taken.
 _PARTNER_HOPS = 4
+# The neighbourhood of `_Secondary.opening`'s LP: from this many relations away, one
+# relation further while it finds no deviation, up to the most, or that many figures.
+_OPENING_HOPS_FIRST = 3
+_OPENING_HOPS = 8
+_OPENING_MOST_FIGURES = 60_000
 # Rounds of secondary suppression before giving up.
 _MOST_ROUNDS = 200
 
@@ -2488,6 +2540,89 @@ class _Secondary:
             if best >= 0:
                 return best
         return -1
+
+    def opening(self, figure: int, up: float, down: float) -> np.ndarray | None:
+        """The published figures to suppress so that `figure` may reach `up` above its
+        true value (or `down` below it, when `up` is 0), all at once.
+
+        A deviation z from the true values that keeps every relation, moves no figure
+        that stays published and keeps each count at least 1 is a solution the pattern
+        then admits: the figures it moves, suppressed, let `figure` reach value + z.
+        The LP finds the cheapest such deviation (each published figure's value per
+        unit moved; suppressed ones move freely) among the figures a few relations
+        away, then further (the separation step of Fischetti and Salazar's model of
+        cell suppression, for one figure). None when no deviation is found.
+        """
+        system = self.system
+        indptr, rows_of = self.system_rows_of
+        near = np.array([figure], dtype=np.int64)
+        for hops in range(1, _OPENING_HOPS + 1):
+            rows = np.unique(rows_of[_ranges(indptr[near], indptr[near + 1])])
+            wider = np.unique(system.index[_ranges(system.indptr[rows], system.indptr[rows + 1])])
+            last = hops == _OPENING_HOPS or wider.size > _OPENING_MOST_FIGURES
+            if wider.size <= _OPENING_MOST_FIGURES:
+                near = wider
+            if hops >= _OPENING_HOPS_FIRST or last:
+                found = self._cheapest_deviation(figure, near, up, down)
+                if found is not None or last:
+                    return found
+        return None
+
+    def _cheapest_deviation(
+        self, figure: int, near: np.ndarray, up: float, down: float
+    ) -> np.ndarray | None:
+        """`opening`'s LP over the figures `near` (columns: the rise and the fall of
+        each) and every relation that holds any of them (the figures of those outside
+        `near` keep their values); None when infeasible."""
+        system = self.system
+        indptr, rows_of = self.system_rows_of
+        rows = np.unique(rows_of[_ranges(indptr[near], indptr[near + 1])])
+        entries = _ranges(system.indptr[rows], system.indptr[rows + 1])
+        members = system.index[entries]
+        coef = system.coef[entries]
+        entry_row = np.repeat(np.arange(rows.size), np.diff(system.indptr)[rows])
+        # the true values keep each relation; what is left of its bounds is the room
+        activity = np.bincount(entry_row, coef * self.value[members], rows.size)
+        row_lower = system.row_lower[rows] - activity
+        row_upper = system.row_upper[rows] - activity
+        position = np.searchsorted(near, members)
+        inside = (position < near.size) & (near[np.minimum(position, near.size - 1)] == members)
+        col = position[inside]
+        m = near.size
+        hidden = self.suppressed[near]
+        # any count of 1 or more, one shown again included: the deviation shows it
+        # is not left exact by the figures it opens with
+        movable = hidden | (self.value[near] >= 1)
+        rise_upper = np.where(movable, np.inf, 0.0)
+        fall_upper = np.where(movable, np.maximum(self.value[near] - 1.0, 0.0), 0.0)
+        rise_lower, fall_lower = np.zeros(m), np.zeros(m)
+        me = int(np.searchsorted(near, figure))
+        if up > 0:
+            rise_lower[me], rise_upper[me], fall_upper[me] = up, np.inf, 0.0
+        else:
+            fall_lower[me], rise_upper[me] = down, 0.0
+            if fall_upper[me] < down:
+                return None
+        lp = _columnwise_lp(
+            np.concatenate([col, col + m]),
+            np.concatenate([entry_row[inside], entry_row[inside]]),
+            np.concatenate([coef[inside], -coef[inside]]),
+            np.concatenate([rise_lower, fall_lower]),
+            np.concatenate([rise_upper, fall_upper]),
+            row_lower,
+            row_upper,
+        )
+        cost = np.where(hidden, 0.0, np.maximum(self.value[near], 1.0))
+        lp.col_cost_ = np.concatenate([cost, cost])
+        highs = _new_highs()
+        highs.setOptionValue("presolve", "on")
+        highs.passModel(lp)
+        highs.run()
+        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = np.asarray(highs.getSolution().col_value)
+        moved = np.abs(solution[:m] - solution[m:]) > _TOLERANCE
+        return near[moved & ~hidden]
 
 
 __all__ = [
