@@ -1950,6 +1950,7 @@ def _protect(
     fails = np.zeros(n, dtype=np.int64)  # rounds a figure failed since its last widening
     changed_arr = np.flatnonzero(suppressed)
     verified = False
+    since_verified: list[np.ndarray] | None = None  # changes since the full check
     started = time.perf_counter()
     for round_number in range(_MOST_ROUNDS):
         # Bound propagation first: a figure it leaves too narrow is too narrow in the
@@ -1986,9 +1987,19 @@ def _protect(
                     time.perf_counter() - started,
                 )
                 return suppressed
-            # the whole pattern once more, nothing taken from earlier rounds
-            verified, wide[:] = True, False
-            changed_arr = np.flatnonzero(suppressed)
+            # the whole pattern once more, nothing taken from earlier rounds; after that,
+            # the whole of each component changed since (the others' LPs and trivial
+            # bounds are those the full check found passing)
+            verified = True
+            if since_verified is None:
+                wide[:] = False
+                changed_arr = np.flatnonzero(suppressed)
+            else:
+                changed_arr = np.unique(np.concatenate([np.zeros(0, np.int64), *since_verified]))
+                again = np.zeros(n, dtype=bool)
+                again[label[changed_arr]] = True
+                wide[again[label]] = False
+            since_verified = []
             continue
         verified = False
         exact = status == "exact"
@@ -2074,6 +2085,8 @@ def _protect(
             break
         changed.extend(secondary.close_singletons())
         changed_arr = np.asarray(changed)
+        if since_verified is not None:
+            since_verified.append(changed_arr)
         wide[changed_arr] = False
         wide[_neighbours(system, all_rows_of, changed_arr)] = False
     warnings.warn(
@@ -2127,7 +2140,7 @@ _CAPPED_SWEEPS = 8
 # How many rounds an exact secondary count is given partners before it is shown again.
 _EXACT_SECONDARY_TRIES = 2
 # Rounds a figure may fail with single partners before all its relations are opened.
-_STUBBORN_ROUNDS = 2
+_STUBBORN_ROUNDS = 5
 # How many times a figure may be shown again and then chosen again.
 _MOST_WITHDRAWALS = 3
 # How many relations away a partner is sought when a figure's own are all taken.
