@@ -13,6 +13,7 @@ puts them in order.
 """
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -362,20 +363,27 @@ def write_publication(
     Returns the audit and the union audit's line ("" without earlier releases).
     """
     publication, report = built.publication, built.report
-    with stage("render", "CSV, data package, workbook, ODS and web pages"):
-        render(publication, folder, built.cover)
-    kill_point("render")
+    # What the audit reads first: the tidy CSV, the quality report's CSVs and the
+    # manifest (England's totals among its figures; written again once the pages and
+    # the audit's summary are in the folder). The audit (HiGHS, which lets go of
+    # Python's lock while it solves) then runs on a thread of its own while the
+    # workbook, its ODS copy and the site are written: neither reads the other's files.
+    write_tidy_files(publication, folder)
     write_quality_csvs(report, folder)
-    # the manifest (England's totals among the figures the audit reads), written
-    # again once the pages and the audit's summary are in the folder
     write_publication_manifest(config, built, folder)
-    with stage("audit", "disclosure audit of the published figures (linear programming)"):
-        audit = audit_publication(
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit") as alongside:
+        audit_running = alongside.submit(
+            audit_publication,
             folder,
             csv_path=folder / f"{publication.identifier}.csv",
             restricted_dir=restricted_staging,
             policy=publication.policy,
         )
+        with stage("render", "workbook, ODS and web pages (the disclosure audit alongside)"):
+            render(publication, folder, built.cover)
+        kill_point("render")
+        with stage("audit", "disclosure audit of the published figures (linear programming)"):
+            audit = audit_running.result()
     make_private(restricted_staging / AUDIT_FILE)
     if publication.policy.audit_stops_build and not audit.passed:
         raise DisclosureAuditFailed(audit.summary)
@@ -441,14 +449,12 @@ def console_summary(publication: Publication, audit: AuditReport) -> str:
     return audit.summary
 
 
-def render(publication: Publication, folder: Path, cover: CoverText) -> None:
-    """Every rendering of the protected tables: CSV and datapackage, workbook, HTML."""
+def write_tidy_files(publication: Publication, folder: Path) -> None:
+    """The tidy CSV (what the audit reads), the revisions' CSV and the datapackage."""
     csv_name = f"{publication.identifier}.csv"
     write_tidy_csv(publication.tidy, folder / csv_name)
-    downloads = {"Tidy data (CSV)": f"../{csv_name}"}
     if publication.series.revisions is not None:
         write_revisions_csv(publication.series.revisions, folder / publication.revisions_name)
-        downloads["Revisions since the previous release (CSV)"] = f"../{publication.revisions_name}"
     title = f"Diagnostic Imaging Dataset {publication.financial_year} ({publication.status})"
     write_datapackage(
         folder / "datapackage.json",
@@ -456,6 +462,14 @@ def render(publication: Publication, folder: Path, cover: CoverText) -> None:
         csv_name,
         f"{title}. {publication.stamp}" if publication.stamp else title,
     )
+
+
+def render(publication: Publication, folder: Path, cover: CoverText) -> None:
+    """The renderings beside the tidy files (`write_tidy_files`): workbook, ODS, HTML."""
+    csv_name = f"{publication.identifier}.csv"
+    downloads = {"Tidy data (CSV)": f"../{csv_name}"}
+    if publication.series.revisions is not None:
+        downloads["Revisions since the previous release (CSV)"] = f"../{publication.revisions_name}"
     workbook_name = f"{publication.identifier}.xlsx"
     ods_name = f"{publication.identifier}.ods"
     write_workbook(publication, folder / workbook_name, cover, folder / ods_name)

@@ -294,6 +294,62 @@ def test_the_ods_copy_is_byte_identical_for_the_same_inputs(tmp_path, cover, wri
     assert again.with_suffix(".ods").read_bytes() == written.with_suffix(".ods").read_bytes()
 
 
+def _lxml_cell(value, style, link=None) -> bytes:
+    """One cell as `publish.render.ods.write_cell` writes it with lxml, in a document
+    with the content's namespaces (what `content_xml` writes around it)."""
+    import io
+
+    from lxml import etree
+
+    from publish.render.ods import NS, q, write_cell
+
+    buffer = io.BytesIO()
+    with (
+        etree.xmlfile(buffer, encoding="UTF-8") as xf,
+        xf.element(q("office:document-content"), nsmap=NS),
+        xf.element(q("table:table")),
+    ):
+        xf.flush()
+        start = buffer.tell()
+        write_cell(xf, value, style, link)
+        xf.flush()
+        end = buffer.tell()
+    return buffer.getvalue()[start:end]
+
+
+@pytest.mark.parametrize(
+    ("value", "style", "link"),
+    [
+        (2115, "count", None),
+        (-1234567.25, "decimal", None),
+        (0.5, "decimal", None),
+        (7.0, "count", None),
+        ("Barking, Havering & Redbridge <NHS> \"Trust\" 'x'", "text", None),
+        ("a\rb\nc\td – é 𝄞", "text", None),
+        ("[c]", "count", None),
+        ("Table 1 & notes", "link", "internal:'Table_1'!A1"),
+        ("mail", "link", 'mailto:a@b.org?subject=a&b="c"<d>\n\r\t'),
+        ("", "text", ""),
+    ],
+)
+def test_the_ods_rows_text_is_what_lxml_writes(value, style, link):
+    """The ODS writes its tables' rows as text (`cell_xml`), not by lxml cell by cell:
+    the same bytes, escapes included, and the same refusal of what XML cannot hold."""
+    from publish.render.ods import cell_xml
+
+    assert cell_xml(value, style, link).encode("utf-8") == _lxml_cell(value, style, link)
+
+
+@pytest.mark.parametrize("bad", ["a\x01b", "\x0b", "\ufffe"])
+def test_the_ods_rows_text_refuses_what_lxml_refuses(bad):
+    from publish.render.ods import cell_xml
+
+    with pytest.raises(ValueError, match="XML compatible"):
+        _lxml_cell(bad, "text")
+    with pytest.raises(ValueError, match="XML compatible"):
+        cell_xml(bad, "text")
+
+
 def make_other_tidy() -> pl.DataFrame:
     """Tables 4, 9, 10 and 12: cancer groups by setting, and the measures layouts."""
     rows = []

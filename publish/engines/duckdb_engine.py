@@ -51,6 +51,7 @@ class DuckDBEngine:
         store = RecordStore(
             config.store or work_dir / "store",
             reference_digest(config.sites, config.imaging_codes, config.practices),
+            records_in_memory=config.store is None,  # the build's own store, gone after it
         )
         files = register_files(paths, submission_dates, config.submission_date)
         stored, new = store.split(files)

@@ -45,7 +45,7 @@ import duckdb
 import polars as pl
 
 from publish.codes import SUBMISSION_COLUMNS
-from publish.db import quote_literal, rows, run, scalar
+from publish.db import quote_literal, register_frame, rows, run, scalar
 from publish.errors import InputError
 from publish.ingest.submission_files import (
     DAMAGED_STREAM_ERRORS,
@@ -364,12 +364,31 @@ def create_input_files_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def list_input_files(con: duckdb.DuckDBPyConnection, files: Sequence["InputFile"]) -> None:
-    """A row of `input_files` per file: its name, submission date and resubmission order."""
+    """A row of `input_files` per file: its name, submission date and resubmission order.
+
+    Inserted as one frame: a prepared INSERT per row took 0.4 s for the demo's 2,317."""
     if files:
-        con.executemany(
-            "INSERT INTO input_files VALUES (?, ?, ?, ?, ?)",
-            [(f.file_id, f.name, f.submission_date, f.file_order, f.build_date) for f in files],
+        listed = pl.DataFrame(
+            {
+                "file_id": [f.file_id for f in files],
+                "source_file": [f.name for f in files],
+                "submission_date": [f.submission_date for f in files],
+                "file_order": [f.file_order for f in files],
+                "build_date": [f.build_date for f in files],
+            },
+            schema={
+                "file_id": pl.Int32,
+                "source_file": pl.Utf8,
+                "submission_date": pl.Date,
+                "file_order": pl.Int32,
+                "build_date": pl.Date,
+            },
         )
+        register_frame(con, "listed_input_files", listed)
+        try:
+            run(con, "INSERT INTO input_files BY NAME SELECT * FROM listed_input_files")
+        finally:
+            con.unregister("listed_input_files")
 
 
 # Errors that reading a damaged file can raise from the libraries below us. A file that

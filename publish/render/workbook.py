@@ -23,7 +23,7 @@ import logging
 import re
 import tomllib
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -405,26 +405,27 @@ def _revisions_sheet(publication: Publication) -> TableSheet | None:
     )
 
 
-def _cell(value: float | None, marker: str, kind: str, where: str) -> object:
-    """The workbook cell of one tidy value: a number, '[c]', or '1,235 [p]'."""
+def _cell(value: float | None, marker: str, kind: str, where: Callable[[], str]) -> object:
+    """The workbook cell of one tidy value: a number, '[c]', or '1,235 [p]'. `where`
+    says which cell, for an error only (a sheet has up to 100,000 cells)."""
     if marker and marker not in MARKERS:
         raise WorkbookError(
-            f"{where}: unknown marker '{marker}'; use one of {', '.join(sorted(MARKERS))}"
+            f"{where()}: unknown marker '{marker}'; use one of {', '.join(sorted(MARKERS))}"
         )
     if value is None:
         if not marker:
             raise WorkbookError(
-                f"{where}: value is empty but has no marker; give it 'c' (suppressed), "
+                f"{where()}: value is empty but has no marker; give it 'c' (suppressed), "
                 "'x' (not available) or 'z' (not applicable)"
             )
         return _marker_text(marker)
     if marker in MISSING_VALUE_MARKERS:
         raise WorkbookError(
-            f"{where}: marker '{marker}' means no value, but the value is {value}; "
+            f"{where()}: marker '{marker}' means no value, but the value is {value}; "
             "empty the value or drop the marker"
         )
     if value != value or value in (float("inf"), float("-inf")):
-        raise WorkbookError(f"{where}: value {value} is not a finite number")
+        raise WorkbookError(f"{where()}: value {value} is not a finite number")
     if marker:
         return f"{_format_number(value, kind)} {_marker_text(marker)}"
     return float(value)
@@ -636,7 +637,9 @@ def _sheet_rows(
             record["value"],
             record["marker"],
             values.kinds[column],
-            f"{where}, {dict(zip(key_names, key, strict=True))}, {record[column_of]}",
+            lambda key=key, record=record: (
+                f"{where}, {dict(zip(key_names, key, strict=True))}, {record[column_of]}"
+            ),
         )
 
     sheet_rows: list[list[object]] = []
@@ -999,6 +1002,9 @@ def _header_texts(sheet: TableSheet) -> list[tuple[str, str]]:
     return texts
 
 
+_NUMBER_KINDS = ("count", "median", "decimal")
+
+
 def _row_texts(sheet: TableSheet, row_index: int, row: Sequence[object]) -> list[tuple[str, str]]:
     """One table row checked: a cell per column, text in text columns, and in number
     columns a number or a marker (never a number stored as text); its texts."""
@@ -1009,13 +1015,19 @@ def _row_texts(sheet: TableSheet, row_index: int, row: Sequence[object]) -> list
         )
     texts = []
     for column_index, (column, value) in enumerate(zip(sheet.columns, row, strict=True)):
+        if (
+            column.kind in _NUMBER_KINDS
+            and isinstance(value, int | float)
+            and not isinstance(value, bool)
+        ):
+            continue  # a number in a number column: nothing to say of it
         where = f"sheet {sheet.tab}, row {row_index + 1}, column '{column.header}'"
         if column.kind == "text":
             _check_text(value, where)
             if column_index != sheet.note_number_column:
                 texts.append((value, where))  # type: ignore[arg-type]
             continue
-        if column.kind not in ("count", "median", "decimal"):
+        if column.kind not in _NUMBER_KINDS:
             raise WorkbookError(f"{where}: unknown column kind '{column.kind}'")
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise WorkbookError(f"{where}: {value!r} is not a number or marker")
