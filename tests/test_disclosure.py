@@ -15,11 +15,12 @@ from publish.disclosure.control import (
     apply_strict,
     build_relations,
     feasible_intervals,
+    fully_shown_months,
     integer_interval,
     propagate_bounds,
     small_count_mask,
 )
-from publish.tables import CELL_KEY_COLUMNS, TIDY_COLUMNS
+from publish.tables import CELL_KEY_COLUMNS, QUALITY_TABLE, TIDY_COLUMNS
 
 MONTHS = ("2024-04", "2024-05", "2024-06")
 YTD = f"{MONTHS[0]}/{MONTHS[-1]}"
@@ -611,3 +612,72 @@ def test_an_opening_is_the_cheapest_deviation_that_reaches_the_interval():
     totals_hidden[4:] = True
     found = opening(totals_hidden)
     assert found is not None and found.size == 0
+
+
+def test_the_quality_report_is_linked_to_a_table_1_month_that_shows_every_cell():
+    """A provider-month whose table 1 cells are all shown gives its records counted away
+    (the demo's NTV in September 2024): the audit and strict write that link, so a hidden
+    report total there is exact, not a partner that protects something."""
+    counts = np.zeros((2, 1, 3, 1), dtype=np.int64)
+    counts[0, 0, :, 0] = [3, 20, 30]
+    counts[1, 0, :, 0] = [15, 25, 35]
+    cells = linked_cells(counts, ["Y56", "Y56"])
+    table1 = cells.filter((pl.col("table") == 1) & ~pl.col("period").str.contains("/"))
+    quality = (
+        table1.filter(pl.col("geography_level") != "region")
+        .group_by("geography_level", "region_code", "provider_code", "period")
+        .agg(pl.col("value").sum())
+        .with_columns(
+            pl.lit(QUALITY_TABLE, pl.Int64).alias("table"),
+            pl.when(pl.col("geography_level") == "england")
+            .then(pl.lit(""))
+            .otherwise(pl.col("region_code"))
+            .alias("region_code"),
+            pl.lit("").alias("region_name"),
+            pl.lit("").alias("provider_name"),
+            pl.lit("").alias("modality"),
+            pl.lit("").alias("source_setting"),
+            pl.lit("count_records_counted").alias("measure"),
+            pl.col("value").cast(pl.Int64).alias("records"),
+            pl.lit("").alias("marker"),
+        )
+        .select(list(CELL_SCHEMA))
+    )
+    cells = pl.concat([cells, quality.cast(CELL_SCHEMA)])
+    # as published: the small April cell hidden, and both providers' May totals of the
+    # report (two unknowns in England's May: neither follows from that row alone)
+    hidden = ((pl.col("table") == 1) & (pl.col("value") == 3) & (pl.col("period") == MONTHS[0])) | (
+        (pl.col("table") == QUALITY_TABLE)
+        & (pl.col("geography_level") == "provider")
+        & (pl.col("period") == MONTHS[1])
+    )
+    published = cells.with_columns(
+        pl.when(hidden).then(pl.lit("c")).otherwise("marker").alias("marker")
+    )
+    linked = fully_shown_months(published, pl.col("marker") == "c")
+    assert ("Y56", "P00", MONTHS[0]) not in set(linked.iter_rows())
+    assert ("Y56", "P01", MONTHS[1]) in set(linked.iter_rows())
+
+    def report_may(quality_link) -> tuple[list[float], list[float]]:
+        relations = build_relations(published, quality_link=quality_link)
+        value = np.zeros(relations.n_figures)
+        value[relations.cell_figure] = published["value"].to_numpy()
+        secret = np.zeros(relations.n_figures, dtype=bool)
+        secret[relations.cell_figure[published.select(hidden).to_series().to_numpy()]] = True
+        found = feasible_intervals(
+            relations.system,
+            np.where(secret, 1.0, value),
+            np.where(secret, np.inf, value),
+            np.flatnonzero(secret),
+        )
+        low, high = integer_interval(found.lower, found.upper)
+        may = published.with_row_index().filter(
+            (pl.col("table") == QUALITY_TABLE)
+            & (pl.col("geography_level") == "provider")
+            & (pl.col("period") == MONTHS[1])
+        )["index"]
+        figures = relations.cell_figure[may.to_numpy()]
+        return low[figures].tolist(), high[figures].tolist()
+
+    assert report_may(False) == ([1.0, 1.0], [44.0, 44.0])  # England's 45 less one
+    assert report_may(linked) == ([20.0, 25.0], [20.0, 25.0])  # table 1's May: exact

@@ -46,6 +46,7 @@ from publish.disclosure.control import (
     build_relations,
     feasible_intervals,
     figure_label,
+    fully_shown_months,
     integer_interval,
     integer_percentage_bounds,
     interval_reason,
@@ -493,14 +494,16 @@ def manifest_totals(publication_dir: Path, schema: dict) -> pl.DataFrame:
 def published_bounds(
     tidy: pl.DataFrame, policy: Policy
 ) -> tuple[Relations, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Published cells (text) as an outsider reads them: their relations (without the
-    quality report's link to table 1: see build_relations), each cell's value and
+    """Published cells (text) as an outsider reads them: their relations (the quality
+    report's link to table 1 where table 1 shows every cell: see build_relations), each cell's value and
     marker, and each figure's lower and upper bound from what all its cells say at once."""
     value = (
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
     marker = tidy["marker"].to_numpy().astype(str)
-    relations = build_relations(tidy)
+    relations = build_relations(
+        tidy, quality_link=fully_shown_months(tidy, pl.col("marker") == "c")
+    )
     is_count = relations.cell_figure >= 0
     figure = relations.cell_figure[is_count]
     cell_lower, cell_upper = attacker_bounds(

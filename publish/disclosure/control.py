@@ -287,17 +287,22 @@ def _pairs(total: pl.DataFrame, part: pl.DataFrame, on: list[str], kind: str) ->
     )
 
 
-def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relations:
+def build_relations(frame: pl.DataFrame, quality_link: bool | pl.DataFrame = False) -> Relations:
     """The relations between the count figures of `frame` (any frame with KEY_COLUMNS).
 
     Works the same on the unprotected cells and on the published tidy CSV, so that the
-    suppression and the audit reason over one set of relations. `quality_link=True` adds
+    suppression and the audit reason over one set of relations. `quality_link` adds
     the data-quality report's link to table 1 (`quality_equality_pairs`: a provider-
-    month's records counted = the sum of its table 1 cells). It is off by default: the
-    link joins every modality into one linear programme that HiGHS does not solve in a
-    build's time (the demo: 55,000 figures under `did`; under `strict`, more than 15
-    minutes), so `protect.protect_cells` hides instead, under `strict`, every provider-
-    month total of the report whose table 1 cells include a suppressed one
+    month's records counted = the sum of its table 1 cells): True for every provider-
+    month, a frame (region_code, provider_code, period) for those it lists. Written for
+    every provider-month, the link joins every modality into one linear programme that
+    HiGHS does not solve in a build's time (the demo: 55,000 figures under `did`; under
+    `strict`, more than 15 minutes). So `strict` and the audit write it for the provider-
+    months whose table 1 cells are all shown (`fully_shown_months`): there it folds to a
+    constant, the report's totals of that month are known, and a hidden one is exact (the
+    demo's NTV in September 2024: table 1 shows its one cell, 10, so records accepted
+    and received, hidden as partners, are 10). Where table 1 hides a cell,
+    `protect.protect_cells` hides, under `strict`, the report's provider-month totals
     (`hide_linked_quality_totals`), which leaves the link nothing to solve for.
 
     >>> empty = pl.DataFrame(schema={c: pl.Utf8 for c in KEY_COLUMNS})
@@ -355,6 +360,35 @@ def build_relations(frame: pl.DataFrame, quality_link: bool = False) -> Relation
         ratio_indptr=ratio_indptr,
         ratio_index=ratio_index,
         ratio_is_median=ratio_is_median,
+    )
+
+
+def fully_shown_months(frame: pl.DataFrame, hidden: pl.Expr) -> pl.DataFrame:
+    """The provider-months (region_code, provider_code, period) of `frame` whose table 1
+    cells are all shown: none is `hidden`. Where the quality report's link to table 1
+    is written (`build_relations`).
+
+    >>> cells = pl.DataFrame({"table": [1, 1, 1], "geography_level": ["provider"] * 3,
+    ...     "region_code": ["Y56"] * 3, "provider_code": ["RJ1", "RJ1", "RJ2"],
+    ...     "measure": ["activity_count"] * 3, "period": ["2024-04"] * 3,
+    ...     "marker": ["", "c", ""]})
+    >>> fully_shown_months(cells, pl.col("marker") == "c")["provider_code"].to_list()
+    ['RJ2']
+    """
+    table1_month = (
+        (pl.col("table").cast(pl.Int64) == ACTIVITY_TABLE)
+        & (pl.col("geography_level") == "provider")
+        & (pl.col("measure") == "activity_count")
+        & ~pl.col("period").str.contains("/", literal=True)
+    )
+    month = ["region_code", "provider_code", "period"]
+    return (
+        frame.filter(table1_month)
+        .group_by(month)
+        .agg(hidden.any().alias("hidden"))
+        .filter(~pl.col("hidden"))
+        .select(month)
+        .sort(month)
     )
 
 
@@ -446,7 +480,9 @@ _WARNED, _COUNTED = "count_records_warned", "count_records_counted"
 _SUPERSEDED = "count_records_superseded"
 
 
-def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl.DataFrame:
+def quality_equality_pairs(
+    counts: pl.DataFrame, table1_link: bool | pl.DataFrame = True
+) -> pl.DataFrame:
     """Equalities of the data-quality report, and its link to table 1.
 
     - England = the sum of its providers (the site not known among them), per month and
@@ -455,8 +491,9 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     - records accepted = counted + superseded, in every row that shows superseded
       (England's; the manifest gives it too);
     - a provider-month's records counted in the tables (accepted less superseded) = the
-      sum of its table 1 cells over modalities (with `table1_link`); England's month,
-      likewise, always.
+      sum of its table 1 cells over modalities (with `table1_link`: True for every
+      provider-month, a frame of region_code, provider_code, period for those it lists);
+      England's month, likewise, always.
     """
     quality = counts.filter(pl.col("table") == QUALITY_TABLE)
     if quality.height == 0:
@@ -474,7 +511,13 @@ def quality_equality_pairs(counts: pl.DataFrame, table1_link: bool = True) -> pl
     table1 = table1_months.filter(level == "provider")
     with_superseded = quality.filter(measure == _SUPERSEDED).select(row).unique()
     counted = provider.filter(measure == _COUNTED)
-    if not table1_link:
+    if isinstance(table1_link, pl.DataFrame):
+        counted = counted.join(
+            table1_link.select("region_code", "provider_code", "period").unique(),
+            on=["region_code", "provider_code", "period"],
+            how="semi",
+        )
+    elif not table1_link:
         counted = counted.clear()
     # England's records counted in a month = its table 1 cells of that month over
     # modalities (one row a month, cheap, unlike the provider-month link)
@@ -1830,7 +1873,12 @@ def apply_strict(
     >>> apply_strict(empty).columns == list(TIDY_COLUMNS)
     True
     """
-    relations = build_relations(cells)
+    # the report's link to table 1 where no table 1 cell of the provider-month is a
+    # primary suppression (nor kept from an earlier release): see build_relations
+    primary = pl.col("value").cast(pl.Float64).is_between(1, k - 1, closed="both")
+    if kept is not None:
+        primary = primary | pl.Series(np.asarray(kept, dtype=bool))
+    relations = build_relations(cells, quality_link=fully_shown_months(cells, primary))
     value_column = cells["value"].cast(pl.Float64).to_numpy().copy()
     markers = cells["marker"].cast(pl.Utf8).fill_null("").to_numpy()
     figure_value = _figure_values(relations, value_column)

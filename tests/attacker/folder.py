@@ -22,6 +22,11 @@ Relations written (all from the contract, sections 1-5):
   together within that modality (table 1; table 11's GP Direct Access for the year);
 - table 12 within table 1; table 9's bands together within table 11; table 10:
   known + not known = total, and its grouped settings = the sum of table 11's;
+- table 13: per row and quarter, its two broad settings' totals = table 1's months
+  of the quarter; over the quarters that make up the year to date, each broad
+  setting's totals = the sum of table 11's settings in it (PUBLICATION.md section 1's
+  table 13: "A&E / Admitted" is A&E, inpatients and day cases, "OP / GP direct access"
+  the rest);
 - quality report: received = accepted + rejected, warned and each rule's count within
   them, providers -> England, and a provider-month's accepted records = the sum of its
   table 1 cells (at least, when resubmissions superseded records);
@@ -58,6 +63,15 @@ SETTINGS = (
 TABLE10_GROUPS = {
     "A&E, Inpatients & Day Cases": ("A&E", "Inpatient", "Day case"),
     "Outpatients & GP Direct Access": ("Outpatient", "GP Direct Access"),
+}
+TABLE13_GROUPS = {
+    "A&E / Admitted": ("A&E", "Inpatient", "Day case"),
+    "OP / GP direct access": (
+        "Outpatient",
+        "GP Direct Access",
+        "Other Health Care Provider",
+        "Other",
+    ),
 }
 # A cancer test group names its modality in brackets: "Brain (MRI)".
 GROUP_MODALITY = {
@@ -263,6 +277,7 @@ class _Reader:
         self._months(counts)
         self._settings(counts)
         self._table10(counts)
+        self._table13(counts)
         self._subsets(counts)
         t1 = counts.filter(
             (pl.col("table") == "1") & (pl.col("measure") == "activity_count"),
@@ -358,6 +373,53 @@ class _Reader:
             )
             totals = t10.filter((measure == "activity_count") & (pl.col("source_setting") == group))
             self._sums(totals, parts, on, "table10")
+
+    def _table13(self, counts: pl.DataFrame) -> None:
+        row = ["geography_level", "region_code", "provider_code", "modality"]
+        measure = pl.col("measure") == "activity_count"
+        t13 = counts.filter((pl.col("table") == "13") & measure).with_columns(
+            pl.col("period").str.slice(0, 7).alias("start"),
+            pl.col("period").str.slice(8, 7).alias("end"),
+        )
+        if t13.height == 0:
+            return
+        t1 = counts.filter(
+            (pl.col("table") == "1") & measure & ~pl.col("period").str.contains("/")
+        ).select(*row, pl.col("period").alias("month"), "fid")
+        # a quarter: both broad settings = table 1's months of the quarter
+        quarters = t13.group_by(*row, "period", "start", "end").agg(pl.col("fid"))
+        months = (
+            quarters.select(*row, "period", "start", "end")
+            .join(t1, on=row)
+            .filter((pl.col("month") >= pl.col("start")) & (pl.col("month") <= pl.col("end")))
+            .group_by(*row, "period")
+            .agg(pl.col("fid").alias("months"))
+        )
+        for sides in quarters.join(months, on=[*row, "period"]).iter_rows(named=True):
+            terms = [(f, 1.0) for f in sides["fid"]] + [(f, -1.0) for f in sides["months"]]
+            self.model.row_of(terms, 0.0, 0.0, "table13")
+        # the year: a broad setting's quarters = table 11's settings in it, year to date
+        t11 = counts.filter(
+            (pl.col("table") == "11") & measure & pl.col("period").str.contains("/")
+        )
+        for group, settings in TABLE13_GROUPS.items():
+            parts = t11.filter(pl.col("source_setting").is_in(list(settings)))
+            mine = t13.filter(pl.col("source_setting") == group)
+            for year in parts["period"].unique().to_list():
+                start, end = year[:7], year[8:]
+                inside = mine.filter((pl.col("start") >= start) & (pl.col("end") <= end))
+                spans = inside.select("start", "end").unique()
+                if spans.height == 0 or spans["start"].min() != start or spans["end"].max() != end:
+                    continue  # the quarters do not make up this year to date
+                left = inside.group_by(row).agg(pl.col("fid"))
+                right = (
+                    parts.filter(pl.col("period") == year)
+                    .group_by(row)
+                    .agg(pl.col("fid").alias("parts"))
+                )
+                for sides in left.join(right, on=row).iter_rows(named=True):
+                    terms = [(f, 1.0) for f in sides["fid"]] + [(f, -1.0) for f in sides["parts"]]
+                    self.model.row_of(terms, 0.0, 0.0, "table13")
 
     def _subsets(self, counts: pl.DataFrame) -> None:
         on = ["geography_level", "region_code", "provider_code", "modality"]
