@@ -564,6 +564,33 @@ def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
     assert not verdict[np.isin(which, sure)].any()
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_linked_counts(), st.integers(0, 10**6))
+def test_the_local_check_over_its_own_figures_gives_the_verdict_over_all(drawn, seed):
+    """The removal pass's trial (`passes_locally`) solves the relations that hold the
+    figures over those relations' figures alone, renumbered from 0; over arrays of
+    every figure of the publication the same relations give the same verdict."""
+    control = publish.disclosure.control
+    counts, regions = drawn
+    cells = linked_cells(counts, regions)
+    relations = build_relations(cells)
+    value = control._figure_values(relations, cells["value"].to_numpy())
+    rng = np.random.default_rng(seed)
+    hidden = small_count_mask(value, 10) | ((rng.random(value.size) < 0.3) & (value >= 1))
+    system = relations.system
+    check = control._Check(relations, value, 10, None, 8)
+    rows_of = control._transpose(system, value.size)
+    for figure in rng.permutation(np.flatnonzero(hidden))[:5].tolist():
+        near = control._neighbours(system, rows_of, np.array([figure]))
+        near = np.unique(near[hidden[near]])
+        indptr, rows = rows_of
+        local = system.select_rows(np.unique(rows[control._ranges(indptr[near], indptr[near + 1])]))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(control, "_NEIGHBOURHOOD_COLS", 3)
+            patch.setattr(control, "_NEIGHBOURHOOD_HOPS", 1)
+            assert check.passes_locally(hidden, near) == check._passes_over(local, hidden, near)
+
+
 def _two_by_two() -> LinearSystem:
     """Cells a b / c d (figures 0-3), row totals 4 5, column totals 6 7, grand total 8."""
     rows = [[4, 0, 1], [5, 2, 3], [6, 0, 2], [7, 1, 3], [8, 4, 5], [8, 6, 7]]

@@ -201,6 +201,28 @@ class LinearSystem:
             self.row_upper[rows],
         )
 
+    def over(self, columns: np.ndarray) -> LinearSystem:
+        """The same rows over `columns` alone, figure `columns[j]` numbered j.
+
+        `columns` is ascending and holds every figure the rows touch. A system of a few
+        rows (`select_rows`) then goes with arrays of its own figures, not of all of
+        them: the functions over a system only ever read the figures of its entries,
+        and the numbering keeps their order, so what they find is the same.
+
+        >>> rows = LinearSystem(np.array([0, 2, 3]), np.array([7, 3, 9]),
+        ...     np.array([1.0, -1, 1]), np.zeros(2), np.array([0.0, 4]))
+        >>> local = rows.over(np.array([3, 5, 7, 9]))
+        >>> local.index.tolist(), local.indptr.tolist(), local.row_upper.tolist()
+        ([2, 0, 3], [0, 2, 3], [0.0, 4.0])
+        """
+        position = np.searchsorted(columns, self.index)
+        if self.index.size and (
+            len(columns) == 0
+            or not np.array_equal(columns[np.minimum(position, len(columns) - 1)], self.index)
+        ):
+            raise ValueError("`columns` must hold every figure of the rows, ascending")
+        return LinearSystem(self.indptr, position, self.coef, self.row_lower, self.row_upper)
+
 
 def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Concatenated aranges [starts[i], ends[i]).
@@ -2300,17 +2322,35 @@ class _Check:
 
     def passes_locally(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
         """Whether `figures` pass over the relations that hold them alone (a
-        relaxation of `passes`: fewer relations, wider intervals)."""
+        relaxation of `passes`: fewer relations, wider intervals).
+
+        Solved over the figures of those relations only, renumbered from 0
+        (`LinearSystem.over`): the figures outside them are in no row of it, so they
+        bound nothing, and a trial costs what its neighbourhood holds, not the whole
+        publication's figures (the removal pass makes thousands of trials).
+        """
         system = self.relations.system
-        n = len(self.value)
-        rows_indptr, rows_of = _transpose_cached(self, system, n)
+        rows_indptr, rows_of = _transpose_cached(self, system, len(self.value))
         rows = np.unique(rows_of[_ranges(rows_indptr[figures], rows_indptr[figures + 1])])
         local = system.select_rows(rows)
-        if self._surely_failing(local, suppressed, figures)[0].size:
+        columns = np.union1d(local.index, figures)
+        near = _Check(
+            self.relations, self.value[columns], self.k, self.protection_width, self.width
+        )  # the box, statuses and bounds of `columns` alone; its relations are unused
+        return near._passes_over(
+            local.over(columns), suppressed[columns], np.searchsorted(columns, figures)
+        )
+
+    def _passes_over(
+        self, system: LinearSystem, suppressed: np.ndarray, figures: np.ndarray
+    ) -> bool:
+        """Whether `figures` pass over `system` (`passes_locally`'s test)."""
+        n = len(self.value)
+        if self._surely_failing(system, suppressed, figures)[0].size:
             return False
         box_lower, box_upper = self.box(suppressed)
         found = feasible_intervals(
-            local,
+            system,
             box_lower,
             box_upper,
             figures,
@@ -2321,7 +2361,7 @@ class _Check:
         lower[figures], upper[figures] = integer_interval(
             found.lower[figures], found.upper[figures]
         )
-        trivial = self.trivial(local, suppressed, lower)
+        trivial = self.trivial(system, suppressed, lower)
         return bool((self.status(figures, lower, upper, trivial) == "ok").all())
 
     def passes(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
@@ -2358,6 +2398,7 @@ def _remove_unneeded(
     rows = _transpose(system, n)
     equality = system.select_rows(np.flatnonzero(check.relations.is_equality))
     eq_indptr, eq_rows_of = _transpose(equality, n)
+    eq_lengths = np.diff(equality.indptr)
     before = check.components(suppressed)
     candidates = np.flatnonzero(suppressed & ~primary)
     shown: list[int] = []
@@ -2369,7 +2410,7 @@ def _remove_unneeded(
         hidden = (
             np.add.reduceat(
                 suppressed[members].astype(np.int64),
-                np.r_[0, np.cumsum(np.diff(equality.indptr)[its_rows])[:-1]],
+                np.r_[0, np.cumsum(eq_lengths[its_rows])[:-1]],
             )
             if its_rows.size
             else np.zeros(0, dtype=np.int64)
