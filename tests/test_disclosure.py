@@ -652,7 +652,7 @@ def test_the_quality_report_is_linked_to_a_table_1_month_that_shows_every_cell()
     table1 = cells.filter((pl.col("table") == 1) & ~pl.col("period").str.contains("/"))
     quality = (
         table1.filter(pl.col("geography_level") != "region")
-        .group_by("geography_level", "region_code", "provider_code", "period")
+        .group_by("geography_level", "region_code", "provider_code", "period", maintain_order=True)
         .agg(pl.col("value").sum())
         .with_columns(
             pl.lit(QUALITY_TABLE, pl.Int64).alias("table"),
