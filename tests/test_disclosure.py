@@ -529,6 +529,18 @@ def test_bound_propagation_keeps_an_unbounded_count_unbounded():
     assert ((truth >= lower) & (truth <= upper)).all()
 
 
+def _drawn_pattern(drawn, seed: int, share: float):
+    """The drawn tables' relations and figure values, a random generator from `seed`,
+    and a suppression pattern: the small counts and about `share` of the others."""
+    counts, regions = drawn
+    cells = linked_cells(counts, regions)
+    relations = build_relations(cells)
+    value = publish.disclosure.control._figure_values(relations, cells["value"].to_numpy())
+    rng = np.random.default_rng(seed)
+    hidden = small_count_mask(value, 10) | ((rng.random(value.size) < share) & (value >= 1))
+    return relations, value, rng, hidden
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_linked_counts(), st.integers(0, 10**6))
 def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
@@ -538,12 +550,7 @@ def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
     the LP. Each must give the verdict of the exact intervals. Small neighbourhoods
     here, so that the small tables take the paths of the demo's large components."""
     control = publish.disclosure.control
-    counts, regions = drawn
-    cells = linked_cells(counts, regions)
-    relations = build_relations(cells)
-    value = control._figure_values(relations, cells["value"].to_numpy())
-    rng = np.random.default_rng(seed)
-    hidden = small_count_mask(value, 10) | ((rng.random(value.size) < 0.2) & (value >= 1))
+    relations, value, rng, hidden = _drawn_pattern(drawn, seed, share=0.2)
     if not hidden.any():
         return
     which = np.flatnonzero(hidden)
@@ -571,12 +578,7 @@ def test_the_local_check_over_its_own_figures_gives_the_verdict_over_all(drawn, 
     figures over those relations' figures alone, renumbered from 0; over arrays of
     every figure of the publication the same relations give the same verdict."""
     control = publish.disclosure.control
-    counts, regions = drawn
-    cells = linked_cells(counts, regions)
-    relations = build_relations(cells)
-    value = control._figure_values(relations, cells["value"].to_numpy())
-    rng = np.random.default_rng(seed)
-    hidden = small_count_mask(value, 10) | ((rng.random(value.size) < 0.3) & (value >= 1))
+    relations, value, rng, hidden = _drawn_pattern(drawn, seed, share=0.3)
     system = relations.system
     check = control._Check(relations, value, 10, None, 8)
     rows_of = control._transpose(system, value.size)
