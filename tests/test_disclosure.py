@@ -140,6 +140,20 @@ def small_linked_counts(draw):
     return np.array(flat, dtype=np.int64).reshape(shape), regions
 
 
+def hidden_intervals(
+    system: LinearSystem, value: np.ndarray, hidden: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-number feasible intervals of the `hidden` figures as an outsider sees them:
+    each at least 1 and unbounded above, the others at their values."""
+    found = feasible_intervals(
+        system,
+        np.where(hidden, 1.0, value),
+        np.where(hidden, np.inf, value),
+        np.flatnonzero(hidden),
+    )
+    return integer_interval(found.lower, found.upper)
+
+
 def suppressed_figures(cells: pl.DataFrame, protected: pl.DataFrame) -> set[tuple]:
     keys = list(CELL_KEY_COLUMNS)
     return set(protected.filter(pl.col("marker") == "c").select(keys).iter_rows())
@@ -196,13 +210,7 @@ def test_primary_suppression_alone_is_recoverable_and_strict_is_not():
     hidden = np.zeros(relations.n_figures, dtype=bool)
     hidden[relations.cell_figure[(protected["marker"] == "c").to_numpy()]] = True
     assert hidden.sum() > 1 and (hidden >= primary).all()
-    found = feasible_intervals(
-        relations.system,
-        np.where(hidden, 1.0, value),
-        np.where(hidden, np.inf, value),
-        np.flatnonzero(hidden),
-    )
-    low, high = integer_interval(found.lower, found.upper)
+    low, high = hidden_intervals(relations.system, value, hidden)
     assert low[primary].tolist() == [1.0] and high[primary][0] >= 9
 
 
@@ -693,13 +701,7 @@ def test_the_quality_report_is_linked_to_a_table_1_month_that_shows_every_cell()
         value[relations.cell_figure] = published["value"].to_numpy()
         secret = np.zeros(relations.n_figures, dtype=bool)
         secret[relations.cell_figure[published.select(hidden).to_series().to_numpy()]] = True
-        found = feasible_intervals(
-            relations.system,
-            np.where(secret, 1.0, value),
-            np.where(secret, np.inf, value),
-            np.flatnonzero(secret),
-        )
-        low, high = integer_interval(found.lower, found.upper)
+        low, high = hidden_intervals(relations.system, value, secret)
         may = published.with_row_index().filter(
             (pl.col("table") == QUALITY_TABLE)
             & (pl.col("geography_level") == "provider")
