@@ -501,9 +501,11 @@ def published_bounds(
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
     marker = tidy["marker"].to_numpy().astype(str)
-    relations = build_relations(
-        tidy, quality_link=fully_shown_months(tidy, pl.col("marker") == "c")
-    )
+    # the report's link where table 1 shows every cell: under strict its cells are
+    # exact, so it folds to a constant; under a rounding policy it would join every
+    # modality of the report's months into the LP (the did demo: 3.5 min, not 50 s)
+    linked = policy.suppresses_across_tables and fully_shown_months(tidy, pl.col("marker") == "c")
+    relations = build_relations(tidy, quality_link=linked)
     is_count = relations.cell_figure >= 0
     figure = relations.cell_figure[is_count]
     cell_lower, cell_upper = attacker_bounds(
