@@ -494,9 +494,10 @@ def manifest_totals(publication_dir: Path, schema: dict) -> pl.DataFrame:
 def published_bounds(
     tidy: pl.DataFrame, policy: Policy
 ) -> tuple[Relations, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Published cells (text) as an outsider reads them: their relations (the quality
-    report's link to table 1 where table 1 shows every cell: see build_relations), each cell's value and
-    marker, and each figure's lower and upper bound from what all its cells say at once."""
+    """Published cells (text) as an outsider reads them: their relations (under
+    `strict`, the quality report's link to table 1 where table 1 shows every cell: see
+    build_relations), each cell's value and marker, and each figure's lower and upper
+    bound from what all its cells say at once."""
     value = (
         tidy["value"].str.strip_chars().replace("", None).cast(pl.Float64, strict=False)
     ).to_numpy()
@@ -504,7 +505,11 @@ def published_bounds(
     # the report's link where table 1 shows every cell: under strict its cells are
     # exact, so it folds to a constant; under a rounding policy it would join every
     # modality of the report's months into the LP (the did demo: 3.5 min, not 50 s)
-    linked = policy.suppresses_across_tables and fully_shown_months(tidy, pl.col("marker") == "c")
+    linked = (
+        fully_shown_months(tidy, pl.col("marker") == "c")
+        if policy.suppresses_across_tables
+        else False
+    )
     relations = build_relations(tidy, quality_link=linked)
     is_count = relations.cell_figure >= 0
     figure = relations.cell_figure[is_count]

@@ -385,6 +385,17 @@ def build_relations(frame: pl.DataFrame, quality_link: bool | pl.DataFrame = Fal
     )
 
 
+def table1_provider_month() -> pl.Expr:
+    """A table 1 count of one provider in one month: a part of the quality report's link
+    (records counted = the sum of the provider-month's table 1 cells)."""
+    return (
+        (pl.col("table").cast(pl.Int64) == ACTIVITY_TABLE)
+        & (pl.col("geography_level") == "provider")
+        & (pl.col("measure") == "activity_count")
+        & ~pl.col("period").str.contains("/", literal=True)
+    )
+
+
 def fully_shown_months(frame: pl.DataFrame, hidden: pl.Expr) -> pl.DataFrame:
     """The provider-months (region_code, provider_code, period) of `frame` whose table 1
     cells are all shown: none is `hidden`. Where the quality report's link to table 1
@@ -397,15 +408,9 @@ def fully_shown_months(frame: pl.DataFrame, hidden: pl.Expr) -> pl.DataFrame:
     >>> fully_shown_months(cells, pl.col("marker") == "c")["provider_code"].to_list()
     ['RJ2']
     """
-    table1_month = (
-        (pl.col("table").cast(pl.Int64) == ACTIVITY_TABLE)
-        & (pl.col("geography_level") == "provider")
-        & (pl.col("measure") == "activity_count")
-        & ~pl.col("period").str.contains("/", literal=True)
-    )
     month = ["region_code", "provider_code", "period"]
     return (
-        frame.filter(table1_month)
+        frame.filter(table1_provider_month())
         .group_by(month)
         .agg(hidden.any().alias("hidden"))
         .filter(~pl.col("hidden"))

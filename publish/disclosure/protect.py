@@ -187,16 +187,11 @@ def hide_linked_quality_totals(protected: pl.DataFrame) -> pl.DataFrame:
     protected. (The link is not an LP relation of the suppression: see
     `publish.disclosure.control.build_relations`.)
     """
-    from publish.tables import ACTIVITY_TABLE, QUALITY_TABLE
+    from publish.disclosure.control import table1_provider_month
+    from publish.tables import QUALITY_TABLE
 
-    month_of_table1 = (
-        (pl.col("table") == ACTIVITY_TABLE)
-        & (pl.col("geography_level") == "provider")
-        & (pl.col("measure") == "activity_count")
-        & ~pl.col("period").str.contains("/", literal=True)
-    )
     hidden = (
-        protected.filter(month_of_table1 & (pl.col("marker") == "c"))
+        protected.filter(table1_provider_month() & (pl.col("marker") == "c"))
         .select("region_code", "provider_code", "period")
         .unique()
         .with_columns(pl.lit(True).alias("_linked_hidden"))
