@@ -11,6 +11,14 @@ gets each modality's table as table data with those levels and runs OPT; ours is
 `apply_strict` on the same cells. Both patterns are then checked by our audit. Reported
 side by side: secondary cells, their value, seconds.
 
+OPT protects the primary cells only; our rule covers every `c`, secondary ones too, so
+OPT's first pattern can fail our audit (a secondary cell of 10 left in [2, 18], a
+partner pinned by the totals). "OPT to ours" is the fair comparison: OPT run again,
+each cell our audit finds narrow or exact told to tau-Argus as unsafe with the same
+levels (v - t, t + k - 2 - v, t the audit's trivial lower bound), until our audit
+passes its pattern; its seconds are tau-Argus's over every round (our audits between
+rounds not counted).
+
     pip install -e '.[bench]' && python benchmarks/bench_strict.py [--k 10]
     python benchmarks/bench_strict.py --synthetic [--providers 200]   # national shape
 
@@ -36,8 +44,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from publish.codes import MODALITIES, REGIONS, TABLE11_SOURCE_SETTINGS  # noqa: E402
 from publish.disclosure.audit import audit_publication  # noqa: E402
 from publish.disclosure.control import (  # noqa: E402
+    KEY_COLUMNS,
     apply_strict,
     build_relations,
+    figure_label,
     small_count_mask,
     trivial_lower_bounds,
 )
@@ -226,6 +236,40 @@ def tau_argus_opt(cells: pl.DataFrame, directory: Path) -> tuple[set[tuple], flo
     return secondary, seconds
 
 
+def tau_argus_to_our_requirement(
+    cells: pl.DataFrame, directory: Path, k: int, most_rounds: int = 8
+) -> tuple[np.ndarray, float, int, bool]:
+    """OPT until our audit passes its pattern (module docstring): (hidden cells, seconds
+    in tau-Argus over every round, rounds, passed)."""
+    keys = cell_key(cells)
+    label = [figure_label(row) for row in cells.select(KEY_COLUMNS).iter_rows(named=True)]
+    row_of = {name: i for i, name in enumerate(label)}
+    value = np.nan_to_num(cells["value"].to_numpy(), nan=0.0)
+    unsafe = cells["primary"].to_numpy().copy()
+    lpl, upl = cells["lpl"].to_numpy().copy(), cells["upl"].to_numpy().copy()
+    seconds = 0.0
+    for round_number in range(1, most_rounds + 1):
+        asked = cells.with_columns(
+            pl.Series("primary", unsafe), pl.Series("lpl", lpl), pl.Series("upl", upl)
+        )
+        secondary, spent = tau_argus_opt(asked, directory / f"round{round_number}")
+        seconds += spent
+        hidden = unsafe | np.array([key in secondary for key in keys])
+        report = audit_pattern(
+            cells, hidden, directory / f"audit{round_number}" / "did-2024-25-final", k
+        )
+        if report.passed:
+            return hidden, seconds, round_number, True
+        failing = report.cells.filter(pl.col("status") != "ok")
+        for name, t in failing.select("cell", "trivial_lower").iter_rows():
+            row = row_of[name]
+            t = float(t) if t else 1.0
+            unsafe[row] = True
+            lpl[row] = max(value[row] - t, 0.0)
+            upl[row] = max(t + k - 2 - value[row], 0.0)
+    return hidden, seconds, most_rounds, False
+
+
 def cell_key(cells: pl.DataFrame) -> list[tuple]:
     """(geography code as given to tau-Argus, modality, period) per row."""
     keys = []
@@ -253,7 +297,8 @@ def compare(k: int) -> None:
     print(f"table 1 of the demo, k={k}; protection [t, t+{k - 2}] for every primary cell")
     print(
         f"{'table':<10} {'primary':>7} | {'ours: secondary':>15} {'value':>7} {'s':>6} "
-        f"{'audit':>6} | {'tau-Argus OPT':>13} {'value':>7} {'s':>6} {'audit':>6}"
+        f"{'audit':>6} | {'tau-Argus OPT':>13} {'value':>7} {'s':>6} {'audit':>10} "
+        f"| {'OPT to ours':>11} {'value':>7} {'s':>6} {'rounds':>6}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -277,17 +322,27 @@ def compare(k: int) -> None:
             tau_audit = audit_pattern(
                 cells, tau_hidden, work / f"tau-{len(months)}" / "did-2024-25-final", k
             )
+            fair_hidden, fair_seconds, rounds, fair_passed = tau_argus_to_our_requirement(
+                cells, work / f"fair-{len(months)}", k
+            )
             our_secondary = our_hidden & ~primary
             tau_only = tau_hidden & ~primary
+            fair_only = fair_hidden & ~primary
+            tau_verdict = (
+                "passed"
+                if tau_audit.passed
+                else f"{tau_audit.narrow + tau_audit.exact + tau_audit.infeasible} fail"
+            )
             print(
                 f"{name:<10} {primary.sum():>7} | {our_secondary.sum():>15} "
                 f"{value[our_secondary].sum():>7.0f} {our_seconds:>6.1f} "
                 f"{'passed' if our_audit.passed else 'FAILED':>6} | {tau_only.sum():>13} "
-                f"{value[tau_only].sum():>7.0f} {tau_seconds:>6.1f} "
-                f"{'passed' if tau_audit.passed else 'FAILED':>6}"
+                f"{value[tau_only].sum():>7.0f} {tau_seconds:>6.1f} {tau_verdict:>10} "
+                f"| {fair_only.sum():>11} {value[fair_only].sum():>7.0f} {fair_seconds:>6.1f} "
+                f"{rounds if fair_passed else f'{rounds}, FAILED':>6}"
             )
             if not tau_audit.passed:
-                print(f"  tau-Argus pattern under our audit: {tau_audit.summary}")
+                print(f"  tau-Argus OPT's first pattern under our audit: {tau_audit.summary}")
 
 
 # ---------------------------------------------------------------------------------------

@@ -486,6 +486,43 @@ def test_removal_pass_shows_an_unneeded_secondary_again():
     assert (pattern >= primary).all()
 
 
+@pytest.mark.parametrize(
+    ("counts", "hidden_instead"),
+    [
+        # the two secondary months of P00 are the only suppressed figures of its year:
+        # shown one at a time, either pins the other; shown together, nothing instead
+        ([[10, 12, 30], [0, 1, 20], [30, 2, 3], [20, 9, 3]], 0),
+        # two secondary parts shown again, their published total suppressed instead
+        ([[20, 11, 9], [2, 30, 0], [3, 12, 20], [11, 1, 1]], 1),
+    ],
+)
+def test_exchange_pass_shows_two_secondary_figures_together(monkeypatch, counts, hidden_instead):
+    import publish.disclosure.control as control
+
+    cells = linked_cells(np.array(counts).reshape(4, 1, 3, 1), ["Y56", "Y56", "Y56", "Y58"])
+    relations = build_relations(cells)
+    value = np.zeros(relations.n_figures)
+    is_count = relations.cell_figure >= 0
+    value[relations.cell_figure[is_count]] = cells["value"].to_numpy()[is_count]
+    removal_pass_pattern = []
+    exchange = control._exchange_pairs
+
+    def after_removal_pass(check, primary, suppressed, value):
+        removal_pass_pattern.append(suppressed.copy())
+        return exchange(check, primary, suppressed, value)
+
+    monkeypatch.setattr(control, "_exchange_pairs", after_removal_pass)
+    protected = apply_strict(cells)
+    pattern = np.zeros(relations.n_figures, dtype=bool)
+    pattern[relations.cell_figure[is_count & (protected["marker"] == "c").to_numpy()]] = True
+    (before,) = removal_pass_pattern
+    assert (before & ~pattern).sum() == 2  # a pair shown again
+    assert (pattern & ~before).sum() == hidden_instead
+    assert (pattern >= small_count_mask(value, 10)).all()
+    check = control._Check(relations, value, 10, None, 8)
+    assert check.passes(pattern, np.flatnonzero(pattern))
+
+
 def test_without_secondary_suppression_only_primary():
     counts = np.array([[[[3], [30], [40]]], [[[25], [35], [45]]]])
     cells = linked_cells(counts, ["Y56", "Y56"])

@@ -29,7 +29,9 @@ What is protected, against whom, and why: docs/disclosure.md.
 
 from __future__ import annotations
 
+import functools
 import heapq
+import itertools
 import logging
 import time
 import warnings
@@ -1887,7 +1889,10 @@ def apply_strict(
        it tells nothing new: after two rounds of partners it is shown again, and chosen
        again only where nothing else can open a count it pins;
     3. the removal pass (`_remove_unneeded`): each secondary count, largest first,
-       shown again if the audit around it still passes.
+       shown again if the audit around it still passes; then the exchange pass
+       (`_exchange_pairs`): two secondary counts that are the only suppressed ones of
+       a relation shown again together, alone or with the relation's total suppressed
+       instead, and the removal pass again near what changed.
     Zeros are never chosen. Deterministic: figures are numbered by their key and ties
     go to the smaller number, so row order does not matter. A median or percentage is
     also suppressed when a count behind it is, so that it cannot show that the count
@@ -2056,8 +2061,11 @@ def _protect(
         if failing.size == 0:
             if verified:
                 _remove_unneeded(check, primary, suppressed, value)
+                exchanged = _exchange_pairs(check, primary, suppressed, value)
+                if exchanged.size:  # what the exchanges made unneeded near them
+                    _remove_unneeded(check, primary, suppressed, value, near=exchanged)
                 log.debug(
-                    "strict: removal pass done, %d suppressed, %.1f s",
+                    "strict: removal and exchange passes done, %d suppressed, %.1f s",
                     suppressed.sum(),
                     time.perf_counter() - started,
                 )
@@ -2382,80 +2390,216 @@ class _Check:
         return bool((self.status(targets, lower, upper, trivial) == "ok").all())
 
 
+@dataclass(frozen=True)
+class _Change:
+    """Figures shown again, and figures suppressed instead (an exchange), made or undone
+    on a pattern in place."""
+
+    shown: tuple[int, ...]
+    hidden: tuple[int, ...] = ()
+
+    @property
+    def figures(self) -> np.ndarray:
+        return np.asarray(self.shown + self.hidden, dtype=np.int64)
+
+    def make(self, suppressed: np.ndarray) -> None:
+        suppressed[list(self.shown)] = False
+        suppressed[list(self.hidden)] = True
+
+    def undo(self, suppressed: np.ndarray) -> None:
+        suppressed[list(self.hidden)] = False
+        suppressed[list(self.shown)] = True
+
+
+class _Trial:
+    """The first test of a change to a passing pattern, on its neighbourhood alone: the
+    removal and exchange passes try thousands of changes, and the whole check of their
+    components (`_confirm_changes`) comes once, after."""
+
+    def __init__(self, check: _Check) -> None:
+        n = len(check.value)
+        self.check, self.system = check, check.relations.system
+        self.rows = _transpose(self.system, n)
+        self.equality = self.system.select_rows(np.flatnonzero(check.relations.is_equality))
+        self.eq_indptr, self.eq_rows_of = _transpose(self.equality, n)
+
+    def equalities_of(self, figures: np.ndarray) -> np.ndarray:
+        return np.unique(
+            self.eq_rows_of[_ranges(self.eq_indptr[figures], self.eq_indptr[figures + 1])]
+        )
+
+    def members(self, row: int) -> np.ndarray:
+        return self.equality.index[self.equality.indptr[row] : self.equality.indptr[row + 1]]
+
+    def pins_one(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
+        """Whether an equality of `figures` holds one suppressed figure alone: that one
+        is then exact, no LP needed to say so."""
+        rows = self.equalities_of(figures)
+        if rows.size == 0:
+            return False
+        members = self.equality.index[
+            _ranges(self.equality.indptr[rows], self.equality.indptr[rows + 1])
+        ]
+        lengths = np.diff(self.equality.indptr)[rows]
+        hidden = np.add.reduceat(
+            suppressed[members].astype(np.int64), np.r_[0, np.cumsum(lengths)[:-1]]
+        )
+        return bool((hidden == 1).any())
+
+    def keeps(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
+        """Whether the pattern, changed at `figures`, still passes around them: the
+        suppressed figures within two relations of them, over every relation that holds
+        those (a relaxation: a trial may wrongly pass, never wrongly fail)."""
+        near = _neighbours(self.system, self.rows, figures)
+        near = np.unique(near[suppressed[near]])
+        if near.size:
+            further = _neighbours(self.system, self.rows, near)
+            near = np.unique(np.concatenate([near, further[suppressed[further]]]))
+        return near.size == 0 or self.check.passes_locally(suppressed, near)
+
+    def tries(self, suppressed: np.ndarray, change: _Change) -> bool:
+        """Make `change` if it passes both tests; undo it otherwise."""
+        change.make(suppressed)
+        if not self.pins_one(suppressed, change.figures) and self.keeps(suppressed, change.figures):
+            return True
+        change.undo(suppressed)
+        return False
+
+
+def _confirm_changes(
+    check: _Check, trial: _Trial, suppressed: np.ndarray, changes: list[_Change]
+) -> list[_Change]:
+    """The changes that stand once the components they touch (before and after them) are
+    checked whole: those near a failing figure are undone and the rest checked again,
+    three times; then every change in a failing component, which restores the pattern
+    that passed there. Returns the changes kept."""
+    if not changes:
+        return changes
+    n = len(check.value)
+    for change in changes[::-1]:
+        change.undo(suppressed)
+    before = check.components(suppressed)
+    for change in changes:
+        change.make(suppressed)
+    for attempt in range(4):
+        if not changes:
+            return changes
+        after = check.components(suppressed)
+        figures = np.concatenate([change.figures for change in changes])
+        touched = np.zeros((2, n), dtype=bool)
+        touched[0, before[figures]] = True
+        touched[1, after[figures]] = True
+        targets = np.flatnonzero(suppressed & (touched[0, before] | touched[1, after]))
+        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
+        trivial = check.intervals(suppressed, targets, lower, upper)
+        failing = targets[check.status(targets, lower, upper, trivial) != "ok"]
+        if failing.size == 0:
+            return changes
+        in_failing = np.zeros((2, n), dtype=bool)
+        in_failing[0, before[failing]] = True
+        in_failing[1, after[failing]] = True
+        by_component = np.array(
+            [
+                (in_failing[0, before[c.figures]] | in_failing[1, after[c.figures]]).any()
+                for c in changes
+            ]
+        )
+        back = by_component
+        if attempt < 3:
+            around = np.zeros(n, dtype=bool)
+            hops = _neighbours(trial.system, trial.rows, failing)
+            around[hops] = True
+            around[_neighbours(trial.system, trial.rows, np.unique(hops))] = True
+            near = np.array([around[c.figures].any() for c in changes])
+            if near.any():
+                back = near
+        for change in [c for c, undo in zip(changes, back, strict=True) if undo][::-1]:
+            change.undo(suppressed)
+        changes = [c for c, undo in zip(changes, back, strict=True) if not undo]
+    return changes
+
+
 def _remove_unneeded(
     check: _Check,
     primary: np.ndarray,
     suppressed: np.ndarray,
     value: np.ndarray,
-) -> None:
+    near: np.ndarray | None = None,
+) -> np.ndarray:
     """Each secondary figure, largest value first, shown again if the audit still
-    passes without it (later additions can make earlier ones unneeded).
+    passes without it (later additions can make earlier ones unneeded); with `near`,
+    only the secondary figures within two relations of those. Returns the figures
+    shown again.
 
-    Each trial solves only the neighbourhood of the figure: the suppressed figures
-    within two relations of it, over every relation that holds them (a relaxation: a
-    trial may wrongly pass). The changed components are then checked whole; the
-    figures shown again near a failing one are suppressed again, and, should that not
-    be enough, every figure shown again in a failing component, which restores a
-    pattern that passed.
+    Each trial solves only the neighbourhood of the figure (`_Trial`); the changed
+    components are then checked whole (`_confirm_changes`).
     """
-    system = check.relations.system
-    n = len(value)
-    rows = _transpose(system, n)
-    equality = system.select_rows(np.flatnonzero(check.relations.is_equality))
-    eq_indptr, eq_rows_of = _transpose(equality, n)
-    eq_lengths = np.diff(equality.indptr)
-    before = check.components(suppressed)
+    trial = _Trial(check)
     candidates = np.flatnonzero(suppressed & ~primary)
-    shown: list[int] = []
-    for figure in candidates[np.lexsort((candidates, -value[candidates]))].tolist():
-        # showing it would leave one unknown in one of its equalities: that one is
-        # then exact, no LP needed to say so
-        its_rows = eq_rows_of[eq_indptr[figure] : eq_indptr[figure + 1]]
-        members = equality.index[_ranges(equality.indptr[its_rows], equality.indptr[its_rows + 1])]
-        hidden = (
-            np.add.reduceat(
-                suppressed[members].astype(np.int64),
-                np.r_[0, np.cumsum(eq_lengths[its_rows])[:-1]],
-            )
-            if its_rows.size
-            else np.zeros(0, dtype=np.int64)
-        )
-        if (hidden == 2).any():
+    if near is not None:
+        around = np.zeros(len(value), dtype=bool)
+        hops = _neighbours(trial.system, trial.rows, near)
+        around[hops] = True
+        around[_neighbours(trial.system, trial.rows, np.unique(hops))] = True
+        candidates = candidates[around[candidates]]
+    changes = [
+        change
+        for figure in candidates[np.lexsort((candidates, -value[candidates]))].tolist()
+        if trial.tries(suppressed, change := _Change(shown=(figure,)))
+    ]
+    kept = _confirm_changes(check, trial, suppressed, changes)
+    return np.asarray([c.shown[0] for c in kept], dtype=np.int64)
+
+
+def _exchange_pairs(
+    check: _Check, primary: np.ndarray, suppressed: np.ndarray, value: np.ndarray
+) -> np.ndarray:
+    """Changes of two secondary figures at once, which the removal pass, one figure at a
+    time, cannot make (showing one pins the other, or leaves a count too narrow). Two
+    passes, each confirmed whole (`_confirm_changes`): (1) the two suppressed figures of
+    an equality that holds no others, both secondary, shown again together; (2) two
+    secondary parts of an equality shown again and its total (published, not zero)
+    suppressed instead: one secondary cell fewer. Largest pair first, ties to the
+    smaller figures. Returns the figures changed."""
+    trial = _Trial(check)
+    equality = trial.equality
+    secondary = suppressed & ~primary
+    row_count = functools.partial(np.bincount, equality.entry_row, minlength=equality.n_rows)
+    hidden_count = row_count(suppressed[equality.index].astype(np.int64))
+    secondary_count = row_count(secondary[equality.index].astype(np.int64))
+    positive_count = row_count((equality.coef > 0).astype(np.int64))
+    alone: set[tuple[int, int]] = set()
+    for_total: set[tuple[int, int, int]] = set()
+    for row in np.flatnonzero(secondary_count >= 2).tolist():
+        members = trial.members(row)
+        parts = members[secondary[members]]
+        if hidden_count[row] == 2:
+            alone.add((int(parts[0]), int(parts[1])))
+        coef = equality.coef[equality.indptr[row] : equality.indptr[row + 1]]
+        total = members[coef > 0]
+        if positive_count[row] != 1 or suppressed[total[0]] or value[total[0]] < 1:
             continue
-        suppressed[figure] = False
-        near = _neighbours(system, rows, np.array([figure]))
-        near = np.unique(near[suppressed[near]])
-        if near.size:
-            further = _neighbours(system, rows, near)
-            near = np.unique(np.concatenate([near, further[suppressed[further]]]))
-        if near.size == 0 or check.passes_locally(suppressed, near):
-            shown.append(figure)
-            continue
-        suppressed[figure] = True
-    shown_arr = np.asarray(shown, dtype=np.int64)
-    for attempt in range(4):
-        if shown_arr.size == 0:
-            return
-        lower, upper = np.full(n, np.nan), np.full(n, np.nan)
-        touched = np.zeros(n, dtype=bool)
-        touched[before[shown_arr]] = True
-        targets = np.flatnonzero(suppressed & touched[before])
-        trivial = check.intervals(suppressed, targets, lower, upper)
-        failing = targets[check.status(targets, lower, upper, trivial) != "ok"]
-        if failing.size == 0:
-            return
-        if attempt < 3:
-            around = np.zeros(n, dtype=bool)
-            hops = _neighbours(system, rows, failing)
-            around[hops] = True
-            around[_neighbours(system, rows, np.unique(hops))] = True
-            back = around[shown_arr]
-        else:
-            back = np.isin(before[shown_arr], before[failing])
-        if not back.any():
-            back = np.isin(before[shown_arr], before[failing])
-        suppressed[shown_arr[back]] = True
-        shown_arr = shown_arr[~back]
+        parts = parts[coef[secondary[members]] < 0]
+        for a, b in itertools.combinations(sorted(parts.tolist()), 2):
+            for_total.add((a, b, int(total[0])))
+    changed: list[np.ndarray] = []
+    for candidates in (alone, for_total):
+        changes = []
+        touched = np.zeros(len(value), dtype=bool)  # a figure changes once a pass
+        for pair in sorted(candidates, key=lambda c: (-(value[c[0]] + value[c[1]]), c)):
+            change = _Change(shown=pair[:2], hidden=pair[2:])
+            if (
+                touched[change.figures].any()
+                or not suppressed[list(change.shown)].all()
+                or suppressed[list(change.hidden)].any()
+            ):
+                continue
+            if trial.tries(suppressed, change):
+                changes.append(change)
+                touched[change.figures] = True
+        kept = _confirm_changes(check, trial, suppressed, changes)
+        changed += [change.figures for change in kept]
+    return np.concatenate([np.zeros(0, dtype=np.int64), *changed])
 
 
 def _transpose_cached(owner: object, system: LinearSystem, n: int) -> tuple[np.ndarray, np.ndarray]:
