@@ -2030,7 +2030,10 @@ def _protect(
     fails = np.zeros(n, dtype=np.int64)  # rounds a figure failed since its last widening
     changed_arr = np.flatnonzero(suppressed)
     verified = False
-    since_verified: list[np.ndarray] | None = None  # changes since the full check
+    # changes since the last full check: round 0 is one (nothing is wide yet, every
+    # component is touched), so the check before the end is of the components changed
+    # since (an unchanged component's LPs are the same LPs, and passed)
+    since_verified: list[np.ndarray] = []
     started = time.perf_counter()
     for round_number in range(_MOST_ROUNDS):
         # Bound propagation first: a figure it leaves too narrow is too narrow in the
@@ -2060,28 +2063,33 @@ def _protect(
         )
         if failing.size == 0:
             if verified:
-                _remove_unneeded(check, primary, suppressed, value)
+                shown = _remove_unneeded(check, primary, suppressed, value)
+                log.debug(
+                    "strict: removal pass: %d shown again, %d suppressed, %.1f s",
+                    shown.size,
+                    suppressed.sum(),
+                    time.perf_counter() - started,
+                )
                 exchanged = _exchange_pairs(check, primary, suppressed, value)
                 if exchanged.size:  # what the exchanges made unneeded near them
-                    _remove_unneeded(check, primary, suppressed, value, near=exchanged)
+                    shown = _remove_unneeded(check, primary, suppressed, value, near=exchanged)
                 log.debug(
-                    "strict: removal and exchange passes done, %d suppressed, %.1f s",
+                    "strict: exchange pass: %d figures changed, %d shown again near them, "
+                    "%d suppressed, %.1f s",
+                    exchanged.size,
+                    shown.size if exchanged.size else 0,
                     suppressed.sum(),
                     time.perf_counter() - started,
                 )
                 return suppressed
-            # the whole pattern once more, nothing taken from earlier rounds; after that,
-            # the whole of each component changed since (the others' LPs and trivial
-            # bounds are those the full check found passing)
+            # the whole of each component changed since the last full check, nothing
+            # taken from earlier rounds (the others' LPs and trivial bounds are those
+            # the full check found passing)
             verified = True
-            if since_verified is None:
-                wide[:] = False
-                changed_arr = np.flatnonzero(suppressed)
-            else:
-                changed_arr = np.unique(np.concatenate([np.zeros(0, np.int64), *since_verified]))
-                again = np.zeros(n, dtype=bool)
-                again[label[changed_arr]] = True
-                wide[again[label]] = False
+            changed_arr = np.unique(np.concatenate([np.zeros(0, np.int64), *since_verified]))
+            again = np.zeros(n, dtype=bool)
+            again[label[changed_arr]] = True
+            wide[again[label]] = False
             since_verified = []
             continue
         verified = False
@@ -2168,8 +2176,7 @@ def _protect(
             break
         changed.extend(secondary.close_singletons())
         changed_arr = np.asarray(changed)
-        if since_verified is not None:
-            since_verified.append(changed_arr)
+        since_verified.append(changed_arr)
         wide[changed_arr] = False
         wide[_neighbours(system, all_rows_of, changed_arr)] = False
     warnings.warn(
