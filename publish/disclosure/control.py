@@ -2063,24 +2063,7 @@ def _protect(
         )
         if failing.size == 0:
             if verified:
-                shown = _remove_unneeded(check, primary, suppressed, value)
-                log.debug(
-                    "strict: removal pass: %d shown again, %d suppressed, %.1f s",
-                    shown.size,
-                    suppressed.sum(),
-                    time.perf_counter() - started,
-                )
-                exchanged = _exchange_pairs(check, primary, suppressed, value)
-                if exchanged.size:  # what the exchanges made unneeded near them
-                    shown = _remove_unneeded(check, primary, suppressed, value, near=exchanged)
-                log.debug(
-                    "strict: exchange pass: %d figures changed, %d shown again near them, "
-                    "%d suppressed, %.1f s",
-                    exchanged.size,
-                    shown.size if exchanged.size else 0,
-                    suppressed.sum(),
-                    time.perf_counter() - started,
-                )
+                _show_unneeded(check, primary, suppressed, value, started)
                 return suppressed
             # the whole of each component changed since the last full check, nothing
             # taken from earlier rounds (the others' LPs and trivial bounds are those
@@ -2184,6 +2167,35 @@ def _protect(
         stacklevel=3,
     )
     return suppressed
+
+
+def _show_unneeded(
+    check: _Check,
+    primary: np.ndarray,
+    suppressed: np.ndarray,
+    value: np.ndarray,
+    started: float,
+) -> None:
+    """After the rounds (a passing pattern): the removal pass, then the exchange pass and
+    the removal pass again near what it changed. Changes `suppressed` in place."""
+    shown = _remove_unneeded(check, primary, suppressed, value)
+    log.debug(
+        "strict: removal pass: %d shown again, %d suppressed, %.1f s",
+        shown.size,
+        suppressed.sum(),
+        time.perf_counter() - started,
+    )
+    exchanged = _exchange_pairs(check, primary, suppressed, value)
+    if exchanged.size:  # what the exchanges made unneeded near them
+        shown = _remove_unneeded(check, primary, suppressed, value, near=exchanged)
+    log.debug(
+        "strict: exchange pass: %d figures changed, %d shown again near them, "
+        "%d suppressed, %.1f s",
+        exchanged.size,
+        shown.size if exchanged.size else 0,
+        suppressed.sum(),
+        time.perf_counter() - started,
+    )
 
 
 def _opening_to_interval(
@@ -2438,6 +2450,15 @@ class _Trial:
     def members(self, row: int) -> np.ndarray:
         return self.equality.index[self.equality.indptr[row] : self.equality.indptr[row + 1]]
 
+    def within_two_relations(self, figures: np.ndarray) -> np.ndarray:
+        """A mask of the figures that share a relation with `figures`, or with one of
+        those: what a change at `figures` can narrow first."""
+        around = np.zeros(len(self.check.value), dtype=bool)
+        hops = _neighbours(self.system, self.rows, figures)
+        around[hops] = True
+        around[_neighbours(self.system, self.rows, np.unique(hops))] = True
+        return around
+
     def pins_one(self, suppressed: np.ndarray, figures: np.ndarray) -> bool:
         """Whether an equality of `figures` holds one suppressed figure alone: that one
         is then exact, no LP needed to say so."""
@@ -2479,7 +2500,12 @@ def _confirm_changes(
     """The changes that stand once the components they touch (before and after them) are
     checked whole: those near a failing figure are undone and the rest checked again,
     three times; then every change in a failing component, which restores the pattern
-    that passed there. Returns the changes kept."""
+    that passed there. Returns the changes kept.
+
+    A check after the first is of the components that an undone change or a failing
+    figure is in (before the undoing or after it): any other component holds the same
+    figures under the same relations as in the check before, and passed there.
+    """
     if not changes:
         return changes
     n = len(check.value)
@@ -2488,15 +2514,16 @@ def _confirm_changes(
     before = check.components(suppressed)
     for change in changes:
         change.make(suppressed)
+    # what the next check covers: the components of these figures, by these labels
+    earlier, recheck = before, np.concatenate([change.figures for change in changes])
     for attempt in range(4):
         if not changes:
             return changes
         after = check.components(suppressed)
-        figures = np.concatenate([change.figures for change in changes])
-        touched = np.zeros((2, n), dtype=bool)
-        touched[0, before[figures]] = True
-        touched[1, after[figures]] = True
-        targets = np.flatnonzero(suppressed & (touched[0, before] | touched[1, after]))
+        near_recheck = np.zeros((2, n), dtype=bool)
+        near_recheck[0, earlier[recheck]] = True
+        near_recheck[1, after[recheck]] = True
+        targets = np.flatnonzero(suppressed & (near_recheck[0, earlier] | near_recheck[1, after]))
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
         trivial = check.intervals(suppressed, targets, lower, upper)
         failing = targets[check.status(targets, lower, upper, trivial) != "ok"]
@@ -2513,16 +2540,15 @@ def _confirm_changes(
         )
         back = by_component
         if attempt < 3:
-            around = np.zeros(n, dtype=bool)
-            hops = _neighbours(trial.system, trial.rows, failing)
-            around[hops] = True
-            around[_neighbours(trial.system, trial.rows, np.unique(hops))] = True
+            around = trial.within_two_relations(failing)
             near = np.array([around[c.figures].any() for c in changes])
             if near.any():
                 back = near
-        for change in [c for c, undo in zip(changes, back, strict=True) if undo][::-1]:
+        undone = [c for c, undo in zip(changes, back, strict=True) if undo]
+        for change in undone[::-1]:
             change.undo(suppressed)
         changes = [c for c, undo in zip(changes, back, strict=True) if not undo]
+        earlier, recheck = after, np.concatenate([failing, *(c.figures for c in undone)])
     return changes
 
 
@@ -2544,11 +2570,7 @@ def _remove_unneeded(
     trial = _Trial(check)
     candidates = np.flatnonzero(suppressed & ~primary)
     if near is not None:
-        around = np.zeros(len(value), dtype=bool)
-        hops = _neighbours(trial.system, trial.rows, near)
-        around[hops] = True
-        around[_neighbours(trial.system, trial.rows, np.unique(hops))] = True
-        candidates = candidates[around[candidates]]
+        candidates = candidates[trial.within_two_relations(near)[candidates]]
     changes = [
         change
         for figure in candidates[np.lexsort((candidates, -value[candidates]))].tolist()
