@@ -7,7 +7,6 @@ then read its real outputs.
 import hashlib
 import json
 from collections import Counter
-from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
@@ -15,6 +14,7 @@ import polars as pl
 from frictionless import Package
 
 from tests.conftest import DEMO_ID, run_cli
+from tests.html_tables import TableReader
 
 STAMP = "Synthetic data: not official statistics"
 
@@ -190,7 +190,7 @@ def test_the_ods_copy_reads_back_with_the_figures_of_the_tidy_csv(demo):
 # --------------------------------------------------------------------------- the quality pages
 
 
-class TableRows(HTMLParser):
+class TableRows(TableReader):
     """A page's tables: caption -> rows of cell texts (the heading row first), and its
     links."""
 
@@ -203,7 +203,7 @@ class TableRows(HTMLParser):
         self.row: list[str] | None = None
         self.cell: list[str] | None = None
 
-    def handle_starttag(self, tag, attrs):
+    def start(self, tag, attrs):
         if tag == "caption":
             self.caption = []
         elif tag == "tr":
@@ -213,7 +213,7 @@ class TableRows(HTMLParser):
         elif tag == "a" and dict(attrs).get("href"):
             self.links.add(dict(attrs)["href"])
 
-    def handle_endtag(self, tag):
+    def end(self, tag):
         if tag == "caption":
             self.current = self.tables.setdefault(" ".join("".join(self.caption).split()), [])
             self.caption = None

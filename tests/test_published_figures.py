@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import openpyxl
@@ -49,6 +48,7 @@ import polars as pl
 import pytest
 
 from tests.conftest import build, record, write_submission
+from tests.html_tables import TableReader
 
 IDENTIFIER = "did-2024-25-provisional-2024-06"
 
@@ -134,7 +134,7 @@ def csv_figures(folder: Path) -> tuple[set[float], set[str]]:
     return figures, texts
 
 
-class PageText(HTMLParser):
+class PageText(TableReader):
     """Text of a page: (text, in a table cell) pairs, and the images' alternative text."""
 
     def __init__(self) -> None:
@@ -145,7 +145,7 @@ class PageText(HTMLParser):
         self.in_svg = 0
         self.buffer: list[str] = []
 
-    def handle_starttag(self, tag, attrs):
+    def start(self, tag, attrs):
         # a chart's own text is its axes' scale: its figures are in the table after it
         if tag in ("style", "script", "title") or (tag == "text" and self.in_svg):
             self.skip += 1
@@ -157,7 +157,7 @@ class PageText(HTMLParser):
         if tag == "img":
             self.parts.append((dict(attrs).get("alt") or "", False))
 
-    def handle_endtag(self, tag):
+    def end(self, tag):
         if tag in ("style", "script", "title") or (tag == "text" and self.in_svg):
             self.skip -= 1
         if tag == "svg":
