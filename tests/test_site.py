@@ -533,6 +533,12 @@ def _captions_of(page: _Page) -> list[str]:
     return [t["caption"] for t in page.tables]
 
 
+def _members_shown(page: _Page) -> list[str]:
+    """The providers (or commissioners) a region's page shows: its table's outer row
+    header, once per member, in order."""
+    return list(dict.fromkeys(row[0][1] for table in page.tables for row in table["body"]))
+
+
 def test_table_pages_hold_one_regions_providers(site):
     """The table's page: England and regions; each region's providers on a page of their
     own, reached by a plain link (no JavaScript), and every provider's table on exactly
@@ -545,11 +551,16 @@ def test_table_pages_hold_one_regions_providers(site):
     for region in REGIONS:
         page_name = f"table-1-{region.lower()}.html"
         assert page_name in linked
-        captions = _captions_of(parse(tables_dir / page_name))
+        page = parse(tables_dir / page_name)
+        shown = _members_shown(page)
         others = [n for r, _, n in PROVIDERS if r != region]
         ours = [n for r, _, n in PROVIDERS if r == region]
-        assert not any(n in c for c in captions for n in others), (region, captions)
-        assert [sum(n in c for c in captions) for n in ours] == [1] * len(ours)
+        assert not any(n in s for s in shown for n in others), (region, shown)
+        assert [sum(n in s for s in shown) for n in ours] == [1] * len(ours)
+        # the region's providers in one table: a group of rows each, its name their header
+        [table] = page.tables
+        assert table["head"][0][:2] == [("th", "Provider"), ("th", "Modality")]
+        assert table["caption"].startswith("Table 1: ") and "providers in" in table["caption"]
     # the provider's page links to its rows on its region's page
     provider = parse(out / "providers" / "y60-rcc.html").refs
     assert ("a", "href", "../tables/table-1-y60.html#provider-y60-rcc") in provider
@@ -566,8 +577,9 @@ def test_large_region_split_into_numbered_pages(tmp_path, monkeypatch):
     assert ("a", "href", "table-2-y56-2.html") in first.refs
     assert ("a", "href", "table-2-y56.html") in second.refs
     assert not (tmp_path / "tables" / "table-2-y56-3.html").exists()
-    captions = _captions_of(first) + _captions_of(second)
-    assert [sum(n in c for c in captions) for r, _, n in PROVIDERS if r == "Y56"] == [1, 1]
+    shown = _members_shown(first) + _members_shown(second)
+    assert [sum(n in s for s in shown) for r, _, n in PROVIDERS if r == "Y56"] == [1, 1]
+    assert "page 2 of 2" in second.tables[0]["caption"]
     assert ("a", "href", "../tables/table-2-y56-2.html#provider-y56-raa") in parse(
         tmp_path / "providers" / "y56-raa.html"
     ).refs

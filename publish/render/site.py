@@ -152,6 +152,7 @@ class HtmlTable:
     row_header_labels: tuple[str, ...]
     columns: tuple[Column, ...]
     bodies: list[list[Row]] = field(default_factory=list)
+    body_ids: tuple[str, ...] = ()  # an id per body (a link's target), or none
 
     @property
     def grouped(self) -> bool:
@@ -507,10 +508,7 @@ def _area_table(
     caption = f"Table {published(number)}: {title}, {place}"
     if spec is not None and spec.shows_provider_details and area.key[0] == "provider":
         caption += provider_details_text(publication, area)
-    if by_quarter(spec):
-        caption += f", by quarter of the {_ytd_phrase(publication)}"
-    elif layout != "months":
-        caption += f", {_ytd_phrase(publication)}"
+    caption += _caption_period(spec, publication)
     rows = []
     seen_rows: dict[tuple[str, ...], None] = {}
     quarters = sorted(figures.periods[number]) if by_quarter(spec) else [""]
@@ -536,6 +534,47 @@ def _area_table(
             row_headers = (*row_headers[:-1], quarter_label(quarter))
         rows.append(Row(tuple(row_headers), cells))
     return HtmlTable(table_id, caption, headers, tuple(c for _, c in columns), [rows])
+
+
+def _caption_period(spec: TableSpec | None, publication: Publication) -> str:
+    """What a caption says of the table's period when its columns are not its months."""
+    if by_quarter(spec):
+        return f", by quarter of the {_ytd_phrase(publication)}"
+    if spec is not None and spec.layout != "months":
+        return f", {_ytd_phrase(publication)}"
+    return ""
+
+
+def _members_table(
+    publication: Publication,
+    number: int,
+    members: list[tuple[Area, str, HtmlTable]],
+    table_id: str,
+    caption: str,
+) -> HtmlTable:
+    """A region's providers (or commissioners) in one table: a row group per member, its
+    name the outer row header (written once, spanning its rows), the group's id the
+    member's anchor. One table rather than a table each: the heading row, caption and
+    box of a table each were a sixth of the site (issue 17). `members` holds each
+    member's own table (`_area_table`) with its anchor."""
+    spec = TABLES.get(number)
+    first = members[0][2]
+    label = "Commissioner" if members[0][0].key[0] == "commissioner" else "Provider"
+    bodies, ids = [], []
+    for area, anchor, table in members:
+        name = area.name
+        if spec is not None and spec.shows_provider_details and area.key[0] == "provider":
+            name += provider_details_text(publication, area)
+        bodies.append([Row((name, *row.headers), row.cells) for row in table.bodies[0]])
+        ids.append(anchor)
+    return HtmlTable(
+        table_id,
+        caption,
+        (label, *first.row_header_labels),
+        first.columns,
+        bodies,
+        tuple(ids),
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -1043,13 +1082,11 @@ class _Site:
         """Render the pages of one region's providers in a table; the first page's href
         (relative to tables/). Each provider's page is kept in `table_pages`.
 
-        Each provider's table is rendered once; only the pages around them are rendered
-        again when a region's providers must be split over more pages."""
+        The providers of a page are one table (`_members_table`); when a region's
+        providers must be split over more pages, each page's table is rendered again."""
         name = f"table-{published(number)}-{slug(region_code)}"
         tables = {
-            a.key: self._rendered(
-                _area_table(self.figures, self.publication, number, a, self._anchor(a))
-            )
+            a.key: _area_table(self.figures, self.publication, number, a, self._anchor(a))
             for a in members
         }
         parts = 1
@@ -1077,24 +1114,42 @@ class _Site:
         title: str,
         region_name: str,
         members: list[Area],
-        tables: dict[GeoKey, RenderedTable],
+        tables: dict[GeoKey, HtmlTable],
         chunk: list[Area],
         hrefs: list[str],
         index: int,
     ) -> str:
-        """Page `index` of a region's providers in a table: the tables of `chunk`, with
-        links to the region's other pages when there are several."""
+        """Page `index` of a region's providers in a table: the providers of `chunk` in
+        one table, with links to the region's other pages when there are several."""
         members_in = self._members_in(members, region_name)
         several = len(hrefs) > 1
-        heading = members_in + (f", page {index + 1} of {len(hrefs)}" if several else "")
-        shown = [tables[a.key] for a in chunk]
+        part = f", page {index + 1} of {len(hrefs)}" if several else ""
+        heading = members_in + part
+        spec = TABLES.get(number)
+        caption = (
+            f"{title}, {members_in[0].lower()}{members_in[1:]}"
+            + _caption_period(spec, self.publication)
+            + part
+        )
+        table_id = hrefs[index].removesuffix(".html")
+        shown = [
+            self._rendered(
+                _members_table(
+                    self.publication,
+                    number,
+                    [(a, self._anchor(a), tables[a.key]) for a in chunk],
+                    table_id,
+                    caption,
+                )
+            )
+        ]
         return self._page_text(
             f"tables/{hrefs[index]}",
             "table.html",
             title=f"{title}, {members_in.lower()}"
             + (f" (page {index + 1} of {len(hrefs)})" if several else ""),
-            description=f"{members_in}, each in a table of its own. England and the regions "
-            "are on the table's main page.",
+            description=f"{members_in}, in one table: a group of rows each. England and the "
+            "regions are on the table's main page.",
             sections=[{"heading": heading, "level": 2, "tables": shown}],
             key=shorthand_key(*shown),
             region_pages=[],
