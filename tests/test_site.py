@@ -7,11 +7,13 @@ import threading
 import urllib.request
 from datetime import date
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 import pytest
 
 from publish.disclosure.policy import make_policy
+from publish.render.charts import SERIES_COLOURS, svg_number
 from publish.render.publication import Publication
 from publish.render.site import format_value, make_server, write_site
 from publish.tables import MARKERS, TABLES, TIDY_COLUMNS
@@ -625,6 +627,28 @@ def test_a_provider_page_sets_the_provider_beside_its_region_and_england(site):
     assert len(table["body"]) == len(MODALITIES)
     # a bar per modality and area, and a key of three
     assert text.count("<rect ") == 3 * len(MODALITIES) + 3
+
+
+def test_a_chart_says_once_what_its_marks_share(site):
+    """The compact chart markup draws the same marks: each bar takes its area's colour
+    from the group around it (one group an area, a bar a modality in each), the bar
+    labels their size from theirs, and no coordinate is written with a ".0"."""
+    out, _ = site
+    text = (out / "providers" / "y56-raa.html").read_text()
+    svg = re.search(r'<svg class="chart-svg".*?</svg>', text, re.S).group(0)
+    root = ElementTree.fromstring(
+        svg.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1)
+    )
+    ns = "{http://www.w3.org/2000/svg}"
+    bar_groups = [g for g in root.iter(f"{ns}g") if g.get("fill") in SERIES_COLOURS]
+    assert [g.get("fill") for g in bar_groups] == sorted(SERIES_COLOURS)
+    for group in bar_groups:
+        bars = group.findall(f"{ns}rect")
+        assert len(bars) == len(MODALITIES) and all(b.get("fill") is None for b in bars)
+    labels = next(g for g in root.iter(f"{ns}g") if g.get("font-size") == "12")
+    assert len(labels.findall(f"{ns}text")) == 3 * len(MODALITIES)
+    assert not re.search(r'="[^"]*\d\.0\b', svg)
+    assert [svg_number(v) for v in (236.0, 78.94, 0.04, 12.15)] == ["236", "78.9", "0", "12.2"]
 
 
 def test_downloads_show_their_sizes_and_the_quality_report_is_linked(tmp_path):

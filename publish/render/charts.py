@@ -84,6 +84,12 @@ def nice_ticks(top: float, count: int = 4) -> list[float]:
     return ticks
 
 
+def svg_number(value: float) -> str:
+    """A coordinate as SVG text, to the tenth of a pixel the geometry is rounded to, with
+    no ".0" (the site has several thousand marks: a number's bytes add up)."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
 def tick_label(value: float) -> str:
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
@@ -107,7 +113,7 @@ def trend_chart(
             continue
         y = bottom - value * scale
         points.append(Point(round(x, 1), round(y, 1), text))
-        current.append(f"{x:.1f},{y:.1f}")
+        current.append(f"{svg_number(x)},{svg_number(y)}")
     if current:
         segments.append(" ".join(current))
     return LineChart(

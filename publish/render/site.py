@@ -1126,11 +1126,8 @@ class _Site:
         part = f", page {index + 1} of {len(hrefs)}" if several else ""
         heading = members_in + part
         spec = TABLES.get(number)
-        caption = (
-            f"{title}, {members_in[0].lower()}{members_in[1:]}"
-            + _caption_period(spec, self.publication)
-            + part
-        )
+        title_of_members = f"{title}, {members_in[0].lower()}{members_in[1:]}"
+        caption = title_of_members + _caption_period(spec, self.publication) + part
         table_id = hrefs[index].removesuffix(".html")
         shown = [
             self._rendered(
@@ -1146,8 +1143,7 @@ class _Site:
         return self._page_text(
             f"tables/{hrefs[index]}",
             "table.html",
-            title=f"{title}, {members_in.lower()}"
-            + (f" (page {index + 1} of {len(hrefs)})" if several else ""),
+            title=title_of_members + (f" (page {index + 1} of {len(hrefs)})" if several else ""),
             description=f"{members_in}, in one table: a group of rows each. England and the "
             "regions are on the table's main page.",
             sections=[{"heading": heading, "level": 2, "tables": shown}],

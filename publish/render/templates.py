@@ -3,7 +3,8 @@ data-quality report's, whether in the site's layout or on its own.
 
 Autoescaped (a provider's name is text, never markup), strict (a name missing from a
 template's context is an error, not an empty string), with the whitespace rules the
-templates are written for, and the few helpers every page uses as globals.
+templates are written for, and the few helpers every page uses as globals (and `svg_number`, the charts' coordinates
+as text, as a filter).
 """
 
 import functools
@@ -11,6 +12,7 @@ import functools
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from publish.periods import long_date, months_list
+from publish.render.charts import svg_number
 from publish.resources import resource_dir
 from publish.tables import MARKERS
 
@@ -32,4 +34,5 @@ def environment() -> Environment:
     env.globals.update(
         markers=MARKERS, service_name=SERVICE_NAME, long_date=long_date, months_list=months_list
     )
+    env.filters["svg_number"] = svg_number
     return env
