@@ -346,3 +346,43 @@ def test_restricted_folder_sits_beside_the_publication(tmp_path: Path):
     ]
     publication = tmp_path / "out" / names[0]
     assert not any("quarantine" in p.name for p in publication.rglob("*"))
+
+
+BLANKS = [" ", "\t", "\u00a0", "\r", "\n"]
+
+
+def test_a_field_is_trimmed_alike_whether_or_not_its_record_is_searched_first():
+    """validate.sql trims only the records `edge_blank_in` finds: for every blank, at
+    either edge of the first, a middle or the last field, beside empty and missing
+    fields, the value it reads is the field trimmed on its own."""
+    import duckdb
+
+    from publish.resources import query
+
+    fields = ["RAA01", "x y", "", None, "2024-04-10", "A\x1f B", "  ", "\u00a0\t"]
+    records = []
+    for blank in BLANKS:
+        for position in range(3):
+            for edge in ("before", "after"):
+                record_fields = ["RAA01", None, "01", "", "Z"]
+                index = [0, 2, 4][position]
+                value = record_fields[index]
+                record_fields[index] = blank + value if edge == "before" else value + blank
+                records.append(record_fields)
+    records += [[value, "01", None, "", "Z"] for value in fields]
+    con = duckdb.connect()
+    con.execute(query("macros"))
+    con.execute("CREATE TABLE r (a VARCHAR, b VARCHAR, c VARCHAR, d VARCHAR, e VARCHAR)")
+    con.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?)", records)
+    columns = ["a", "b", "c", "d", "e"]
+    read = ", ".join(f"received_value({c}, searched) AS {c}" for c in columns)
+    alone = ", ".join(f"nullif(trim_blank({c}), '') AS {c}" for c in columns)
+    searched = f"edge_blank_in(concat_ws(chr(31), {', '.join(columns)})) AS searched"
+    got = con.sql(f"SELECT {read} FROM (SELECT *, {searched} FROM r)").fetchall()
+    expected = con.sql(f"SELECT {alone} FROM r").fetchall()
+    assert got == expected
+    # and the search is what trims: the padded records are found, a clean one is not
+    flags = con.sql(f"SELECT {searched} FROM r").fetchall()
+    assert [flag for (flag,) in flags[: len(BLANKS) * 6]] == [True] * (len(BLANKS) * 6)
+    clean = "(VALUES ('RAA01', 'A', NULL, '', 'Z')) AS r(a, b, c, d, e)"
+    assert con.sql(f"SELECT {searched} FROM {clean}").fetchall() == [(False,)]

@@ -16,32 +16,58 @@
 --     interventional_flag cancer_test_group rejection_codes warning_codes
 
 CREATE OR REPLACE TABLE checked_records AS
-WITH trimmed AS (
+WITH received AS (
+    -- Each record as received, and whether any field it has is to be trimmed.
+    SELECT
+        *,
+        edge_blank_in(concat_ws(
+            chr(31),
+            "NHS_NUMBER",
+            "NHS_NUMBER_STATUS_IND",
+            "PERSON_BIRTH_DATE",
+            "ETHNIC_CATEGORY",
+            "PERSON_GENDER_CODE",
+            "POSTCODE",
+            "PRACTICE_CODE",
+            "PATIENT_SOURCE_SETTING",
+            "REFERRER",
+            "DIAGNOSTIC_TEST_REQUEST_DATE",
+            "DIAG_TEST_REQUEST_REC_DATE",
+            "DIAGNOSTIC_TEST_DATE",
+            "IMAGING_CODE_NICIP",
+            "IMAGING_CODE_SNOMED",
+            "SERVICE_REPORT_DATE",
+            "SITE_CODE_IMAGING",
+            "RADIOLOGICAL_ACCESSION_NUM"
+        )) AS has_edge_blank
+    FROM submission_records
+),
+trimmed AS (
     SELECT
         r.file_id,
         r.row_number,
         f.file_order,
         f.submission_date,
         f.build_date,
-        nullif(trim_blank(r."NHS_NUMBER"), '') AS nhs_number,
-        nullif(trim_blank(r."NHS_NUMBER_STATUS_IND"), '') AS nhs_number_status,
-        nullif(trim_blank(r."PERSON_BIRTH_DATE"), '') AS birth_date_text,
+        received_value(r."NHS_NUMBER", r.has_edge_blank) AS nhs_number,
+        received_value(r."NHS_NUMBER_STATUS_IND", r.has_edge_blank) AS nhs_number_status,
+        received_value(r."PERSON_BIRTH_DATE", r.has_edge_blank) AS birth_date_text,
         -- Codes as given (INPUT.md): an ethnic category `a` is not `A` (DIDS012).
-        nullif(trim_blank(r."ETHNIC_CATEGORY"), '') AS ethnic_category,
-        nullif(trim_blank(r."PERSON_GENDER_CODE"), '') AS gender_code,
-        nullif(trim_blank(r."POSTCODE"), '') AS postcode,
-        nullif(trim_blank(r."PRACTICE_CODE"), '') AS practice_code,
-        nullif(trim_blank(r."PATIENT_SOURCE_SETTING"), '') AS source_setting_code,
-        upper(nullif(trim_blank(r."REFERRER"), '')) AS referrer_code,
-        nullif(trim_blank(r."DIAGNOSTIC_TEST_REQUEST_DATE"), '') AS request_date_text,
-        nullif(trim_blank(r."DIAG_TEST_REQUEST_REC_DATE"), '') AS received_date_text,
-        nullif(trim_blank(r."DIAGNOSTIC_TEST_DATE"), '') AS test_date_text,
-        upper(nullif(trim_blank(r."IMAGING_CODE_NICIP"), '')) AS nicip_code,
-        nullif(trim_blank(r."IMAGING_CODE_SNOMED"), '') AS snomed_code,
-        nullif(trim_blank(r."SERVICE_REPORT_DATE"), '') AS report_date_text,
-        upper(nullif(trim_blank(r."SITE_CODE_IMAGING"), '')) AS site_code,
-        nullif(trim_blank(r."RADIOLOGICAL_ACCESSION_NUM"), '') AS accession_number
-    FROM submission_records AS r
+        received_value(r."ETHNIC_CATEGORY", r.has_edge_blank) AS ethnic_category,
+        received_value(r."PERSON_GENDER_CODE", r.has_edge_blank) AS gender_code,
+        received_value(r."POSTCODE", r.has_edge_blank) AS postcode,
+        received_value(r."PRACTICE_CODE", r.has_edge_blank) AS practice_code,
+        received_value(r."PATIENT_SOURCE_SETTING", r.has_edge_blank) AS source_setting_code,
+        upper(received_value(r."REFERRER", r.has_edge_blank)) AS referrer_code,
+        received_value(r."DIAGNOSTIC_TEST_REQUEST_DATE", r.has_edge_blank) AS request_date_text,
+        received_value(r."DIAG_TEST_REQUEST_REC_DATE", r.has_edge_blank) AS received_date_text,
+        received_value(r."DIAGNOSTIC_TEST_DATE", r.has_edge_blank) AS test_date_text,
+        upper(received_value(r."IMAGING_CODE_NICIP", r.has_edge_blank)) AS nicip_code,
+        received_value(r."IMAGING_CODE_SNOMED", r.has_edge_blank) AS snomed_code,
+        received_value(r."SERVICE_REPORT_DATE", r.has_edge_blank) AS report_date_text,
+        upper(received_value(r."SITE_CODE_IMAGING", r.has_edge_blank)) AS site_code,
+        received_value(r."RADIOLOGICAL_ACCESSION_NUM", r.has_edge_blank) AS accession_number
+    FROM received AS r
     JOIN input_files AS f USING (file_id)
 ),
 typed AS (
