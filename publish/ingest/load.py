@@ -333,7 +333,12 @@ def digest_all(paths: list[Path], checksum: Callable[[Path], FileDigest]) -> dic
 
 
 def sha256_of(path: Path) -> str:
-    return digest_of(path).sha256
+    """A file's SHA-256 alone (the store's own files: no lines to count)."""
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError as error:
+        raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
 
 
 def order_files(files: list[InputFile]) -> None:

@@ -30,6 +30,7 @@ restricted folder is kept.
 import hashlib
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from publish import __version__
 from publish.db import quote_literal, run
 from publish.folders import make_private, private_folder
 from publish.ingest.load import (
+    HASHING_THREADS,
     InputError,
     InputFile,
     create_input_files_table,
@@ -104,32 +106,37 @@ class RecordStore:
         return self.file_record(input_file).read_text(encoding="utf-8")
 
     def split(self, files: list[InputFile]) -> tuple[list[InputFile], list[InputFile]]:
-        """(files already in the store, files to ingest and validate)."""
-        stored = [f for f in files if self.intact(f)]
+        """(files already in the store, files to ingest and validate).
+
+        A file is in the store when its record is there and every stored file its share
+        is read from is as written (SHA-256 checked); a damaged or missing one is named,
+        and the files of its batch are read again."""
+        batch_of_file = {f.file_id: self.stored_batch(f) for f in files}
+        batches = sorted(set(batch_of_file.values()) - {None} - set(self.checked_batches))
+        # The stored files of every batch checked at once, on every core (hashlib lets go
+        # of Python's lock): a national year's store is about 1 GB.
+        with ThreadPoolExecutor(HASHING_THREADS) as pool:
+            for batch, intact in zip(batches, pool.map(self.batch_intact, batches), strict=True):
+                self.checked_batches[batch] = intact
+        stored = [f for f in files if self.checked_batches.get(batch_of_file[f.file_id], False)]
         stored_ids = {f.file_id for f in stored}
         return stored, [f for f in files if f.file_id not in stored_ids]
 
-    def intact(self, input_file: InputFile) -> bool:
-        """The file is in the store and every stored file its share is read from is as
-        written (SHA-256 checked); a damaged or missing one is named, and the files of
-        its batch are read again."""
+    def stored_batch(self, input_file: InputFile) -> str | None:
+        """The batch the store keeps the file's share in, if its record is there and
+        reads back as written."""
         if self.records_in_memory:
             text = self.memory_records.get(self.key(input_file))
-            if text is None:
-                return False
-            record = json.loads(text)
-        else:
-            record_path = self.file_record(input_file)
-            if not record_path.exists():
-                return False
-            record = record_intact(record_path)
-            if record is None:
-                return False
-        batch = record["batch"]
-        if batch not in self.checked_batches:
-            paths = [self.folder / kind / f"{batch}.parquet" for kind in STORED_TABLES]
-            self.checked_batches[batch] = all(verified(path) for path in paths)
-        return self.checked_batches[batch]
+            return None if text is None else json.loads(text)["batch"]
+        record_path = self.file_record(input_file)
+        if not record_path.exists():
+            return None
+        record = record_intact(record_path)
+        return None if record is None else record["batch"]
+
+    def batch_intact(self, batch: str) -> bool:
+        paths = [self.folder / kind / f"{batch}.parquet" for kind in STORED_TABLES]
+        return all(verified(path) for path in paths)
 
     def save(self, con: duckdb.DuckDBPyConnection, files: list[InputFile]) -> None:
         """Keep the share of the files of a batch just derived: one Parquet file per kind
