@@ -1,10 +1,15 @@
 -- Small pure functions the queries share: the validation rules, and the roll-up of every
 -- table to its geography levels.
 
--- A value without the blanks around it: spaces, tabs, no-break spaces (U+00A0, what a
--- spreadsheet pads with) and line ends, all trimmed alike (INPUT.md: values are trimmed).
+-- The blanks a value is trimmed of (INPUT.md: values are trimmed): spaces, tabs,
+-- no-break spaces (U+00A0, what a spreadsheet pads with) and line ends, all alike.
+CREATE OR REPLACE MACRO blank_characters() AS (
+    ' ' || chr(9) || chr(160) || chr(13) || chr(10)
+);
+
+-- A value without the blanks around it.
 CREATE OR REPLACE MACRO trim_blank(value) AS (
-    trim(value, ' ' || chr(9) || chr(160) || chr(13) || chr(10))
+    trim(value, blank_characters())
 );
 
 -- Whether any field of a record begins or ends with such a blank, given the record's
@@ -13,7 +18,10 @@ CREATE OR REPLACE MACRO trim_blank(value) AS (
 -- validation (about two thirds of it on a national month), and almost no record needs
 -- it. A field that itself holds chr(31) can only make this true, never hide a blank.
 CREATE OR REPLACE MACRO edge_blank_in(joined_fields) AS (
-    regexp_matches(joined_fields, '(^|\x1f)[ \t\x{a0}\r\n]|[ \t\x{a0}\r\n](\x1f|$)')
+    regexp_matches(
+        joined_fields,
+        '(^|\x1f)[' || blank_characters() || ']|[' || blank_characters() || '](\x1f|$)'
+    )
 );
 
 -- A field as validation reads it: trimmed (only where its record has a blank at the
