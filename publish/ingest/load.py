@@ -145,7 +145,7 @@ class InputFile:
         try:
             now = self.path.stat()
         except OSError as error:
-            raise InputError(f"{self.path}: cannot be read ({error.strerror or 'error'})") from None
+            raise unreadable(self.path, error) from None
         size = now.st_size
         if size != self.bytes_read or (self.modified_ns and now.st_mtime_ns != self.modified_ns):
             raise InputError(
@@ -185,7 +185,7 @@ def not_regular_file(path: Path) -> str | None:
     try:
         mode = path.stat().st_mode
     except OSError as error:
-        return f"cannot be read ({error.strerror or 'error'})"
+        return cannot_be_read(error)
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISFIFO(mode):
@@ -238,7 +238,7 @@ def discover_input_files(inputs: Iterable[Path], excluded: Sequence[Path] = ()) 
             else:
                 raise InputError(f"{path}: no such file or folder")
         except OSError as error:
-            raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
+            raise unreadable(path, error) from None
     return sorted(distinct_names(found.values()), key=lambda f: (f.path.name, f.shown_as))
 
 
@@ -288,6 +288,16 @@ def read_submissions_manifest(path: Path) -> dict[str, date]:
     return dates
 
 
+def cannot_be_read(error: OSError) -> str:
+    """Why a path could not be read, as the build says it (the system's reason)."""
+    return f"cannot be read ({error.strerror or 'error'})"
+
+
+def unreadable(path: Path, error: OSError) -> InputError:
+    """The error that stops a build on a path it cannot read."""
+    return InputError(f"{path}: {cannot_be_read(error)}")
+
+
 @dataclass(frozen=True)
 class FileDigest:
     """One pass over a file's bytes: their SHA-256, how many, and the lines among them
@@ -317,7 +327,7 @@ def digest_of(path: Path) -> FileDigest:
                 newlines += int(np.count_nonzero(np.frombuffer(block, np.uint8) == NEWLINE))
                 last = block[-1:]
     except OSError as error:
-        raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
+        raise unreadable(path, error) from None
     return FileDigest(digest.hexdigest(), size, newlines + (last != b"\n"), modified_ns)
 
 
@@ -338,7 +348,7 @@ def sha256_of(path: Path) -> str:
         with path.open("rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     except OSError as error:
-        raise InputError(f"{path}: cannot be read ({error.strerror or 'error'})") from None
+        raise unreadable(path, error) from None
 
 
 def order_files(files: list[InputFile]) -> None:
@@ -532,9 +542,7 @@ def guarded(con: duckdb.DuckDBPyConnection, input_file: InputFile, action):
         reject_unreadable_file(con, input_file, error)
         return None
     except OSError as error:
-        raise InputError(
-            f"{input_file.path}: cannot be read ({error.strerror or 'error'})"
-        ) from None
+        raise unreadable(input_file.path, error) from None
 
 
 def reject_unreadable_file(
