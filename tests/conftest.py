@@ -1,10 +1,12 @@
 """Shared test helpers: small real submission files and the real command line."""
 
 import csv
+import os
 from pathlib import Path
 
 import polars as pl
 import pytest
+from filelock import FileLock
 from typer.testing import CliRunner
 
 from publish.cli import app
@@ -21,11 +23,25 @@ DEMO_ID = "did-demo-2024-25-2025-03"  # PUBLICATION.md section 6: did-demo-<FY>-
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> Path:
-    """The shipped demo (`did-publish build --out DIR`), built once per session; its
-    restricted folder is beside it. Tests read it and never write into it."""
-    out = tmp_path_factory.mktemp("demo")
-    run_cli("build", "--out", out)
-    return out / DEMO_ID
+    """The shipped demo (`did-publish build --out DIR`), built once for the whole run;
+    its restricted folder is beside it. Tests read it and never write into it.
+
+    Under pytest-xdist every worker has its own session: the first worker to ask builds
+    the demo in the run's shared temporary folder while holding a lock, and the others
+    wait for it and read the same folder (pytest-xdist's recipe for a session fixture
+    made once), so the run pays for one demo build, not one per worker."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing to share
+        out = tmp_path_factory.mktemp("demo")
+        run_cli("build", "--out", out)
+        return out / DEMO_ID
+    shared = tmp_path_factory.getbasetemp().parent / "shared-demo"
+    # the marker lies beside the folder: the golden test digests every file in it
+    built = shared.with_name("shared-demo.built")
+    with FileLock(str(shared) + ".lock"):
+        if not built.exists():
+            run_cli("build", "--out", shared)
+            built.touch()
+    return shared / DEMO_ID
 
 
 def nhs_number(seed: int) -> str:
