@@ -29,12 +29,14 @@ What is protected, against whom, and why: docs/disclosure.md.
 
 from __future__ import annotations
 
+import copy
 import functools
 import heapq
 import itertools
 import logging
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -1348,6 +1350,7 @@ class _ComponentLP:
         self.cap_cols = np.zeros(0, dtype=np.int32)
         self.cap_cost = np.zeros(0)
         self.solves = 0
+        self.started = False  # a twin starts from its original's basis
         self.maximized = False
 
     def add_caps(self, goal: np.ndarray) -> None:
@@ -1392,7 +1395,7 @@ class _ComponentLP:
         self.highs.changeObjectiveSense(
             highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         )
-        if self.solves == 0:
+        if self.solves == 0 and not self.started:
             # The first solve has no basis to start from: dual simplex after presolve
             # finds one in a fraction of primal simplex's time (1 s against 13 s on the
             # demo's did audit); the later solves go on from it.
@@ -1471,6 +1474,19 @@ class _ComponentLP:
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
         return rows
+
+    def twin(self) -> _ComponentLP:
+        """The same LP on a HiGHS of its own, from this one's basis and solution: two
+        series of solves can then go on side by side. It shares the (read-only) arrays."""
+        other = copy.copy(self)
+        other.highs = _new_highs()
+        other.highs.passModel(self.highs.getLp())
+        other.highs.setBasis(self.highs.getBasis())
+        other.local_highs = None
+        other.cost = self.cost.copy()
+        other.solves = 0
+        other.started = True  # a basis is given: no first solve from scratch
+        return other
 
     def solve_one(self, col: int, maximize: bool) -> highspy.HighsModelStatus:
         cost = np.zeros(self.n)
@@ -1624,90 +1640,159 @@ def _solve_component(
     is valid, so the LP can do no better. Solves for the sum settle most columns. With
     `enough_width`, a column whose solution reaches lower + enough_width needs no more:
     its upper is then a value it can take, at least that far up, not its maximum.
+
+    Without `enough_width` (the audit's exact intervals) the maxima do not depend on
+    the minima: in a large component they are solved on a second HiGHS, started from
+    the first solve's basis, on a thread beside the minima (HiGHS lets go of Python's
+    lock while it solves). Each side then settles only its own bounds; both are the
+    same whole numbers either way, and each side's solves are the same whatever the
+    threads' timing, so the result does not depend on it.
     """
     n = model.n
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
-    goal = box_upper.copy()
     optimal = highspy.HighsModelStatus.kOptimal
-
-    # in a large component a neighbourhood LP may settle a column for a fraction of a
-    # full solve; in a small one it would be the component's LP again
-    large = n > _NEIGHBOURHOOD_COLS
-    # the lowest and highest value of each column in any full solution so far
-    reached_lower, reached_upper = np.full(n, np.inf), np.full(n, -np.inf)
-
-    def settle_from_solution() -> None:
-        x = model.values()
-        np.minimum(reached_lower, x, out=reached_lower)
-        np.maximum(reached_upper, x, out=reached_upper)
-        at_lower = np.isnan(lower) & (x <= box_lower + _TOLERANCE)
-        lower[at_lower] = box_lower[at_lower]
-        at_goal = np.isnan(upper) & (x >= goal - _TOLERANCE)
-        upper[at_goal] = np.where(x >= box_upper - _TOLERANCE, box_upper, x)[at_goal]
-
     if model.solve(np.ones(n), maximize=False) != optimal:
         return None
-    settle_from_solution()
-
-    def sweep(bounds: np.ndarray, maximize: bool) -> None:
-        """Solve for the sum of the unsettled ones while that settles many."""
-        while True:
-            unsettled = (
-                interest & np.isnan(bounds) & np.isfinite(box_upper if maximize else box_lower)
-            )
-            if unsettled.sum() < 2:
-                return
-            if model.solve(unsettled.astype(float), maximize) != optimal:
-                return
-            settle_from_solution()
-            settled = unsettled.sum() - np.isnan(bounds)[unsettled].sum()
-            if settled < max(_SWEEP_LEAST_SETTLED, _SWEEP_LEAST_SHARE * unsettled.sum()):
-                return
-
-    sweep(lower, maximize=False)
-    for col in np.flatnonzero(interest & np.isnan(lower)):
-        if np.isnan(lower[col]):
-            near = model.neighbourhood_bound(col, maximize=False) if large else None
-            # near <= the LP's min <= reached_lower: one whole number when they round alike
-            if near is not None and np.ceil(near - _TOLERANCE) >= np.ceil(
-                reached_lower[col] - _TOLERANCE
-            ):
-                lower[col] = near
-                continue
-            model.solve_one(col, maximize=False)
-            lower[col] = model.objective()
-            settle_from_solution()
+    if want_upper and enough_width is None and n > _NEIGHBOURHOOD_COLS:
+        first = model.values()
+        twin = model.twin()
+        minima = _Bounds(model, box_lower, box_upper, interest, lower, None, first)
+        maxima = _Bounds(twin, box_lower, box_upper, interest, None, upper, first)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            minimized = pool.submit(minima.solve, maximize=False)
+            maxima.sweep(maximize=True)
+            # the columns left, in two halves, each on its own LP: the second half
+            # from the sweeps' basis, settling in a copy of its own, merged after
+            left = np.flatnonzero(interest & np.isnan(upper))
+            first_half, second_half = left[: left.size // 2], left[left.size // 2 :]
+            twin2 = twin.twin()
+            upper2 = upper.copy()
+            maxima2 = _Bounds(twin2, box_lower, box_upper, interest, None, upper2, twin.values())
+            maxima2.reached_upper = maxima.reached_upper.copy()
+            second = pool.submit(maxima2.each, True, second_half)
+            maxima.each(True, first_half)
+            second.result()
+            minimized.result()
+        upper[second_half] = upper2[second_half]
+        model.solves += twin.solves + twin2.solves
+        return lower, upper
+    both = _Bounds(model, box_lower, box_upper, interest, lower, upper, model.values())
+    both.solve(maximize=False)
     if not want_upper:
         return lower, upper
     if enough_width is not None:
         lowest = np.ceil(lower - _TOLERANCE)
-        goal = np.minimum(box_upper, lowest + np.where(lowest >= small_below, 1, enough_width))
+        both.goal = np.minimum(box_upper, lowest + np.where(lowest >= small_below, 1, enough_width))
         # a settled upper below the new goal was a maximum only if on the box
-        upper[~(upper >= goal - _TOLERANCE)] = np.nan
+        upper[~(upper >= both.goal - _TOLERANCE)] = np.nan
         # every goal is finite: one capped solve can take many columns to theirs
-        model.add_caps(goal)
+        model.add_caps(both.goal)
         for _ in range(_CAPPED_SWEEPS):
             open_ = interest & np.isnan(upper)
             if open_.sum() < 2 or model.maximize_capped(open_) != optimal:
                 break
-            settle_from_solution()
+            both.settle()
             if not (open_ & ~np.isnan(upper)).any():
                 break
-    sweep(upper, maximize=True)
-    for col in np.flatnonzero(interest & np.isnan(upper)):
-        if np.isnan(upper[col]):
-            near = model.neighbourhood_bound(col, maximize=True) if large else None
-            if near is not None and np.floor(near + _TOLERANCE) <= np.floor(
-                reached_upper[col] + _TOLERANCE
-            ):
-                upper[col] = near
-                continue
-            if model.solve_one(col, maximize=True) == optimal:
-                upper[col] = model.objective()
-                settle_from_solution()
-            else:  # unbounded: nothing caps this figure
-                upper[col] = np.inf
+    both.solve(maximize=True)
     return lower, upper
+
+
+class _Bounds:
+    """The minima and maxima of a component's columns of interest, settled on one LP:
+    sweeps for the sum of the unsettled columns, then one column at a time.
+
+    `lower` and `upper` are filled in place; either may be None (that side is then
+    another's: a solution here settles only the side given). The LP has been solved
+    once already; its solution `first` is settled here first."""
+
+    def __init__(
+        self,
+        model: _ComponentLP,
+        box_lower: np.ndarray,
+        box_upper: np.ndarray,
+        interest: np.ndarray,
+        lower: np.ndarray | None,
+        upper: np.ndarray | None,
+        first: np.ndarray,
+    ) -> None:
+        self.model, self.box_lower, self.box_upper = model, box_lower, box_upper
+        self.interest, self.lower, self.upper = interest, lower, upper
+        self.goal = box_upper.copy()  # an upper is settled where a solution reaches it
+        # in a large component a neighbourhood LP may settle a column for a fraction of
+        # a full solve; in a small one it would be the component's LP again
+        self.large = model.n > _NEIGHBOURHOOD_COLS
+        # the lowest and highest value of each column in any full solution so far
+        self.reached_lower = np.full(model.n, np.inf)
+        self.reached_upper = np.full(model.n, -np.inf)
+        self.settle(first)
+
+    def settle(self, x: np.ndarray | None = None) -> None:
+        """What a solution (default: the LP's current one) settles."""
+        x = self.model.values() if x is None else x
+        np.minimum(self.reached_lower, x, out=self.reached_lower)
+        np.maximum(self.reached_upper, x, out=self.reached_upper)
+        if self.lower is not None:
+            at_lower = np.isnan(self.lower) & (x <= self.box_lower + _TOLERANCE)
+            self.lower[at_lower] = self.box_lower[at_lower]
+        if self.upper is not None:
+            at_goal = np.isnan(self.upper) & (x >= self.goal - _TOLERANCE)
+            on_box = np.where(x >= self.box_upper - _TOLERANCE, self.box_upper, x)
+            self.upper[at_goal] = on_box[at_goal]
+
+    def solve(self, maximize: bool) -> None:
+        """The maxima (or minima): sweeps, then each column left on its own."""
+        self.sweep(maximize)
+        self.each(maximize, np.flatnonzero(self.interest & np.isnan(self.side(maximize))))
+
+    def side(self, maximize: bool) -> np.ndarray:
+        bounds = self.upper if maximize else self.lower
+        assert bounds is not None
+        return bounds
+
+    def sweep(self, maximize: bool) -> None:
+        """Solve for the sum of the unsettled columns while that settles many."""
+        model, optimal = self.model, highspy.HighsModelStatus.kOptimal
+        bounds = self.side(maximize)
+        box = self.box_upper if maximize else self.box_lower
+        while True:
+            unsettled = self.interest & np.isnan(bounds) & np.isfinite(box)
+            if unsettled.sum() < 2:
+                break
+            if model.solve(unsettled.astype(float), maximize) != optimal:
+                break
+            self.settle()
+            settled = unsettled.sum() - np.isnan(bounds)[unsettled].sum()
+            if settled < max(_SWEEP_LEAST_SETTLED, _SWEEP_LEAST_SHARE * unsettled.sum()):
+                break
+
+    def each(self, maximize: bool, columns: np.ndarray) -> None:
+        """Each of `columns` not settled yet on its own, in order."""
+        model, optimal = self.model, highspy.HighsModelStatus.kOptimal
+        bounds = self.side(maximize)
+        reached = self.reached_upper if maximize else self.reached_lower
+        for col in columns:
+            if not np.isnan(bounds[col]):
+                continue
+            near = model.neighbourhood_bound(col, maximize) if self.large else None
+            # the neighbourhood's min <= the LP's min <= the lowest reached (max: >=):
+            # one whole number when they round alike
+            if near is not None and _meets(near, reached[col], maximize):
+                bounds[col] = near
+                continue
+            if model.solve_one(col, maximize) != optimal and maximize:
+                bounds[col] = np.inf  # unbounded: nothing caps this figure
+                continue
+            bounds[col] = model.objective()
+            self.settle()
+
+
+def _meets(bound: float, reached: float, maximize: bool) -> bool:
+    """Whether a bound no solution passes and a value some solution reaches round to
+    the same whole number (a max rounds down, a min up)."""
+    if maximize:
+        return bool(np.floor(bound + _TOLERANCE) <= np.floor(reached + _TOLERANCE))
+    return bool(np.ceil(bound - _TOLERANCE) >= np.ceil(reached - _TOLERANCE))
 
 
 class BindingRelations:
