@@ -1307,6 +1307,9 @@ _SWEEP_LEAST_SETTLED = 3
 _SWEEP_LEAST_SHARE = 0.01
 # An objective that changes in more columns than this is solved by dual simplex.
 _BIG_OBJECTIVE_CHANGE = 1000
+# Columns left for one-at-a-time solves in a large component are split in two halves,
+# each on its own LP on a thread of its own, when there are at least this many.
+_SPLIT_LEAST = 64
 
 
 class _ComponentLP:
@@ -1644,9 +1647,10 @@ def _solve_component(
     Without `enough_width` (the audit's exact intervals) the maxima do not depend on
     the minima: in a large component they are solved on a second HiGHS, started from
     the first solve's basis, on a thread beside the minima (HiGHS lets go of Python's
-    lock while it solves). Each side then settles only its own bounds; both are the
-    same whole numbers either way, and each side's solves are the same whatever the
-    threads' timing, so the result does not depend on it.
+    lock while it solves), and on each side the columns left after the sweeps are
+    solved in two halves side by side (`_Bounds.each_beside`). Each LP settles only its
+    own bounds; the bounds are the same whole numbers either way, and each LP's solves
+    are the same whatever the threads' timing, so the result does not depend on it.
     """
     n = model.n
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
@@ -1658,23 +1662,11 @@ def _solve_component(
         twin = model.twin()
         minima = _Bounds(model, box_lower, box_upper, interest, lower, None, first)
         maxima = _Bounds(twin, box_lower, box_upper, interest, None, upper, first)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            minimized = pool.submit(minima.solve, maximize=False)
-            maxima.sweep(maximize=True)
-            # the columns left, in two halves, each on its own LP: the second half
-            # from the sweeps' basis, settling in a copy of its own, merged after
-            left = np.flatnonzero(interest & np.isnan(upper))
-            first_half, second_half = left[: left.size // 2], left[left.size // 2 :]
-            twin2 = twin.twin()
-            upper2 = upper.copy()
-            maxima2 = _Bounds(twin2, box_lower, box_upper, interest, None, upper2, twin.values())
-            maxima2.reached_upper = maxima.reached_upper.copy()
-            second = pool.submit(maxima2.each, True, second_half)
-            maxima.each(True, first_half)
-            second.result()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            minimized = pool.submit(minima.solve, maximize=False, beside=True)
+            maxima.solve(maximize=True, beside=True)
             minimized.result()
-        upper[second_half] = upper2[second_half]
-        model.solves += twin.solves + twin2.solves
+        model.solves += twin.solves
         return lower, upper
     both = _Bounds(model, box_lower, box_upper, interest, lower, upper, model.values())
     both.solve(maximize=False)
@@ -1740,10 +1732,45 @@ class _Bounds:
             on_box = np.where(x >= self.box_upper - _TOLERANCE, self.box_upper, x)
             self.upper[at_goal] = on_box[at_goal]
 
-    def solve(self, maximize: bool) -> None:
-        """The maxima (or minima): sweeps, then each column left on its own."""
+    def solve(self, maximize: bool, beside: bool = False) -> None:
+        """The maxima (or minima): sweeps, then each column left on its own; `beside`:
+        in two halves side by side when there are many (`each_beside`).
+
+        Only where every bound found is exact (the audit's intervals, no
+        `enough_width`): an upper that need only reach its goal is the value of whichever
+        solution got there, which depends on the order of the solves, and strict's
+        choice of partners reads those values, so they must not change."""
         self.sweep(maximize)
-        self.each(maximize, np.flatnonzero(self.interest & np.isnan(self.side(maximize))))
+        left = np.flatnonzero(self.interest & np.isnan(self.side(maximize)))
+        if beside and left.size >= _SPLIT_LEAST:
+            self.each_beside(maximize, left)
+        else:
+            self.each(maximize, left)
+
+    def each_beside(self, maximize: bool, columns: np.ndarray) -> None:
+        """`each` of the first half of `columns` here, and of the second half on a twin
+        LP (from this one's basis) on a thread beside it, settling a copy of the bounds
+        of its own, merged after: the result does not depend on the threads' timing."""
+        first_half, second_half = columns[: columns.size // 2], columns[columns.size // 2 :]
+        twin = self.model.twin()
+        other = _Bounds(
+            twin,
+            self.box_lower,
+            self.box_upper,
+            self.interest,
+            None if maximize else self.side(False).copy(),
+            self.side(True).copy() if maximize else None,
+            self.model.values(),
+        )
+        other.goal = self.goal
+        other.reached_lower = np.minimum(other.reached_lower, self.reached_lower)
+        other.reached_upper = np.maximum(other.reached_upper, self.reached_upper)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            second = pool.submit(other.each, maximize, second_half)
+            self.each(maximize, first_half)
+            second.result()
+        self.side(maximize)[second_half] = other.side(maximize)[second_half]
+        self.model.solves += twin.solves
 
     def side(self, maximize: bool) -> np.ndarray:
         bounds = self.upper if maximize else self.lower
