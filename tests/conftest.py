@@ -20,6 +20,28 @@ TEST_IMAGING_CODES = TEST_DATA / "imaging_codes.csv"
 
 DEMO_ID = "did-demo-2024-25-2025-03"  # PUBLICATION.md section 6: did-demo-<FY>-<latest>
 
+# The files that take longest, longest first: collected before the others, so that
+# pytest-xdist (`--dist loadfile --no-loadscope-reorder`) starts them first and the
+# short files fill in beside them, rather than a long file starting last on one worker
+# while the other has finished (the attacker's strict build alone is about 6 minutes).
+LONGEST_FIRST = (
+    "test_attacker.py",
+    "test_spark.py",
+    "test_golden.py",
+    "test_demo_outputs.py",
+    "test_careless_world.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The files of LONGEST_FIRST first, in that order; the rest as collected."""
+
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
 
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory) -> Path:
