@@ -34,9 +34,11 @@ import functools
 import heapq
 import itertools
 import logging
+import threading
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -1662,10 +1664,10 @@ def _solve_component(
         twin = model.twin()
         minima = _Bounds(model, box_lower, box_upper, interest, lower, None, first)
         maxima = _Bounds(twin, box_lower, box_upper, interest, None, upper, first)
+        minima.stop = maxima.stop
         with ThreadPoolExecutor(max_workers=1) as pool:
             minimized = pool.submit(minima.solve, maximize=False, beside=True)
-            maxima.solve(maximize=True, beside=True)
-            minimized.result()
+            maxima.alongside(minimized, maxima.solve, maximize=True, beside=True)
         model.solves += twin.solves
         return lower, upper
     both = _Bounds(model, box_lower, box_upper, interest, lower, upper, model.values())
@@ -1717,6 +1719,7 @@ class _Bounds:
         # the lowest and highest value of each column in any full solution so far
         self.reached_lower = np.full(model.n, np.inf)
         self.reached_upper = np.full(model.n, -np.inf)
+        self.stop = threading.Event()  # shared with the LPs beside it: give up
         self.settle(first)
 
     def settle(self, x: np.ndarray | None = None) -> None:
@@ -1765,12 +1768,23 @@ class _Bounds:
         other.goal = self.goal
         other.reached_lower = np.minimum(other.reached_lower, self.reached_lower)
         other.reached_upper = np.maximum(other.reached_upper, self.reached_upper)
+        other.stop = self.stop
         with ThreadPoolExecutor(max_workers=1) as pool:
             second = pool.submit(other.each, maximize, second_half)
-            self.each(maximize, first_half)
-            second.result()
+            self.alongside(second, self.each, maximize, first_half)
         self.side(maximize)[second_half] = other.side(maximize)[second_half]
         self.model.solves += twin.solves
+
+    def alongside(self, other: Future, work: Callable[..., None], *args, **kwargs) -> None:
+        """`work` here while `other` runs on a thread; then wait for it. When `work`
+        stops with an error (Ctrl-C among them) the other thread is told to stop at its
+        next solve rather than finish its columns first."""
+        try:
+            work(*args, **kwargs)
+        except BaseException:
+            self.stop.set()
+            raise
+        other.result()
 
     def side(self, maximize: bool) -> np.ndarray:
         bounds = self.upper if maximize else self.lower
@@ -1782,7 +1796,7 @@ class _Bounds:
         model, optimal = self.model, highspy.HighsModelStatus.kOptimal
         bounds = self.side(maximize)
         box = self.box_upper if maximize else self.box_lower
-        while True:
+        while not self.stop.is_set():
             unsettled = self.interest & np.isnan(bounds) & np.isfinite(box)
             if unsettled.sum() < 2:
                 break
@@ -1799,6 +1813,8 @@ class _Bounds:
         bounds = self.side(maximize)
         reached = self.reached_upper if maximize else self.reached_lower
         for col in columns:
+            if self.stop.is_set():
+                return
             if not np.isnan(bounds[col]):
                 continue
             near = model.neighbourhood_bound(col, maximize) if self.large else None
