@@ -38,7 +38,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import highspy
@@ -1663,11 +1663,11 @@ def _solve_component(
         first = model.values()
         twin = model.twin()
         minima = _Bounds(model, box_lower, box_upper, interest, lower, None, first)
-        maxima = _Bounds(twin, box_lower, box_upper, interest, None, upper, first)
-        minima.stop = maxima.stop
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            minimized = pool.submit(minima.solve, maximize=False, beside=True)
-            maxima.alongside(minimized, maxima.solve, maximize=True, beside=True)
+        maxima = _Bounds(twin, box_lower, box_upper, interest, None, upper, first, minima.stop)
+        minima.beside(
+            functools.partial(minima.solve, maximize=False, beside=True),
+            functools.partial(maxima.solve, maximize=True, beside=True),
+        )
         model.solves += twin.solves
         return lower, upper
     both = _Bounds(model, box_lower, box_upper, interest, lower, upper, model.values())
@@ -1698,7 +1698,8 @@ class _Bounds:
 
     `lower` and `upper` are filled in place; either may be None (that side is then
     another's: a solution here settles only the side given). The LP has been solved
-    once already; its solution `first` is settled here first."""
+    once already; its solution `first` is settled here first. `stop`: the event shared
+    with the LPs solving beside this one (`beside`)."""
 
     def __init__(
         self,
@@ -1709,6 +1710,7 @@ class _Bounds:
         lower: np.ndarray | None,
         upper: np.ndarray | None,
         first: np.ndarray,
+        stop: threading.Event | None = None,
     ) -> None:
         self.model, self.box_lower, self.box_upper = model, box_lower, box_upper
         self.interest, self.lower, self.upper = interest, lower, upper
@@ -1719,7 +1721,8 @@ class _Bounds:
         # the lowest and highest value of each column in any full solution so far
         self.reached_lower = np.full(model.n, np.inf)
         self.reached_upper = np.full(model.n, -np.inf)
-        self.stop = threading.Event()  # shared with the LPs beside it: give up
+        # shared with the LPs beside this one: set, they give up at their next solve
+        self.stop = stop or threading.Event()
         self.settle(first)
 
     def settle(self, x: np.ndarray | None = None) -> None:
@@ -1764,27 +1767,30 @@ class _Bounds:
             None if maximize else self.side(False).copy(),
             self.side(True).copy() if maximize else None,
             self.model.values(),
+            self.stop,
         )
         other.goal = self.goal
-        other.reached_lower = np.minimum(other.reached_lower, self.reached_lower)
-        other.reached_upper = np.maximum(other.reached_upper, self.reached_upper)
-        other.stop = self.stop
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            second = pool.submit(other.each, maximize, second_half)
-            self.alongside(second, self.each, maximize, first_half)
+        other.reached_lower = self.reached_lower.copy()  # the current solution's among them
+        other.reached_upper = self.reached_upper.copy()
+        self.beside(
+            functools.partial(other.each, maximize, second_half),
+            functools.partial(self.each, maximize, first_half),
+        )
         self.side(maximize)[second_half] = other.side(maximize)[second_half]
         self.model.solves += twin.solves
 
-    def alongside(self, other: Future, work: Callable[..., None], *args, **kwargs) -> None:
-        """`work` here while `other` runs on a thread; then wait for it. When `work`
-        stops with an error (Ctrl-C among them) the other thread is told to stop at its
-        next solve rather than finish its columns first."""
-        try:
-            work(*args, **kwargs)
-        except BaseException:
-            self.stop.set()
-            raise
-        other.result()
+    def beside(self, there: Callable[[], None], here: Callable[[], None]) -> None:
+        """`there` on a thread of its own while `here` runs on this one; then wait for
+        both. When `here` stops with an error (Ctrl-C among them) the LPs sharing
+        `stop` give up at their next solve rather than finish their columns first."""
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            done_there = pool.submit(there)
+            try:
+                here()
+            except BaseException:
+                self.stop.set()
+                raise
+            done_there.result()
 
     def side(self, maximize: bool) -> np.ndarray:
         bounds = self.upper if maximize else self.lower
