@@ -2628,6 +2628,47 @@ class _Trial:
         return False
 
 
+class _Still:
+    """The figures that passed a check and still pass after figures are suppressed again,
+    without a solve.
+
+    Suppressing figures again only widens the LP (every earlier solution is still one),
+    so a figure's lowest value can only fall and its highest only rise. A figure that
+    passed below k had its lowest value at t; while t, propagated, is the same, its
+    lowest value is still t (t holds every solution) and its highest still at least
+    t + width: it passes. One whose t the structural LP lifted is solved again (that
+    t reads the published figures, which changed); one at k or more too (its lowest
+    value may fall below k, where the width is needed)."""
+
+    def __init__(self, check: _Check) -> None:
+        self.check = check
+        self.ok = np.zeros(len(check.value), dtype=bool)
+        self.t: np.ndarray | None = None
+
+    def _propagated_t(self, suppressed: np.ndarray) -> np.ndarray:
+        box_lower, box_upper = self.check.box(suppressed)
+        return trivial_lower_bounds(self.check.relations.system, box_lower, box_upper, suppressed)
+
+    def passing(self, suppressed: np.ndarray) -> np.ndarray:
+        """The figures that pass under `suppressed` by the last checks (a mask)."""
+        t = self._propagated_t(suppressed)
+        if self.t is not None:
+            self.ok &= t == self.t
+        self.t = t
+        return self.ok
+
+    def record(self, passed: np.ndarray, lower: np.ndarray, trivial: np.ndarray) -> None:
+        """`passed` passed a check under the pattern `passing` was last asked about, with
+        these lowest values and (final) t."""
+        assert self.t is not None
+        at_t = (lower[passed] < self.check.k) & (trivial[passed] == self.t[passed])
+        self.ok[passed[at_t]] = True
+
+    def forget(self) -> None:
+        self.ok[:] = False
+        self.t = None
+
+
 def _confirm_changes(
     check: _Check, trial: _Trial, suppressed: np.ndarray, changes: list[_Change]
 ) -> list[_Change]:
@@ -2639,6 +2680,11 @@ def _confirm_changes(
     A check after the first is of the components that an undone change or a failing
     figure is in (before the undoing or after it): any other component holds the same
     figures under the same relations as in the check before, and passed there.
+
+    Within those components, when every change undone only showed figures (undoing it
+    suppresses them again), a figure that passed with its lowest value at its
+    propagated t, below k, passes again while that t is unchanged, and is not solved
+    (`_Still`): the same figures fail as in a check of all of them.
     """
     if not changes:
         return changes
@@ -2650,6 +2696,7 @@ def _confirm_changes(
         change.make(suppressed)
     # what the next check covers: the components of these figures, by these labels
     earlier, recheck = before, np.concatenate([change.figures for change in changes])
+    still = _Still(check)
     for attempt in range(4):
         if not changes:
             return changes
@@ -2658,9 +2705,12 @@ def _confirm_changes(
         near_recheck[0, earlier[recheck]] = True
         near_recheck[1, after[recheck]] = True
         targets = np.flatnonzero(suppressed & (near_recheck[0, earlier] | near_recheck[1, after]))
+        targets = targets[~still.passing(suppressed)[targets]]
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
         trivial = check.intervals(suppressed, targets, lower, upper)
-        failing = targets[check.status(targets, lower, upper, trivial) != "ok"]
+        passed = check.status(targets, lower, upper, trivial) == "ok"
+        still.record(targets[passed], lower, trivial)
+        failing = targets[~passed]
         if failing.size == 0:
             return changes
         in_failing = np.zeros((2, n), dtype=bool)
@@ -2681,6 +2731,8 @@ def _confirm_changes(
         undone = [c for c, undo in zip(changes, back, strict=True) if undo]
         for change in undone[::-1]:
             change.undo(suppressed)
+        if any(change.hidden for change in undone):
+            still.forget()  # an exchange undone shows its total again: nothing carries
         changes = [c for c, undo in zip(changes, back, strict=True) if not undo]
         earlier, recheck = after, np.concatenate([failing, *(c.figures for c in undone)])
     return changes
