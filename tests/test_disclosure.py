@@ -588,13 +588,14 @@ def _drawn_pattern(drawn, seed: int, share: float):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(small_linked_counts(), st.integers(0, 10**6))
-def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
+@given(small_linked_counts(), st.integers(0, 10**6), st.booleans())
+def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed, verdict_only):
     """Strict's check takes shortcuts the audit's report does not: an upper bound sought
     only as far as the protection needs (lower + 1 for a count certainly k or more),
-    neighbourhood LPs, and bound propagation's verdict where it already fails, without
-    the LP. Each must give the verdict of the exact intervals. Small neighbourhoods
-    here, so that the small tables take the paths of the demo's large components."""
+    neighbourhood LPs, bound propagation's verdict where it already fails, without
+    the LP, and (`verdict_only`) the columns solved in halves side by side. Each must
+    give the verdict of the exact intervals. Small neighbourhoods and halves here, so
+    that the small tables take the paths of the demo's large components."""
     control = publish.disclosure.control
     relations, value, rng, hidden = _drawn_pattern(drawn, seed, share=0.2)
     if not hidden.any():
@@ -610,8 +611,12 @@ def test_the_strict_check_gives_the_verdict_of_the_exact_intervals(drawn, seed):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(control, "_NEIGHBOURHOOD_COLS", 3)
         patch.setattr(control, "_NEIGHBOURHOOD_HOPS", 1)
+        patch.setattr(control, "_SPLIT_LEAST", 2)
+        if verdict_only:  # no sweeps: every column left to solve, in halves
+            patch.setattr(control._Bounds, "sweep", lambda bounds, maximize: None)
+            patch.setattr(control, "_CAPPED_SWEEPS", 0)
         lower, upper = np.full(value.size, np.nan), np.full(value.size, np.nan)
-        trivial = check.intervals(hidden, which, lower, upper)
+        trivial = check.intervals(hidden, which, lower, upper, verdict_only=verdict_only)
     assert ((check.status(which, lower, upper, trivial) == "ok") == verdict).all()
     sure = check.surely_failing(hidden, which)[0]
     assert not verdict[np.isin(which, sure)].any()

@@ -1568,6 +1568,7 @@ def feasible_intervals(
     targets: np.ndarray,
     enough_width: float | None = None,
     small_below: float = np.inf,
+    verdict_only: bool = False,
 ) -> Intervals:
     """Lowest and highest whole value of each figure in the components of `targets`.
 
@@ -1578,7 +1579,8 @@ def feasible_intervals(
     puts on a bound of the propagated box, so most figures need no solve of their own.
     With `enough_width` (for checks, not reports) an upper bound is only sought as far
     as lower + enough_width (lower + 1, not exact, for one whose lower is `small_below`
-    or more).
+    or more). `verdict_only`: the caller reads whether each upper reaches that far, not
+    its value, so a large component's columns may be solved in halves side by side.
     """
     n = len(lower)
     out_lower, out_upper = np.full(n, np.nan), np.full(n, np.nan)
@@ -1607,7 +1609,13 @@ def feasible_intervals(
             model = _ComponentLP(highs, parts.reduced, cols, rows, lo_box, hi_box)
             interest = is_target[cols]
             found = _solve_component(
-                model, lo_box, hi_box, interest, enough_width, small_below=small_below
+                model,
+                lo_box,
+                hi_box,
+                interest,
+                enough_width,
+                small_below=small_below,
+                verdict_only=verdict_only,
             )
             solves += model.solves
             if found is None:
@@ -1646,6 +1654,7 @@ def _solve_component(
     enough_width: float | None = None,
     want_upper: bool = True,
     small_below: float = np.inf,
+    verdict_only: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Min and max of the columns of interest of one component (None if infeasible);
     the min only (max left NaN) without `want_upper`.
@@ -1662,6 +1671,10 @@ def _solve_component(
     solved in two halves side by side (`_Bounds.each_beside`). Each LP settles only its
     own bounds; the bounds are the same whole numbers either way, and each LP's solves
     are the same whatever the threads' timing, so the result does not depend on it.
+
+    With `enough_width` and `verdict_only` the columns left after the sweeps are solved
+    in halves side by side too: each lowest value is exact, and whether an upper
+    reaches its goal does not depend on which solution got there, only its value does.
     """
     n = model.n
     lower, upper = np.full(n, np.nan), np.full(n, np.nan)
@@ -1681,7 +1694,8 @@ def _solve_component(
         model.solves += twin.solves
         return lower, upper
     both = _Bounds(model, box_lower, box_upper, interest, lower, upper, model.values())
-    both.solve(maximize=False)
+    beside = verdict_only and n > _NEIGHBOURHOOD_COLS
+    both.solve(maximize=False, beside=beside)
     if not want_upper:
         return lower, upper
     if enough_width is not None:
@@ -1698,7 +1712,7 @@ def _solve_component(
             both.settle()
             if not (open_ & ~np.isnan(upper)).any():
                 break
-    both.solve(maximize=True)
+    both.solve(maximize=True, beside=beside)
     return lower, upper
 
 
@@ -1753,9 +1767,10 @@ class _Bounds:
         in two halves side by side when there are many (`each_beside`).
 
         Only where every bound found is exact (the audit's intervals, no
-        `enough_width`): an upper that need only reach its goal is the value of whichever
-        solution got there, which depends on the order of the solves, and strict's
-        choice of partners reads those values, so they must not change."""
+        `enough_width`), or where only the verdict is read (`verdict_only`): an upper
+        that need only reach its goal is the value of whichever solution got there,
+        which depends on the order of the solves, and strict's choice of partners reads
+        those values, so they must not change."""
         self.sweep(maximize)
         left = np.flatnonzero(self.interest & np.isnan(self.side(maximize)))
         if beside and left.size >= _SPLIT_LEAST:
@@ -2427,9 +2442,16 @@ class _Check:
         return connected_components(len(self.value), _fold_fixed(system, self.value, ~suppressed))
 
     def intervals(
-        self, suppressed: np.ndarray, targets: np.ndarray, lower: np.ndarray, upper: np.ndarray
+        self,
+        suppressed: np.ndarray,
+        targets: np.ndarray,
+        lower: np.ndarray,
+        upper: np.ndarray,
+        verdict_only: bool = False,
     ) -> np.ndarray:
-        """Fill lower/upper of `targets` in place; return every figure's trivial bound."""
+        """Fill lower/upper of `targets` in place; return every figure's trivial bound.
+        `verdict_only`: only their status is read, not the uppers' values (which then
+        depend on how the solves were split, `feasible_intervals`)."""
         box_lower, box_upper = self.box(suppressed)
         found = feasible_intervals(
             self.relations.system,
@@ -2438,6 +2460,7 @@ class _Check:
             targets,
             enough_width=max(self.width, 1),
             small_below=self.k,
+            verdict_only=verdict_only,
         )
         lower[targets], upper[targets] = integer_interval(
             found.lower[targets], found.upper[targets]
@@ -2532,6 +2555,7 @@ class _Check:
             figures,
             enough_width=max(self.width, 1),
             small_below=self.k,
+            verdict_only=True,
         )
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
         lower[figures], upper[figures] = integer_interval(
@@ -2549,7 +2573,7 @@ class _Check:
         if targets.size == 0:
             return True
         lower, upper = np.full(len(self.value), np.nan), np.full(len(self.value), np.nan)
-        trivial = self.intervals(suppressed, targets, lower, upper)
+        trivial = self.intervals(suppressed, targets, lower, upper, verdict_only=True)
         return bool((self.status(targets, lower, upper, trivial) == "ok").all())
 
 
@@ -2717,7 +2741,7 @@ def _confirm_changes(
         targets = np.flatnonzero(suppressed & (near_recheck[0, earlier] | near_recheck[1, after]))
         targets = targets[~still.passing(suppressed)[targets]]
         lower, upper = np.full(n, np.nan), np.full(n, np.nan)
-        trivial = check.intervals(suppressed, targets, lower, upper)
+        trivial = check.intervals(suppressed, targets, lower, upper, verdict_only=True)
         passed = check.status(targets, lower, upper, trivial) == "ok"
         still.record(targets[passed], lower, trivial)
         failing = targets[~passed]
