@@ -2467,13 +2467,17 @@ class _Check:
         )
         return self.trivial(self.relations.system, suppressed, lower)
 
+    def propagated_t(self, system: LinearSystem, suppressed: np.ndarray) -> np.ndarray:
+        """Every figure's trivial lower bound t over `system` by propagation alone."""
+        return trivial_lower_bounds(system, *self.box(suppressed), suppressed)
+
     def trivial(
         self, system: LinearSystem, suppressed: np.ndarray, lower: np.ndarray
     ) -> np.ndarray:
         """Every figure's trivial lower bound t over `system`: propagated, and by the
         structural LP for the small suppressed figures whose `lower` is above that."""
         box_lower, box_upper = self.box(suppressed)
-        t = trivial_lower_bounds(system, box_lower, box_upper, suppressed)
+        t = self.propagated_t(system, suppressed)
         with np.errstate(invalid="ignore"):
             lifted = suppressed & (lower > t + _TOLERANCE) & (lower < self.k)
         return structural_lower_bounds(
@@ -2510,7 +2514,7 @@ class _Check:
         and reaching too little above its t, fails in the LP too, without solving it
         (a lifted lowest value is left to the LP: the structural t may be higher)."""
         box_lower, box_upper = self.box(suppressed)
-        trivial = trivial_lower_bounds(system, box_lower, box_upper, suppressed)
+        trivial = self.propagated_t(system, suppressed)
         outer_lower, outer_upper = propagate_bounds(system, box_lower, box_upper)
         outer = self.status(figures, outer_lower, outer_upper, trivial_lower=None)
         too_low = outer_upper[figures] < trivial[figures] + self.width
@@ -2679,13 +2683,9 @@ class _Still:
         self.ok = np.zeros(len(check.value), dtype=bool)
         self.t: np.ndarray | None = None
 
-    def _propagated_t(self, suppressed: np.ndarray) -> np.ndarray:
-        box_lower, box_upper = self.check.box(suppressed)
-        return trivial_lower_bounds(self.check.relations.system, box_lower, box_upper, suppressed)
-
     def passing(self, suppressed: np.ndarray) -> np.ndarray:
         """The figures that pass under `suppressed` by the last checks (a mask)."""
-        t = self._propagated_t(suppressed)
+        t = self.check.propagated_t(self.check.relations.system, suppressed)
         if self.t is not None:
             self.ok &= t == self.t
         self.t = t
