@@ -26,6 +26,7 @@ import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
 
 try:
     from test_site import sample_publication
@@ -263,6 +264,21 @@ def test_page_accessible_and_self_contained(browser, site, screenshots, name):
     assert not violations, json.dumps(violations, indent=1)
     assert not browser.dialog_opened()  # an unescaped '<script>alert(1)</script>' would open one
     assert browser.evaluate("[...document.scripts].every(s => !s.textContent.includes('alert('))")
+
+
+@pytest.mark.parametrize("name", [name for name in PAGES if name != "index"])
+def test_table_headings_are_column_and_row_headers(browser, site, name):
+    """The tables' headings carry no scope attribute (templates/site/_macros.html): the
+    browser's own table model must still expose each heading of a head row as a column
+    header and each heading of a body row (a rowspan included) as a row header, as a
+    screen reader reads them out with every cell."""
+    browser.allowed_root = site.resolve()
+    browser.open(site / PAGES[name])
+    head = browser.driver.find_elements(By.CSS_SELECTOR, "table thead th")
+    body = browser.driver.find_elements(By.CSS_SELECTOR, "table tbody th")
+    assert head and body
+    assert {heading.aria_role for heading in head} == {"columnheader"}
+    assert {heading.aria_role for heading in body} == {"rowheader"}
 
 
 def test_provider_filter(browser, site, screenshots):
