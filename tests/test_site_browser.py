@@ -266,19 +266,24 @@ def test_page_accessible_and_self_contained(browser, site, screenshots, name):
     assert browser.evaluate("[...document.scripts].every(s => !s.textContent.includes('alert('))")
 
 
-@pytest.mark.parametrize("name", [name for name in PAGES if name != "index"])
-def test_table_headings_are_column_and_row_headers(browser, site, name):
-    """The tables' headings carry no scope attribute (templates/site/_macros.html): the
-    browser's own table model must still expose each heading of a head row as a column
-    header and each heading of a body row (a rowspan included) as a row header, as a
-    screen reader reads them out with every cell."""
-    browser.allowed_root = site.resolve()
-    browser.open(site / PAGES[name])
+def assert_headings_are_column_and_row_headers(browser: Browser) -> None:
+    """The open page's tables: each heading of a head row is exposed as a column header
+    and each heading of a body row (a rowspan included) as a row header."""
     head = browser.driver.find_elements(By.CSS_SELECTOR, "table thead th")
     body = browser.driver.find_elements(By.CSS_SELECTOR, "table tbody th")
     assert head and body
     assert {heading.aria_role for heading in head} == {"columnheader"}
     assert {heading.aria_role for heading in body} == {"rowheader"}
+
+
+@pytest.mark.parametrize("name", [name for name in PAGES if name != "index"])
+def test_table_headings_are_column_and_row_headers(browser, site, name):
+    """The tables' headings carry no scope attribute (templates/site/_macros.html): the
+    browser's own table model must still expose them as column and row headers, as a
+    screen reader reads them out with every cell."""
+    browser.allowed_root = site.resolve()
+    browser.open(site / PAGES[name])
+    assert_headings_are_column_and_row_headers(browser)
 
 
 def test_provider_filter(browser, site, screenshots):
@@ -369,6 +374,15 @@ BUILT_PAGES = {
     "commissioner": "html/commissioners/unnamed-unknown.html",
     "table-13": "html/tables/table-13.html",
 }
+
+
+@pytest.mark.parametrize("name", [name for name in BUILT_PAGES if name.startswith("quality")])
+def test_quality_report_headings_are_column_and_row_headers(browser, built, name):
+    """The quality report's tables (templates/quality_macros.html) carry no scope
+    attribute either: the same roles."""
+    browser.allowed_root = built.resolve()
+    browser.open(built / BUILT_PAGES[name])
+    assert_headings_are_column_and_row_headers(browser)
 
 
 @pytest.mark.parametrize("name", list(BUILT_PAGES))
