@@ -115,6 +115,25 @@ def test_same_seed_gives_the_same_bytes_and_a_month_does_not_depend_on_the_other
     assert set(june_manifest) <= set(year_manifest)
 
 
+def test_region_months_drawn_one_at_a_time_give_the_same_bytes(tmp_path, demo_year, monkeypatch):
+    """The generator draws region-months side by side (each from its own generator);
+    drawn one after another instead, a quarter's files and manifest are byte for byte
+    those of the year drawn side by side."""
+    from publish.demo import synth
+
+    monkeypatch.setattr(synth, "_GENERATORS", 1)
+    quarter = generate_submissions(tmp_path, DEMO_YEAR[3:6], seed=0)
+    assert len(quarter.files) > 500
+    year_dir = demo_year.submissions_path.parent
+    for path in quarter.files:
+        assert path.read_bytes() == (year_dir / path.name).read_bytes(), path.name
+    year_manifest = set(demo_year.submissions_path.read_text().splitlines())
+    assert set(quarter.submissions_path.read_text().splitlines()) <= year_manifest
+    assert quarter.records_written == sum(
+        len(path.read_bytes().splitlines()) - 1 for path in quarter.files
+    )
+
+
 def test_another_seed_gives_other_records(tmp_path, demo_year):
     other = generate_submissions(tmp_path, ["2024-06"], seed=1)
     year_dir = demo_year.submissions_path.parent

@@ -26,8 +26,10 @@ Generation is vectorised (numpy and polars) by region and month; the random stre
 each (seed, month, region) is fixed, so the same arguments give byte-identical files.
 """
 
+import os
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -51,6 +53,7 @@ DEFAULT_IMAGING_CODES = REFERENCE_DATA_DIR / "imaging_codes.csv"
 
 SCALES = ("demo", "national")
 FILE_FORMATS = ("csv", "xml")
+_GENERATORS = 4  # region-months drawn side by side, at most (and at most the cores)
 DEMO_DIVISOR = 300
 SUBMISSION_DAY = 15  # files are submitted on the 15th of the month after the tests
 
@@ -200,30 +203,46 @@ def generate_submissions(
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files: list[Path] = []
-    submission_dates: list[tuple[str, str]] = []
-    records_written = 0
-    invalid_records = dict.fromkeys(INVALID_RULES, 0)
     known_sites = set(sites["site_code"])
+    region_months = []  # (month start, the month's code pool, region, its profile cells)
     for month_start in month_starts:
-        submitted = next_month(month_start).replace(day=SUBMISSION_DAY)
         month_profile = profile.filter(pl.col("calendar_month") == month_start.month)
         pool = CodePool.of(imaging_codes_valid_in(codes, month_start))
         for region_code in sorted(month_profile["region_code"].unique()):
             cells = month_profile.filter(pl.col("region_code") == region_code)
-            rng = np.random.default_rng(
-                [seed, month_start.year, month_start.month, list(REGIONS).index(region_code)]
-            )
-            records, broken = generate_region_month(
-                rng, cells, sites, pool, known_sites, month_start, submitted, scale
-            )
+            region_months.append((month_start, pool, region_code, cells))
+
+    def write_region_month(
+        month_start: date, pool: CodePool, region_code: str, cells: pl.DataFrame
+    ) -> tuple[list[tuple[str, int]], str, dict[str, int]]:
+        """One region's month drawn (from its own generator) and written."""
+        submitted = next_month(month_start).replace(day=SUBMISSION_DAY)
+        rng = np.random.default_rng(
+            [seed, month_start.year, month_start.month, list(REGIONS).index(region_code)]
+        )
+        records, broken = generate_region_month(
+            rng, cells, sites, pool, known_sites, month_start, submitted, scale
+        )
+        if file_format == "xml":
+            records = records.with_columns(pl.col("file_name").str.replace(r"\.csv$", ".xml"))
+        return write_grouped(records, "file_name", out_dir), submitted.isoformat(), broken
+
+    # Each region's month has its own generator and its own files, so they are drawn
+    # side by side (polars and the writes let go of Python's lock): the same files as
+    # one after another, in about half the time on two cores.
+    files: list[Path] = []
+    submission_dates: list[tuple[str, str]] = []
+    records_written = 0
+    invalid_records = dict.fromkeys(INVALID_RULES, 0)
+    with ThreadPoolExecutor(max_workers=min(_GENERATORS, os.cpu_count() or 1)) as workers:
+        for written, submitted, broken in workers.map(
+            lambda task: write_region_month(*task), region_months
+        ):
             for rule, count in broken.items():
                 invalid_records[rule] += count
-            if file_format == "xml":
-                records = records.with_columns(pl.col("file_name").str.replace(r"\.csv$", ".xml"))
-            for file_name, rows in write_grouped(records, "file_name", out_dir):
+            for file_name, rows in written:
                 files.append(out_dir / file_name)
-                submission_dates.append((file_name, submitted.isoformat()))
+                submission_dates.append((file_name, submitted))
                 records_written += rows
 
     submissions_path = out_dir / "submissions.csv"
